@@ -1,0 +1,1 @@
+"""eval: datasets, metrics, runners and benchmarks for reportqa."""

@@ -1,0 +1,105 @@
+"""The dev-set format: one JSON object per line.
+
+Fields: `id`, `question`, `answers` (list; `[]` = the reports do not answer; missing = unlabelled, counts
+only for retrieval), `evidence` (verbatim quotes, compared after deleting whitespace), `type`,
+`derivation` (non-empty when the answer is computed), `split` (`tune` | `report`; missing = both).
+Unknown fields are kept in `extra` and passed through to per-item results.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+TYPES = ("numeric", "table", "definition", "entity", "list", "paraphrase", "multi_hop", "comparison", "unanswerable")
+SPLITS = ("tune", "report", "all")
+_KNOWN = {"id", "question", "answers", "evidence", "type", "derivation", "split"}
+
+
+class DatasetError(ValueError):
+    """A malformed dataset line; the message names the file and line number."""
+
+
+@dataclass
+class EvalItem:
+    id: str
+    question: str
+    answers: list[str] | None
+    evidence: list[str]
+    type: str
+    derivation: str = ""
+    split: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+    line: int = 0
+
+    @property
+    def labelled(self) -> bool:
+        return self.answers is not None
+
+    @property
+    def answerable(self) -> bool:
+        """Retrieval counts every item that is not known to be unanswerable and has evidence."""
+        return self.answers != [] and bool(self.evidence)
+
+    def in_split(self, split: str) -> bool:
+        return split == "all" or self.split is None or self.split == split
+
+
+def _parse_line(raw: str, lineno: int, path: Path) -> EvalItem:
+    where = f"{path}:{lineno}"
+    try:
+        obj = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise DatasetError(f"{where}: not valid JSON ({exc.msg})") from None
+    if not isinstance(obj, dict):
+        raise DatasetError(f"{where}: expected a JSON object")
+    question = obj.get("question")
+    if not isinstance(question, str) or not question.strip():
+        raise DatasetError(f"{where}: `question` must be a non-empty string")
+    answers = obj.get("answers")
+    if answers is not None and not (isinstance(answers, list) and all(isinstance(a, str) for a in answers)):
+        raise DatasetError(f"{where}: `answers` must be a list of strings")
+    evidence = obj.get("evidence", [])
+    if not (isinstance(evidence, list) and all(isinstance(e, str) for e in evidence)):
+        raise DatasetError(f"{where}: `evidence` must be a list of strings")
+    split = obj.get("split")
+    if split is not None and split not in ("tune", "report"):
+        raise DatasetError(f"{where}: `split` must be 'tune' or 'report', got {split!r}")
+    item_type = obj.get("type", "unknown")
+    if not isinstance(item_type, str):
+        raise DatasetError(f"{where}: `type` must be a string")
+    derivation = obj.get("derivation", "") or ""
+    if not isinstance(derivation, str):
+        raise DatasetError(f"{where}: `derivation` must be a string")
+    return EvalItem(
+        id=str(obj.get("id", f"line{lineno}")),
+        question=question,
+        answers=answers,
+        evidence=evidence,
+        type=item_type,
+        derivation=derivation,
+        split=split,
+        extra={k: v for k, v in obj.items() if k not in _KNOWN},
+        line=lineno,
+    )
+
+
+def load_dataset(path: str | Path, split: str = "all") -> list[EvalItem]:
+    """Parse and validate every line before anything is evaluated; raise DatasetError on the first bad line."""
+    path = Path(path)
+    if split not in SPLITS:
+        raise DatasetError(f"--split must be one of {', '.join(SPLITS)}, got {split!r}")
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        raise DatasetError(f"{path}: no such dataset file") from None
+    except UnicodeDecodeError:
+        raise DatasetError(f"{path}: not UTF-8 text") from None
+    items = [_parse_line(raw, n, path) for n, raw in enumerate(lines, start=1) if raw.strip()]
+    ids = [i.id for i in items]
+    dupes = {i for i in ids if ids.count(i) > 1}
+    if dupes:
+        raise DatasetError(f"{path}: duplicate ids {sorted(dupes)[:5]}")
+    return [i for i in items if i.in_split(split)]

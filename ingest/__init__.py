@@ -1,0 +1,1 @@
+"""ingest: report files -> cleaned documents -> section tree -> chunks -> search index on disk."""

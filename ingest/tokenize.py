@@ -1,0 +1,239 @@
+"""Word and character tokens for the lexical (BM25) arms; the same code runs at index time and at query time.
+
+Word tokens: jieba in search mode through a private `jieba.Tokenizer()` (the global one is never touched, so other
+code that uses `jieba.cut` is unaffected), on text normalised with `zh.normalize_for_match`. Numbers are pre-split
+by a regex so decimals, percentages and ranges survive whole (`12.42`, `13.2%`, `1-7`), and a number followed by a
+unit also yields the joined token (`12.42亿元`). The corpus's own terms (glossary terms, short heading phrases,
+document titles, body names) are added as user words; `save`/`load` persist them with the settings so a query is cut
+exactly as the index was.
+
+Search mode here: every word of jieba's precise cut, preceded by each of its 2..n-1 character substrings that is a
+dictionary word (jieba's own `cut_for_search` only looks at 2- and 3-character substrings, which loses e.g.
+`人民法院` inside the user word `青浦区人民法院`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterable
+
+from . import zh
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .models import ParsedCorpus
+
+TOKENIZER_KIND = "jieba-search"
+SETTINGS_FILE = "tokenizer.json"
+USER_WORDS_FILE = "user_words.txt"
+_VERSION = 1
+
+# A number: digits with an optional decimal part, an optional range to a second number, an optional percent sign.
+_NUM = r"\d+(?:\.\d+)?"
+_NUMBER_RE = re.compile(rf"{_NUM}(?:-{_NUM})?%?")
+_UNIT_AFTER_RE = re.compile(
+    "(?:" + "|".join(sorted((re.escape(u) for u in (*zh.UNITS, "亿", "万", "年", "月", "日", "周岁", "岁", "批")),
+                            key=len, reverse=True)) + ")"
+)
+_PUNCT_ONLY_RE = re.compile(r"^[\W_]+$")
+_CJK_RE = re.compile(r"[\u4e00-\u9fff]")
+# jieba only matches dictionary words made of these characters (its `re_han_default`).
+_JIEBA_WORD_RE = re.compile(r"^[\u4E00-\u9FD5a-zA-Z0-9+#&\._%\-]+$")
+_QUOTES = "“”‘’\"'「」『』《》〈〉"
+# Heading numbering: 一、 （一） (1) 1. 1、 第一， 第一章 第二节 ……
+_HEADING_NUM_RE = re.compile(
+    r"^\s*(?:[（(]?[一二三四五六七八九十百零〇\d]+[）)]|[一二三四五六七八九十百零〇\d]+[、.．]"
+    r"|第[一二三四五六七八九十百零〇\d]+[章节部分条项篇]?[，,、：:\s]?)\s*"
+)
+ORG_RE = re.compile(r"青浦区[\u4e00-\u9fff]{2,12}?(?:法院|检察院|政府|委员会|局)")
+_PHRASE_SPLIT_RE = re.compile(r"[，,、：:；;。！!？?（）()\s“”\"《》]+")
+
+_logger_quieted = False
+
+
+def _quiet_jieba() -> None:
+    global _logger_quieted
+    if not _logger_quieted:
+        import jieba  # its import sets the "jieba" logger to DEBUG, so lower it afterwards
+
+        jieba.setLogLevel(logging.WARNING)
+        _logger_quieted = True
+
+
+def _clean_word(word: str) -> str | None:
+    w = zh.strip_ws(zh.normalize_for_match(word)).strip(_QUOTES)
+    if len(w) < 2 or not _JIEBA_WORD_RE.match(w):
+        return None
+    return w
+
+
+class Tokenizer:
+    """Word tokens (jieba search mode + number pre-split) and character 1–2-gram tokens."""
+
+    def __init__(self, user_words: Iterable[str] = (), *, hmm: bool = True) -> None:
+        self.hmm = hmm
+        self._user_words: list[str] = []
+        self._user_set: set[str] = set()
+        self._jieba = None
+        self._lock = threading.Lock()
+        self.add_words(user_words)
+
+    # ----- dictionary -------------------------------------------------------------------------------------------
+    @property
+    def user_words(self) -> list[str]:
+        return list(self._user_words)
+
+    def add_words(self, words: Iterable[str]) -> int:
+        """Add terms to this tokenizer's dictionary (normalised like the text); returns how many were new."""
+        new: list[str] = []
+        for word in words:
+            w = _clean_word(word)
+            if w and w not in self._user_set:
+                self._user_set.add(w)
+                self._user_words.append(w)
+                new.append(w)
+        if new and self._jieba is not None:
+            with self._lock:
+                for w in new:
+                    self._jieba.add_word(w)
+        return len(new)
+
+    def _tk(self):
+        if self._jieba is None:
+            with self._lock:
+                if self._jieba is None:
+                    _quiet_jieba()
+                    import jieba
+
+                    tk = jieba.Tokenizer()
+                    tk.initialize()
+                    for w in self._user_words:
+                        tk.add_word(w)
+                    self._jieba = tk
+        return self._jieba
+
+    # ----- tokens -----------------------------------------------------------------------------------------------
+    def tokenize(self, text: str) -> list[str]:
+        """Search-mode word tokens of the normalised text; lower-cased, no whitespace/punctuation tokens."""
+        norm = zh.normalize_for_match(text or "")
+        if not norm.strip():
+            return []
+        tk = self._tk()
+        freq = tk.FREQ
+        out: list[str] = []
+        pos = 0
+        for m in _NUMBER_RE.finditer(norm):
+            if m.start() > pos:
+                self._cut(norm[pos : m.start()], tk, freq, out)
+            num = m.group(0)
+            if num.endswith("%"):
+                out.append(num[:-1])
+            out.append(num)
+            unit = _UNIT_AFTER_RE.match(norm, m.end())
+            if unit and not num.endswith("%"):
+                out.append(num + unit.group(0))
+            pos = m.end()
+        if pos < len(norm):
+            self._cut(norm[pos:], tk, freq, out)
+        return out
+
+    def _cut(self, segment: str, tk, freq: dict, out: list[str]) -> None:
+        for word in tk.cut(segment, HMM=self.hmm):
+            word = word.strip()
+            if not word or _PUNCT_ONLY_RE.match(word):
+                continue
+            n = len(word)
+            if n > 2 and _CJK_RE.search(word):
+                for size in range(2, n):
+                    for i in range(n - size + 1):
+                        sub = word[i : i + size]
+                        if freq.get(sub):
+                            out.append(sub)
+            out.append(word)
+
+    def char_tokens(self, text: str) -> list[str]:
+        """Character 1–2-grams of the normalised text (zh.char_ngrams), punctuation-only grams dropped."""
+        return [g for g in zh.char_ngrams(text or "") if not _PUNCT_ONLY_RE.match(g)]
+
+    def tokenize_many(self, texts: Iterable[str]) -> list[list[str]]:
+        return [self.tokenize(t) for t in texts]
+
+    def char_tokens_many(self, texts: Iterable[str]) -> list[list[str]]:
+        return [self.char_tokens(t) for t in texts]
+
+    # ----- persistence ------------------------------------------------------------------------------------------
+    def settings(self) -> dict:
+        return {"kind": TOKENIZER_KIND, "version": _VERSION, "hmm": self.hmm, "user_words": len(self._user_words)}
+
+    @property
+    def sha256(self) -> str:
+        h = hashlib.sha256()
+        h.update(json.dumps({k: v for k, v in self.settings().items() if k != "user_words"}, sort_keys=True).encode())
+        for w in sorted(self._user_words):
+            h.update(b"\n" + w.encode("utf-8"))
+        return h.hexdigest()
+
+    def save(self, directory: str | Path) -> Path:
+        d = Path(directory)
+        d.mkdir(parents=True, exist_ok=True)
+        (d / USER_WORDS_FILE).write_text("".join(w + "\n" for w in self._user_words), encoding="utf-8")
+        settings = self.settings() | {"sha256": self.sha256}
+        (d / SETTINGS_FILE).write_text(json.dumps(settings, ensure_ascii=False, indent=2), encoding="utf-8")
+        return d
+
+    @classmethod
+    def load(cls, directory: str | Path) -> "Tokenizer":
+        d = Path(directory)
+        settings = json.loads((d / SETTINGS_FILE).read_text(encoding="utf-8"))
+        if settings.get("kind") != TOKENIZER_KIND:
+            raise ValueError(f"{d}: unknown tokenizer kind {settings.get('kind')!r}")
+        words_path = d / USER_WORDS_FILE
+        words = words_path.read_text(encoding="utf-8").splitlines() if words_path.exists() else []
+        return cls(words, hmm=bool(settings.get("hmm", True)))
+
+
+def _heading_phrases(heading: str, max_len: int = 10) -> list[str]:
+    h = _HEADING_NUM_RE.sub("", heading.strip())
+    h = h.strip(_QUOTES + "。；;，, ")
+    if 2 <= len(h) <= max_len:
+        return [h]
+    return [p for p in _PHRASE_SPLIT_RE.split(h) if 2 <= len(p) <= 8 and _CJK_RE.search(p)]
+
+
+def corpus_terms(corpus: "ParsedCorpus") -> list[str]:
+    """The corpus's own terms for the tokenizer dictionary, in a deterministic order, duplicates removed.
+
+    Glossary terms (quotes stripped), short heading phrases (numbering removed; long headings contribute their
+    short comma-separated pieces), document titles, and body names such as 青浦区人民法院 found in the text.
+    """
+    terms: list[str] = []
+    seen: set[str] = set()
+
+    def add(t: str) -> None:
+        t = t.strip().strip(_QUOTES).strip()
+        if t and t not in seen:
+            seen.add(t)
+            terms.append(t)
+
+    for g in corpus.glossary:
+        add(g.term)
+    for d in corpus.documents:
+        title = d.title.strip()
+        if 2 <= len(title) <= 30:
+            add(title)
+    for s in corpus.sections:
+        if s.level > 0:
+            for p in _heading_phrases(s.heading):
+                add(p)
+    for c in corpus.chunks:
+        for h in c.heading_path[1:] if c.heading_path and c.heading_path[0] == c.doc_title else c.heading_path:
+            for p in _heading_phrases(h):
+                add(p)
+    for d in corpus.documents:
+        for m in ORG_RE.finditer(d.text):
+            add(m.group(0))
+    return terms

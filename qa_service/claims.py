@@ -1,0 +1,55 @@
+"""An answer as a list of claims, each with the passages that support it; rendered with [n] markers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ingest.models import Chunk
+
+
+@dataclass
+class Claim:
+    """One sentence of an answer and the passages it cites (with the exact quote from each)."""
+
+    text: str
+    sources: list[Chunk] = field(default_factory=list)
+    quotes: list[str] = field(default_factory=list)
+    prefix: str = ""  # e.g. "《青浦区人民法院2020年上半年工作报告》：" when documents disagree
+
+
+@dataclass
+class DraftAnswer:
+    claims: list[Claim]
+    abstained: bool = False
+    abstain_text: str = ""
+    unsupported: list[str] = field(default_factory=list)
+
+
+@dataclass
+class RenderedCitation:
+    n: int
+    chunk: Chunk
+    quote: str
+    score: float
+
+
+def render(draft: DraftAnswer, scores: dict[str, float]) -> tuple[str, list[RenderedCitation]]:
+    """Join claims into the answer text; number citations in order of first use."""
+    if draft.abstained:
+        return draft.abstain_text, []
+    numbers: dict[str, int] = {}
+    citations: list[RenderedCitation] = []
+    parts: list[str] = []
+    for claim in draft.claims:
+        markers = []
+        for chunk, quote in zip(claim.sources, claim.quotes):
+            if chunk.id not in numbers:
+                numbers[chunk.id] = len(numbers) + 1
+                citations.append(RenderedCitation(numbers[chunk.id], chunk, quote, scores.get(chunk.id, 0.0)))
+            marker = f"[{numbers[chunk.id]}]"
+            if marker not in markers:
+                markers.append(marker)
+        body = claim.text.rstrip("。；;，, ")
+        parts.append(f"{claim.prefix}{body}{''.join(markers)}")
+    text = "；".join(parts)
+    return (text + "。") if text else text, citations

@@ -1,0 +1,214 @@
+"""The extractive answerer: the shortest span of the top passages that answers, with its source.
+
+No model is needed. For each of the top passages we score its sentences (and table rows and glossary
+definitions as whole units) by how much of the question's content they cover, weighted by term
+rarity, then trim a winning sentence to the clauses that carry the asked-for figure with its time
+scope (`1-7月，财政总收入12.42亿元，同比下降13.2%`). When documents give different values for what
+was asked, each is given with its document. When nothing covers enough of the question, abstain.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from ingest.models import Chunk
+from ingest.zh import bare_numbers, char_bigrams, normalize_for_match, sentence_spans, strip_ws
+
+from .claims import Claim, DraftAnswer
+from .question import QuestionAnalysis
+
+_CLAUSE_SPLIT_RE = re.compile(r"[，,；;：:]")
+# A clause continuing a figure: `，同比下降13.2%` / `，增长5.9%` / `，占比…` belongs with it.
+_CONTINUATION_RE = re.compile(r"^(?:同比|比上年|比去年|较|环比|增长|下降|增幅|降幅|占|其中|完成|达到?|约)")
+# A leading scope clause: `1-7月，…` / `截至7月底，…` / `上半年，…` gives the figure its meaning.
+_SCOPE_CLAUSE_RE = re.compile(r"^(?:\d{1,2}-\d{1,2}月|\d{4}年(?:度|上半年|1-\d{1,2}月)?|上半年|下半年|全年|截至.{1,8}|今年以来|目前|一季度|二季度)$")
+_NAME_HINT_RE = re.compile(r"任命|免去|同志|主任|局长|院长|庭长|委员|书记|代表|报告人|[\u4e00-\u9fff]{2,3}$")
+
+
+@dataclass
+class Candidate:
+    chunk: Chunk
+    rank: int
+    start: int  # offsets into chunk.text
+    end: int
+    score: float
+    coverage: float
+
+    @property
+    def text(self) -> str:
+        return self.chunk.text[self.start : self.end]
+
+
+@dataclass
+class ExtractiveConfig:
+    max_passages: int = 5
+    abstain_below: float = 0.35
+    rank_decay: float = 0.06
+    conflict_ratio: float = 0.85
+    max_answer_chars: int = 220
+
+
+class ExtractiveAnswerer:
+    def __init__(self, config: ExtractiveConfig | None = None):
+        self.config = config or ExtractiveConfig()
+
+    def answer(self, q: QuestionAnalysis, passages: Sequence[Chunk], scope_groups: list[list[str]] | None = None) -> DraftAnswer:
+        candidates = self.candidates(q, passages)
+        if not candidates or candidates[0].coverage < self.config.abstain_below:
+            return abstain(q)
+        if scope_groups and len(scope_groups) > 1:
+            claims = self._per_group(q, candidates, scope_groups)
+            if claims:
+                return DraftAnswer(claims=claims)
+        best = candidates[0]
+        claims = [self._claim(q, best)]
+        rival = self._disagreeing(q, best, candidates)
+        if rival is not None:
+            claims[0].prefix = f"《{best.chunk.doc_title}》："
+            second = self._claim(q, rival)
+            second.prefix = f"《{rival.chunk.doc_title}》："
+            claims.append(second)
+        return DraftAnswer(claims=claims)
+
+    # -- candidates ------------------------------------------------------------------------------
+
+    def candidates(self, q: QuestionAnalysis, passages: Sequence[Chunk]) -> list[Candidate]:
+        out: list[Candidate] = []
+        total = sum(q.weights.values()) or 1.0
+        for rank, chunk in enumerate(passages[: self.config.max_passages]):
+            context = strip_ws(normalize_for_match(" ".join(chunk.heading_path)))
+            for start, end in _units(chunk):
+                unit = chunk.text[start:end]
+                cov = _coverage(q, strip_ws(normalize_for_match(unit)), context, total)
+                score = _intent_adjust(q, chunk, unit, cov) * (1.0 - self.config.rank_decay * rank)
+                out.append(Candidate(chunk, rank, start, end, score, cov))
+        out.sort(key=lambda c: (-c.score, c.rank, c.start))
+        return out
+
+    # -- claims ------------------------------------------------------------------------------------
+
+    def _claim(self, q: QuestionAnalysis, cand: Candidate) -> Claim:
+        start, end = cand.start, cand.end
+        if cand.chunk.kind in ("text",) and (q.wants_figure or q.wants_time) and not q.wants_list:
+            start, end = _trim_to_clauses(q, cand.chunk.text, start, end)
+        if end - start > self.config.max_answer_chars:
+            start, end = _trim_to_clauses(q, cand.chunk.text, start, end)
+        quote = cand.chunk.text[start:end].strip()
+        return Claim(text=_display(quote), sources=[cand.chunk], quotes=[quote])
+
+    def _disagreeing(self, q: QuestionAnalysis, best: Candidate, candidates: list[Candidate]) -> Candidate | None:
+        """A close runner-up from another document that states a different figure for the same thing."""
+        if not q.wants_figure:
+            return None
+        best_nums = set(bare_numbers(best.text)) - set(q.numbers)
+        for c in candidates[1:12]:
+            if c.chunk.doc_id == best.chunk.doc_id or c.score < self.config.conflict_ratio * best.score:
+                continue
+            nums = set(bare_numbers(c.text)) - set(q.numbers)
+            if nums and best_nums and not nums & best_nums and c.coverage >= best.coverage * 0.9:
+                return c
+        return None
+
+    def _per_group(self, q: QuestionAnalysis, candidates: list[Candidate], groups: list[list[str]]) -> list[Claim]:
+        claims = []
+        for group in groups:
+            best = next((c for c in candidates if c.chunk.doc_id in group), None)
+            if best is None or best.coverage < self.config.abstain_below * 0.8:
+                continue
+            claim = self._claim(q, best)
+            claim.prefix = f"《{best.chunk.doc_title}》："
+            claims.append(claim)
+        return claims
+
+
+def abstain(q: QuestionAnalysis) -> DraftAnswer:
+    subject = q.text.strip().rstrip("？?。.！!")
+    return DraftAnswer(claims=[], abstained=True, abstain_text=f"资料中未找到“{subject}”的相关信息。")
+
+
+def _units(chunk: Chunk) -> list[tuple[int, int]]:
+    """Answerable units of a passage: a table row or definition whole, else its sentences."""
+    if chunk.kind in ("table_row", "definition"):
+        return [(0, len(chunk.text))]
+    if chunk.kind == "table":
+        spans, pos = [], 0
+        for line in chunk.text.split("\n"):
+            if line.strip():
+                spans.append((pos, pos + len(line)))
+            pos += len(line) + 1
+        return spans
+    return [(s, e) for s, e in sentence_spans(chunk.text) if len(chunk.text[s:e].strip()) >= 4]
+
+
+def _coverage(q: QuestionAnalysis, unit: str, context: str, total: float) -> float:
+    """Weighted share of question terms found in the unit (heading context counts 60%)."""
+    got = 0.0
+    for t, w in q.weights.items():
+        if t in unit:
+            got += w
+        elif t in context:
+            got += 0.6 * w
+    word_cov = got / total if q.weights else 0.0
+    # Character bigrams rescue terms jieba cut differently in question and passage.
+    qb = char_bigrams(q.norm)
+    char_cov = len(qb & char_bigrams(unit + context)) / len(qb) if qb else 0.0
+    return 0.7 * word_cov + 0.3 * char_cov
+
+
+def _intent_adjust(q: QuestionAnalysis, chunk: Chunk, unit: str, cov: float) -> float:
+    score = cov
+    has_number = bool(re.search(r"\d", unit))
+    if q.wants_figure and not q.wants_definition:
+        score += 0.12 if has_number else -0.15
+    if q.wants_definition and chunk.kind == "definition":
+        score += 0.25
+    if q.wants_person and _NAME_HINT_RE.search(unit):
+        score += 0.05
+    if q.numbers:
+        unit_nums = set(bare_numbers(unit))
+        missing = [n for n in q.numbers if n not in unit_nums and n not in strip_ws(" ".join(chunk.heading_path))]
+        # A figure the question states (a year, an amount) that the passage lacks is strong
+        # evidence the passage is about something else (2021年 vs 2020年).
+        score -= 0.15 * len(missing)
+    if q.time_scopes:
+        norm = strip_ws(normalize_for_match(unit + "".join(chunk.heading_path)))
+        score += 0.04 * sum(1 for t in q.time_scopes if t in norm)
+    return score
+
+
+def _trim_to_clauses(q: QuestionAnalysis, text: str, start: int, end: int) -> tuple[int, int]:
+    """Shrink a sentence to the clauses that carry the question's terms and figure, keeping scope."""
+    clauses: list[tuple[int, int]] = []
+    pos = start
+    for m in _CLAUSE_SPLIT_RE.finditer(text, start, end):
+        clauses.append((pos, m.start()))
+        pos = m.end()
+    if pos < end:
+        clauses.append((pos, end))
+    clauses = [(s, e) for s, e in clauses if text[s:e].strip()]
+    if len(clauses) <= 1:
+        return start, end
+
+    def clause_score(span: tuple[int, int]) -> float:
+        c = strip_ws(normalize_for_match(text[span[0] : span[1]]))
+        s = sum(w for t, w in q.weights.items() if t in c)
+        if q.wants_figure and re.search(r"\d", c):
+            s += 0.5
+        return s
+
+    best = max(range(len(clauses)), key=lambda i: (clause_score(clauses[i]), -i))
+    lo = hi = best
+    # Leading scope clause (`1-7月`), and continuation clauses (`同比下降13.2%`).
+    if lo > 0 and _SCOPE_CLAUSE_RE.match(strip_ws(normalize_for_match(text[clauses[lo - 1][0] : clauses[lo - 1][1]]))):
+        lo -= 1
+    while hi + 1 < len(clauses) and _CONTINUATION_RE.match(text[clauses[hi + 1][0] : clauses[hi + 1][1]].strip()):
+        hi += 1
+    s, e = clauses[lo][0], clauses[hi][1]
+    return s, e
+
+
+def _display(quote: str) -> str:
+    """Quotes shown in an answer: table lines' tabs become spaces, inner line breaks are joined."""
+    return re.sub(r"\s*\n\s*", "", quote.replace("\t", " ")).strip()

@@ -1,0 +1,67 @@
+"""What a question asks: its intent (figure, person, definition, list, time) and its content terms."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from ingest.zh import bare_numbers, normalize_for_match, strip_ws
+
+# Question words and fillers that carry no content: matching them in a passage proves nothing.
+STOPWORDS = frozenset(
+    """
+    的 了 是 在 有 和 与 及 或 等 中 对 为 被 把 将 从 到 向 于 以 就 都 也 还 又 并 其 之 这 那 该 此 哪 吗 呢 吧 啊
+    多少 几 几个 什么 哪些 哪个 哪位 哪里 哪儿 怎么 怎样 如何 为何 为什么 是否 有没有 是不是 谁 何 请问 请 一下 告诉 我
+    情况 方面 多 大概 大约 具体 主要 分别 各 共 一共 总共 报告 里 里面 提到 提及 说 讲 给 所 能 可以 会 要 做 做了
+    呢 么 吗 多大 多长 多高 到底 究竟 当时 那么 那下 下 呀 啥 咋 几项 几家 几件 多少次 时候 时间 哪一年 内容 意思 指 含义
+    """.split()
+)
+FIGURE_RE = re.compile(r"多少|几[个家件项名人次户所条座台张万亿]?|比例|比重|占比|增幅|增长|下降|同比|金额|数量|规模|百分之|%|率|总额|总量|收入|支出|面积")
+WHO_RE = re.compile(r"谁|哪位|哪个人|什么人|何人|姓名|名字|任命.*为|担任|由.+(?:报告|作)")
+DEFINITION_RE = re.compile(r"什么是|是什么|指什么|指的是|是指|含义|意思|定义|具体指|包括哪些|包含哪些|有哪些内容|是哪[几六五四三]")
+LIST_RE = re.compile(r"哪些|哪几|有什么|包括|包含|列举|分别是")
+WHEN_RE = re.compile(r"什么时候|何时|哪天|哪一天|日期|哪年|哪月|几月|几日|时间")
+TIME_SCOPE_RE = re.compile(r"上半年|下半年|全年|一季度|二季度|三季度|四季度|\d{1,2}-\d{1,2}月|\d{4}年度?|\d{1,2}月底?|年初|年底|今年|去年")
+
+
+@dataclass
+class QuestionAnalysis:
+    text: str
+    norm: str
+    terms: list[str]
+    numbers: list[str]
+    time_scopes: list[str]
+    wants_figure: bool
+    wants_person: bool
+    wants_definition: bool
+    wants_list: bool
+    wants_time: bool
+    weights: dict[str, float] = field(default_factory=dict)
+
+
+def analyze(question: str, tokenize: Callable[[str], list[str]], idf: Callable[[str], float] | None = None) -> QuestionAnalysis:
+    norm = strip_ws(normalize_for_match(question))
+    tokens = []
+    for t in tokenize(question):
+        if t in STOPWORDS or len(t) < 2 and not t.isdigit():
+            continue
+        if t not in tokens:
+            tokens.append(t)
+    # Drop a token that is a substring of a longer token also present: search mode emits both
+    # `人民法院` and `法院`, and counting both would double-weight one concept.
+    terms = [t for t in tokens if not any(t != u and t in u for u in tokens)]
+    weights = {t: (idf(t) if idf else 1.0) * (1.0 + 0.1 * min(len(t), 6)) for t in terms}
+    return QuestionAnalysis(
+        text=question,
+        norm=norm,
+        terms=terms,
+        numbers=[n for n in bare_numbers(question)],
+        time_scopes=TIME_SCOPE_RE.findall(norm),
+        wants_figure=bool(FIGURE_RE.search(norm)),
+        wants_person=bool(WHO_RE.search(norm)),
+        wants_definition=bool(DEFINITION_RE.search(norm)),
+        wants_list=bool(LIST_RE.search(norm)),
+        wants_time=bool(WHEN_RE.search(norm)),
+        weights=weights,
+    )

@@ -1,0 +1,235 @@
+"""The Retriever component: hybrid ranking over the index's arms with scope awareness and domain boosts.
+
+    >>> from ingest.index_store import load_index
+    >>> r = Retriever(load_index("index"))
+    >>> hits = r.retrieve(RetrievalQuery(query="川沙新镇1-7月财政总收入是多少？", top_k=5))
+    >>> hits[0].chunk.text[:20]
+
+Stages: scope detection -> per-arm candidates (word BM25, char BM25, dense) -> weighted RRF ->
+domain boosts (figures, time scopes, glossary terms) -> filters -> near-duplicate collapse ->
+optional cross-encoder rerank. `/v1/search` and `/v1/ask` both call `retrieve`, so they rank alike.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ingest.models import Chunk
+from ingest.zh import bare_numbers, normalize_for_match, strip_ws
+
+from .fusion import weighted_rrf
+from .scope import Scope, ScopeDetector
+
+log = logging.getLogger(__name__)
+
+ARMS: tuple[str, ...] = ("word", "char", "dense")
+# Time scopes carry the answer's meaning: 上半年 vs 下半年, 1-7月 vs 1-6月, 2019年 vs 2020年.
+_TIME_RE = re.compile(r"上半年|下半年|全年|一季度|二季度|三季度|四季度|\d{1,2}-\d{1,2}月|\d{4}年度?|\d{1,2}月底?|年初|年底")
+_DEFINITION_RE = re.compile(r"什么是|是什么|指什么|指的是|含义|意思|是指|包括哪些|包含哪些|有哪些内容|具体指|定义")
+
+
+@dataclass
+class RetrievalQuery:
+    """Typed input of the Retriever."""
+
+    query: str
+    top_k: int = 10
+    doc_ids: list[str] | None = None
+    heading_prefix: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.query or not self.query.strip():
+            raise ValueError("query must not be empty")
+        if not 1 <= self.top_k <= 1000:
+            raise ValueError(f"top_k must be between 1 and 1000. Currently, the top_k is {self.top_k}")
+
+
+@dataclass
+class RetrievedPassage:
+    """Typed output: a chunk, its final score and each arm's 1-based rank (None where absent)."""
+
+    chunk: Chunk
+    score: float
+    ranks: dict[str, int | None] = field(default_factory=dict)
+
+
+@dataclass
+class RetrievalResult:
+    passages: list[RetrievedPassage]
+    scope: Scope
+
+
+@dataclass
+class RetrieverConfig:
+    weights: dict[str, float] = field(default_factory=lambda: {"word": 1.0, "char": 1.0, "dense": 0.1})
+    rrf_k: int = 60
+    candidate_depth: int = 100
+    use_scope: bool = True
+    use_boosts: bool = True
+    number_boost: float = 0.25
+    time_boost: float = 0.1
+    definition_boost: float = 1.0
+
+
+class Retriever:
+    """Hybrid retriever over a loaded index (see module docstring for an example)."""
+
+    def __init__(self, index: Any, config: RetrieverConfig | None = None, reranker: Any | None = None):
+        self.index = index
+        self.config = config or RetrieverConfig()
+        self.reranker = reranker
+        self.chunks: list[Chunk] = index.chunks
+        self._doc_of = np.array([c.doc_id for c in self.chunks], dtype=object)
+        self._norm_text = [strip_ws(normalize_for_match(c.text)) for c in self.chunks]
+        self._by_id = {c.id: i for i, c in enumerate(self.chunks)}
+        docs = [
+            {"doc_id": d["doc_id"], "title": d["title"], "reporter": d.get("reporter"), "text": d.get("text", "")}
+            for d in index.document_dicts()
+        ]
+        self.scope_detector = ScopeDetector(docs)
+        self._glossary_terms = self._definition_terms()
+
+    @property
+    def arms(self) -> list[str]:
+        return list(self.index.arms)
+
+    def retrieve(self, q: RetrievalQuery) -> RetrievalResult:
+        scope = self.scope_detector.detect(q.query) if self.config.use_scope and not q.doc_ids else Scope(residual_query=q.query)
+        allowed = self._allowed_mask(q.doc_ids, q.heading_prefix)
+        if scope.is_comparison:
+            per_group = [self._rank(q.query, scope.residual_query, self._restrict(allowed, g)) for g in scope.groups]
+            ranked = _interleave(per_group)
+        else:
+            mask = self._restrict(allowed, scope.doc_ids) if scope.doc_ids else allowed
+            ranked = self._rank(q.query, scope.residual_query if scope.doc_ids else q.query, mask)
+            if not ranked and scope.doc_ids:  # a wrong scope guess must not leave the user empty-handed
+                ranked = self._rank(q.query, q.query, allowed)
+        ranked = self._collapse_duplicates(ranked)
+        if self.reranker is not None and ranked:
+            ranked = self._rerank(q.query, ranked[: max(q.top_k * 3, 20)])
+        return RetrievalResult(passages=ranked[: q.top_k], scope=scope)
+
+    # -- ranking -------------------------------------------------------------------------------
+
+    def _rank(self, question: str, ranking_query: str, mask: np.ndarray | None) -> list[RetrievedPassage]:
+        depth = self.config.candidate_depth
+        rankings: dict[str, list[int]] = {}
+        index = self.index
+        if "word" in index.arms:
+            rankings["word"] = index.rank_word(index.tokenizer.tokenize(ranking_query), depth, mask)
+        if "char" in index.arms:
+            rankings["char"] = index.rank_char(index.tokenizer.char_tokens(ranking_query), depth, mask)
+        if "dense" in index.arms and self.config.weights.get("dense", 0) > 0:
+            rankings["dense"] = index.rank_dense(question, depth, mask)
+        order, fused, arm_ranks = weighted_rrf(rankings, self.config.weights, self.config.rrf_k)
+        if not order:
+            return []
+        scores = np.array([fused[i] for i in order])
+        scores = scores / scores.max() if scores.max() > 0 else scores
+        if self.config.use_boosts:
+            scores = scores * self._boosts(question, order)
+        final = sorted(zip(order, scores), key=lambda t: -t[1])
+        return [
+            RetrievedPassage(
+                chunk=self.chunks[i],
+                score=float(s),
+                ranks={arm: arm_ranks[i].get(arm) if arm in rankings else None for arm in ARMS},
+            )
+            for i, s in final
+        ]
+
+    def _boosts(self, question: str, order: Sequence[int]) -> np.ndarray:
+        """Multiplicative boosts for the figures, time scopes and glossary terms the question names."""
+        cfg = self.config
+        qn = strip_ws(normalize_for_match(question))
+        numbers = [n for n in bare_numbers(question) if len(n) >= 2 or "." in n]
+        times = set(_TIME_RE.findall(qn))
+        wants_definition = bool(_DEFINITION_RE.search(qn))
+        terms = [t for t in self._glossary_terms if t in qn] if wants_definition else []
+        boosts = np.ones(len(order))
+        for j, i in enumerate(order):
+            text = self._norm_text[i]
+            b = 1.0
+            if numbers:
+                b += cfg.number_boost * sum(1 for n in numbers if n in text)
+            if times:
+                b += cfg.time_boost * sum(1 for t in times if t in text)
+            if terms and self.chunks[i].kind == "definition":
+                if any(text.startswith(t) or t in text[: len(t) + 6] for t in terms):
+                    b += cfg.definition_boost
+            boosts[j] = b
+        return boosts
+
+    def _definition_terms(self) -> list[str]:
+        terms = set()
+        for entry in self.index.glossary_dicts():
+            for t in re.split(r"[“”\"、]+", entry["term"]):
+                t = strip_ws(normalize_for_match(t)).strip("*")
+                if len(t) >= 2:
+                    terms.add(t)
+        return sorted(terms, key=len, reverse=True)
+
+    # -- filters and duplicates ----------------------------------------------------------------
+
+    def _allowed_mask(self, doc_ids: list[str] | None, heading_prefix: str | None) -> np.ndarray | None:
+        if not doc_ids and not heading_prefix:
+            return None
+        mask = np.ones(len(self.chunks), dtype=bool)
+        if doc_ids:
+            mask &= np.isin(self._doc_of, list(doc_ids))
+        if heading_prefix:
+            prefix = strip_ws(heading_prefix)
+            mask &= np.array([_heading_matches(c.heading_path, prefix) for c in self.chunks], dtype=bool)
+        return mask
+
+    def _restrict(self, mask: np.ndarray | None, doc_ids: list[str]) -> np.ndarray:
+        scoped = np.isin(self._doc_of, doc_ids)
+        return scoped if mask is None else (mask & scoped)
+
+    def _collapse_duplicates(self, ranked: list[RetrievedPassage]) -> list[RetrievedPassage]:
+        """A table_row and its table say the same thing: keep whichever ranks first."""
+        seen_tables: set[str] = set()
+        out: list[RetrievedPassage] = []
+        for p in ranked:
+            c = p.chunk
+            family = c.parent_id if c.kind == "table_row" and c.parent_id else c.id if c.kind == "table" else None
+            if family is not None:
+                if family in seen_tables:
+                    continue
+                seen_tables.add(family)
+            out.append(p)
+        return out
+
+    def _rerank(self, question: str, ranked: list[RetrievedPassage]) -> list[RetrievedPassage]:
+        scores = self.reranker.predict([(question, p.chunk.text) for p in ranked])
+        for p, s in zip(ranked, scores):
+            p.score = float(s)
+        return sorted(ranked, key=lambda p: -p.score)
+
+    def chunk(self, passage_id: str) -> Chunk | None:
+        i = self._by_id.get(passage_id)
+        return None if i is None else self.chunks[i]
+
+
+def _heading_matches(path: list[str], prefix: str) -> bool:
+    """`heading_prefix` matches a heading path element, or the joined path, that starts with it."""
+    joined = "".join(strip_ws(h) for h in path[1:])
+    return joined.startswith(prefix) or any(strip_ws(h).startswith(prefix) for h in path)
+
+
+def _interleave(rankings: list[list[RetrievedPassage]]) -> list[RetrievedPassage]:
+    """Merge per-scope rankings round-robin so each compared document is represented at the top."""
+    out: list[RetrievedPassage] = []
+    seen: set[str] = set()
+    for rank in range(max((len(r) for r in rankings), default=0)):
+        for r in rankings:
+            if rank < len(r) and r[rank].chunk.id not in seen:
+                seen.add(r[rank].chunk.id)
+                out.append(r[rank])
+    return out

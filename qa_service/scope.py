@@ -1,0 +1,156 @@
+"""Scope detection: which documents a question names, and what it asks once the naming words are gone.
+
+Generic recipes fail when a question names a report (`青浦区人民法院2020年上半年工作报告中…`): its title
+words match the contents and title chunks best. We match the question against each document's
+*aliases* (title, reporter, and the short forms people use for the issuing body: `区法院`, `区政府`,
+`人大常委会`, `财经委`), restrict retrieval to the named documents, and rank by the remaining words.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from difflib import SequenceMatcher
+
+from ingest.zh import normalize_for_match, strip_ws
+
+# Short forms of issuing bodies as people say them; each regex on a title yields extra aliases.
+# e.g. 青浦区人民法院 -> 区法院 / 法院 / 青浦区法院 / 青浦法院
+_BODY_SHORT_FORMS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    (r"(\w{2,3})区人民政府", ("{0}区政府", "区政府", "{0}政府")),
+    (r"(\w{2,3})区人民法院", ("{0}区法院", "区法院", "法院", "{0}法院")),
+    (r"(\w{2,3})区人民检察院", ("{0}区检察院", "区检察院", "检察院", "{0}检察院")),
+    (r"人民代表大会常务委员会", ("人大常委会", "常委会", "区人大")),
+    (r"人大常委会", ("区人大", "常委会")),
+    (r"财政经济委员会", ("财经委",)),
+    (r"财政决算", ("财政局", "决算", "财政")),
+    (r"审计", ("审计局",)),
+    (r"国民经济和社会发展计划", ("计划执行", "发改委")),
+)
+# A question that names two scopes and asks to compare them gets one retrieval per scope.
+COMPARE_RE = re.compile(r"相比|比较|对比|分别|哪个|哪一个|哪份|两份|二者|两者|差多少|高多少|多多少|少多少|区别|不同|和.+(?:各|分别|都)")
+_PLACE_RE = re.compile(r"([\u4e00-\u9fff]{2,3}?)(?:区|镇|县|街道)")
+
+
+@dataclass
+class DocProfile:
+    doc_id: str
+    alias_text: str  # normalised, whitespace-free
+    full_text_key: str  # normalised whitespace-free document text, for place filtering
+
+
+@dataclass
+class Scope:
+    doc_ids: list[str] = field(default_factory=list)  # empty: no scope named
+    groups: list[list[str]] = field(default_factory=list)  # >1 group: compare, one retrieval each
+    residual_query: str = ""
+    score: float = 0.0
+
+    @property
+    def is_comparison(self) -> bool:
+        return len(self.groups) > 1
+
+
+def _bigrams(s: str) -> set[str]:
+    return {s[i : i + 2] for i in range(len(s) - 1)}
+
+
+def _aliases(title: str, reporter: str | None) -> str:
+    parts = [title, reporter or ""]
+    for pattern, forms in _BODY_SHORT_FORMS:
+        for m in re.finditer(pattern, title):
+            groups = m.groups()
+            parts.extend(f.format(*groups) for f in forms)
+    return " ".join(parts)
+
+
+class ScopeDetector:
+    """Finds the documents a question names. Built once per index from the document list."""
+
+    def __init__(self, documents: Sequence[dict], min_score: float = 4.0, tie_ratio: float = 0.97, extra_min: float = 2.5):
+        self.min_score = min_score
+        self.tie_ratio = tie_ratio
+        self.extra_min = extra_min
+        self.profiles = [
+            DocProfile(
+                doc_id=d["doc_id"],
+                alias_text=strip_ws(normalize_for_match(_aliases(d["title"], d.get("reporter")))),
+                full_text_key=strip_ws(normalize_for_match(d.get("text", ""))),
+            )
+            for d in documents
+        ]
+        self._bigram_sets = [_bigrams(p.alias_text) for p in self.profiles]
+        n = max(len(self.profiles), 1)
+        df: dict[str, int] = {}
+        for bs in self._bigram_sets:
+            for b in bs:
+                df[b] = df.get(b, 0) + 1
+        # Bigrams shared by every document (青浦, 报告) say nothing about scope; idf gives them ~0.
+        self._idf = {b: math.log((n + 1) / (c + 0.5)) for b, c in df.items()}
+
+    def detect(self, question: str) -> Scope:
+        q = strip_ws(normalize_for_match(question))
+        if not self.profiles:
+            return Scope(residual_query=question)
+        qb = _bigrams(q)
+        allowed = self._place_filter(q)
+        matched = [qb & bs if i in allowed else set() for i, bs in enumerate(self._bigram_sets)]
+        scores = [sum(self._idf.get(b, 0.0) for b in m) for m in matched]
+        best = max(range(len(scores)), key=lambda i: scores[i])
+        if scores[best] < self.min_score:
+            return Scope(residual_query=question)
+        # Documents that tie with the best (e.g. two 履职报告 with the same title) form the first group.
+        first = [i for i, s in enumerate(scores) if s >= self.tie_ratio * scores[best]]
+        groups = [first]
+        covered = set().union(*(matched[i] for i in first))
+        # Greedy cover: another document joins only if it matches distinctive words the others don't
+        # (法院 *and* 检察院), not merely a subset of the same title words.
+        while True:
+            extras = [
+                (sum(self._idf.get(b, 0.0) for b in matched[i] - covered), i)
+                for i in range(len(scores))
+                if i not in {j for g in groups for j in g}
+            ]
+            if not extras:
+                break
+            gain, i = max(extras)
+            if gain < self.extra_min:
+                break
+            groups.append([i])
+            covered |= matched[i]
+        doc_groups = [[self.profiles[i].doc_id for i in g] for g in groups]
+        doc_ids = [d for g in doc_groups for d in g]
+        compare = len(doc_groups) > 1 and bool(COMPARE_RE.search(question))
+        residual = self._residual(question, [self.profiles[i].alias_text for g in groups for i in g])
+        return Scope(
+            doc_ids=doc_ids,
+            groups=doc_groups if compare else [doc_ids],
+            residual_query=residual,
+            score=scores[best],
+        )
+
+    def _place_filter(self, q: str) -> set[int]:
+        """Documents that never mention a place the question names are out of scope (川沙 vs 青浦)."""
+        places = {m.group(1) for m in _PLACE_RE.finditer(q)}
+        allowed = set(range(len(self.profiles)))
+        for place in places:
+            holders = {i for i, p in enumerate(self.profiles) if place in p.full_text_key}
+            if holders:  # a place no document mentions is not a scope signal at all
+                allowed &= holders
+        return allowed
+
+    @staticmethod
+    def _residual(question: str, aliases: list[str]) -> str:
+        """The question without the runs of 3+ characters it shares with the named documents' aliases."""
+        q = strip_ws(normalize_for_match(question))
+        drop = [False] * len(q)
+        for alias in aliases:
+            for block in SequenceMatcher(None, q, alias, autojunk=False).get_matching_blocks():
+                if block.size >= 3:
+                    for k in range(block.a, block.a + block.size):
+                        drop[k] = True
+        residual = "".join(ch for ch, d in zip(q, drop) if not d)
+        # Keep the original question when stripping would leave nothing to rank by.
+        return residual if len(residual) >= 2 else question

@@ -1,0 +1,270 @@
+"""QAService: the loaded index, the retriever and the answerers behind both the HTTP API and the CLI."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ingest.models import Chunk
+
+from . import conversation
+from .citations import parse_marked_text, verify
+from .claims import DraftAnswer, render
+from .config import Settings
+from .errors import IndexUnavailable, NotFound
+from .extractive import ExtractiveAnswerer, ExtractiveConfig, abstain
+from .llm import NOT_FOUND_RE, LLMClient, LLMUnavailable
+from .question import analyze
+from .retriever import RetrievalQuery, RetrievalResult, Retriever, RetrieverConfig
+from .schemas import (
+    AskRequest,
+    AskResponse,
+    Citation,
+    DocumentDetail,
+    DocumentSummary,
+    Passage,
+    Ready,
+    RetrievedRef,
+    SearchResponse,
+    SearchResult,
+    Timings,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Loaded:
+    index: Any
+    retriever: Retriever
+    manifest_mtime: float
+
+
+class QAService:
+    def __init__(self, settings: Settings | None = None):
+        self.settings = settings or Settings()
+        self._loaded: Loaded | None = None
+        self._lock = threading.Lock()
+        self.extractive = ExtractiveAnswerer(ExtractiveConfig(abstain_below=self.settings.abstain_threshold))
+        self.llm: LLMClient | None = None
+        if self.settings.llm_configured:
+            self.llm = LLMClient(self.settings.llm_base_url, self.settings.llm_model, self.settings.llm_api_key, self.settings.llm_timeout)
+
+    # -- index lifecycle -----------------------------------------------------------------------
+
+    @property
+    def index_dir(self) -> Path:
+        return Path(self.settings.index)
+
+    def loaded(self) -> Loaded:
+        """The index in service; reloaded when `reportqa ingest` has replaced manifest.json."""
+        manifest = self.index_dir / "manifest.json"
+        try:
+            mtime = manifest.stat().st_mtime
+        except FileNotFoundError:
+            raise IndexUnavailable(
+                f"no index at {self.index_dir}; build it with: reportqa ingest --index {self.index_dir}"
+            ) from None
+        current = self._loaded
+        if current is not None and current.manifest_mtime == mtime:
+            return current
+        with self._lock:
+            if self._loaded is None or self._loaded.manifest_mtime != mtime:
+                self._loaded = self._load(mtime)
+            return self._loaded
+
+    def _load(self, mtime: float) -> Loaded:
+        from ingest.index_store import IndexNotFound
+
+        from .index_view import IndexView
+
+        try:
+            index = IndexView.open(self.index_dir)
+        except IndexNotFound as exc:
+            raise IndexUnavailable(str(exc)) from None
+        reranker = None
+        if self.settings.reranker:
+            from sentence_transformers import CrossEncoder
+
+            reranker = CrossEncoder(self.settings.reranker)
+        config = RetrieverConfig(
+            weights=self.settings.fusion_weights,
+            rrf_k=self.settings.rrf_k,
+            candidate_depth=self.settings.candidate_depth,
+        )
+        log.info("loaded index %s (%d chunks)", self.index_dir, len(index.chunks))
+        return Loaded(index=index, retriever=Retriever(index, config, reranker), manifest_mtime=mtime)
+
+    # -- lookups ---------------------------------------------------------------------------------
+
+    def retrieve(self, query: str, top_k: int, doc_ids: list[str] | None = None, heading_prefix: str | None = None) -> RetrievalResult:
+        return self.loaded().retriever.retrieve(RetrievalQuery(query=query, top_k=top_k, doc_ids=doc_ids or None, heading_prefix=heading_prefix))
+
+    def search(self, query: str, top_k: int, doc_ids: list[str] | None = None, heading_prefix: str | None = None) -> SearchResponse:
+        result = self.retrieve(query, top_k, doc_ids, heading_prefix)
+        return SearchResponse(
+            results=[
+                SearchResult(
+                    passage_id=p.chunk.id,
+                    doc_id=p.chunk.doc_id,
+                    doc_title=p.chunk.doc_title,
+                    heading_path=p.chunk.heading_path,
+                    kind=p.chunk.kind,
+                    text=p.chunk.text,
+                    score=round(p.score, 6),
+                    ranks=p.ranks,
+                )
+                for p in result.passages
+            ]
+        )
+
+    def passage(self, passage_id: str) -> Passage:
+        chunk = self.loaded().retriever.chunk(passage_id)
+        if chunk is None:
+            raise NotFound(f"unknown passage_id: {passage_id!r}")
+        return passage_model(chunk)
+
+    def documents(self) -> list[DocumentSummary]:
+        return [DocumentSummary(**d) for d in self.loaded().index.document_list()]
+
+    def document(self, doc_id: str, with_text: bool = False) -> DocumentDetail:
+        detail = self.loaded().index.document_detail(doc_id, with_text=with_text)
+        if detail is None:
+            raise NotFound(f"unknown doc_id: {doc_id!r}")
+        return DocumentDetail(**detail)
+
+    def ready(self) -> Ready:
+        loaded = self.loaded()
+        manifest = loaded.index.manifest
+        return Ready(
+            index=str(self.index_dir),
+            build_id=manifest.get("build_id"),
+            counts=manifest.get("counts", {}),
+            embedding_model=(manifest.get("embedding") or {}).get("model"),
+            arms=list(loaded.index.arms),
+            answer_modes=["extractive", "llm"] if self.llm else ["extractive"],
+            llm_model=self.llm.model if self.llm else None,
+        )
+
+    # -- answering -------------------------------------------------------------------------------
+
+    def ask(self, req: AskRequest) -> AskResponse:
+        t0 = time.perf_counter()
+        loaded = self.loaded()
+        tokenize = loaded.index.tokenizer.tokenize
+        filters = req.filters
+        doc_ids = filters.doc_ids if filters else None
+        heading_prefix = filters.heading_prefix if filters else None
+        fallback: str | None = None
+        use_llm = req.mode == "llm"
+        if use_llm and self.llm is None:
+            use_llm, fallback = False, "llm_not_configured"
+
+        question = req.question
+        if req.history:
+            question = conversation.condense(req.question, req.history)
+            if use_llm and conversation.is_follow_up(req.question):
+                try:
+                    question = self.llm.condense(req.question, req.history)
+                except LLMUnavailable as exc:
+                    log.info("condense fell back: %s", exc.reason)
+
+        depth = max(10, req.top_k)
+        queries = [question]
+        if use_llm:
+            try:
+                queries = self.llm.rewrite(question)
+            except LLMUnavailable as exc:
+                use_llm, fallback = False, exc.reason
+        result = self._retrieve_many(loaded.retriever, queries, depth, doc_ids, heading_prefix)
+        t1 = time.perf_counter()
+        passages = [p.chunk for p in result.passages]
+        top = passages[: req.top_k]
+        scores = {p.chunk.id: p.score for p in result.passages}
+        q = analyze(question, tokenize, loaded.index.idf)
+        draft: DraftAnswer | None = None
+        mode = "extractive"
+        if use_llm:
+            try:
+                reply = self.llm.answer(question, top)
+                mode = "llm"
+                draft = abstain(q) if NOT_FOUND_RE.search(reply) and "[" not in reply else DraftAnswer(claims=parse_marked_text(reply, top))
+            except LLMUnavailable as exc:
+                fallback = exc.reason
+        if draft is None:
+            draft = self.extractive.answer(q, top, result.scope.groups if result.scope.is_comparison else None)
+        draft = verify(draft, passages, tokenize)
+        if mode == "llm" and not draft.abstained and not any(c.sources for c in draft.claims):
+            draft = abstain(q)  # nothing the model said could be tied to a passage
+        answer_text, cites = render(draft, scores)
+        t2 = time.perf_counter()
+        return AskResponse(
+            answer=answer_text,
+            abstained=draft.abstained,
+            mode=mode,
+            fallback=fallback,
+            citations=[citation_model(c.n, c.chunk, c.quote, c.score) for c in cites],
+            retrieved=[RetrievedRef(passage_id=p.chunk.id, score=round(p.score, 6)) for p in result.passages],
+            unsupported_sentences=draft.unsupported,
+            timings_ms=Timings(retrieve=round((t1 - t0) * 1000, 2), answer=round((t2 - t1) * 1000, 2), total=round((t2 - t0) * 1000, 2)),
+            standalone_question=question if question != req.question else None,
+        )
+
+    @staticmethod
+    def _retrieve_many(retriever: Retriever, queries: list[str], depth: int, doc_ids, heading_prefix) -> RetrievalResult:
+        """One retrieval per query rewrite, fused by reciprocal rank (the original question first)."""
+        results = [retriever.retrieve(RetrievalQuery(query=q, top_k=depth, doc_ids=doc_ids or None, heading_prefix=heading_prefix)) for q in queries]
+        if len(results) == 1:
+            return results[0]
+        fused: dict[str, float] = {}
+        by_id = {}
+        for r in results:
+            for rank, p in enumerate(r.passages, start=1):
+                fused[p.chunk.id] = fused.get(p.chunk.id, 0.0) + 1.0 / (60 + rank)
+                by_id.setdefault(p.chunk.id, p)
+        order = sorted(fused, key=lambda i: -fused[i])[:depth]
+        top = max(fused.values())
+        passages = []
+        for pid in order:
+            p = by_id[pid]
+            p.score = fused[pid] / top
+            passages.append(p)
+        return RetrievalResult(passages=passages, scope=results[0].scope)
+
+
+def passage_model(chunk: Chunk) -> Passage:
+    return Passage(
+        passage_id=chunk.id,
+        doc_id=chunk.doc_id,
+        doc_title=chunk.doc_title,
+        kind=chunk.kind,
+        heading_path=chunk.heading_path,
+        text=chunk.text,
+        start=chunk.start,
+        end=chunk.end,
+        page=chunk.page,
+        prev_id=chunk.prev_id,
+        next_id=chunk.next_id,
+        parent_id=chunk.parent_id,
+        document_url=f"/v1/documents/{chunk.doc_id}",
+    )
+
+
+def citation_model(n: int, chunk: Chunk, quote: str, score: float) -> Citation:
+    return Citation(
+        n=n,
+        passage_id=chunk.id,
+        doc_id=chunk.doc_id,
+        doc_title=chunk.doc_title,
+        heading_path=chunk.heading_path,
+        text=chunk.text,
+        quote=quote,
+        start=chunk.start,
+        end=chunk.end,
+        page=chunk.page,
+        score=round(score, 6),
+    )

@@ -1,0 +1,85 @@
+import os
+
+os.environ["HF_HUB_OFFLINE"] = "1"
+
+from pathlib import Path
+
+import pytest
+
+from ingest.models import Chunk, Document, GlossaryEntry, ParsedCorpus, RawFile, Section
+from ingest.tokenize import Tokenizer, corpus_terms
+
+REPORT = Path(__file__).resolve().parents[1] / "ingest" / "data" / "reports" / "004_1aa96ab411d029c6.txt"
+
+
+@pytest.fixture(scope="module")
+def tok() -> Tokenizer:
+    return Tokenizer()
+
+
+def test_width_folding_and_lowercase(tok):
+    assert tok.tokenize("１２．４２亿元") == tok.tokenize("12.42亿元")
+    assert "12.42" in tok.tokenize("１２．４２亿元")
+    assert "gdp" in tok.tokenize("ＧＤＰ增长")
+
+
+def test_ranges_unified(tok):
+    a = tok.tokenize("1—7月完成财政收入")
+    assert a == tok.tokenize("1至7月完成财政收入") == tok.tokenize("１－７月完成财政收入")
+    assert "1-7月" in a
+
+
+def test_decimals_percentages_and_units_survive(tok):
+    toks = tok.tokenize("区级财政收入12.42亿元，同比增长13.2％，共12 748人")
+    for t in ("12.42", "12.42亿元", "亿元", "13.2", "13.2%", "12748"):
+        assert t in toks, t
+    assert "12" not in toks and "42" not in toks
+
+
+def test_punctuation_and_whitespace_dropped(tok):
+    toks = tok.tokenize("各位代表、同志们：\n  “六稳”！ ")
+    assert toks and all(t.strip() and t not in "、：“”！" for t in toks)
+    assert tok.tokenize("  \n ") == [] and tok.tokenize("") == []
+
+
+def test_user_words_respected_and_private_dictionary():
+    import jieba
+
+    t = Tokenizer()
+    assert "青浦区人民法院" not in t.tokenize("青浦区人民法院2020年工作报告")
+    assert t.add_words(["青浦区人民法院", "“六稳”", "六稳", " "]) == 2
+    toks = t.tokenize("青浦区人民法院2020年工作报告，做好“六稳”工作")
+    assert "青浦区人民法院" in toks and "人民法院" in toks and "六稳" in toks
+    # the global jieba dictionary is never touched
+    assert not jieba.dt.FREQ.get("青浦区人民法院")
+
+
+def test_save_load_round_trip(tmp_path):
+    text = REPORT.read_text(encoding="utf-8")[:6000]
+    t = Tokenizer(["川沙新镇", "五大倍增行动", "三问三登记"])
+    t.save(tmp_path / "tok")
+    t2 = Tokenizer.load(tmp_path / "tok")
+    assert t2.user_words == t.user_words and t2.sha256 == t.sha256
+    assert t2.tokenize(text) == t.tokenize(text)
+    assert "三问三登记" in t2.tokenize(text)
+
+
+def test_char_tokens(tok):
+    grams = tok.char_tokens("六稳，工作")
+    assert grams[:4] == ["六", "稳", "工", "作"]
+    assert "六稳" in grams and "工作" in grams and "，" not in grams
+    assert tok.char_tokens("１—７月") == tok.char_tokens("1至7月")
+
+
+def test_corpus_terms():
+    text = "青浦区人民法院和青浦区人民检察院报告工作。"
+    doc = Document(doc_id="d1", title="政府工作报告", source_file="a.txt", text=text)
+    sec = Section(section_id="s1", doc_id="d1", heading="一、上半年经济社会发展情况", level=1, family="cn_num", start=0, end=5)
+    chunk = Chunk(id="c1", doc_id="d1", doc_title="政府工作报告", heading_path=["一、上半年经济社会发展情况"],
+                  kind="text", text=text, start=0, end=len(text))
+    g = GlossaryEntry(term="“六稳”", definition="稳就业、稳金融", doc_id="d1", source="footnote")
+    corpus = ParsedCorpus([doc], [sec], [chunk], [g], [RawFile("a.txt", text, "txt", "utf-8")])
+    terms = corpus_terms(corpus)
+    for t in ("六稳", "政府工作报告", "上半年经济社会发展情况", "青浦区人民法院", "青浦区人民检察院"):
+        assert t in terms, t
+    assert len(terms) == len(set(terms))
