@@ -233,10 +233,9 @@ def _drop_page_furniture(lines: list[str], removed: Counter[str]) -> list[str]:
         return lines
     removed["page_furniture"] += len(drop)
     for index in sorted(drop):
-        before = _neighbour(lines, index, -1, drop)
-        after = _neighbour(lines, index, 1, drop)
-        if before is not None and after is not None and _is_table_row(lines[before]) and _is_table_row(lines[after]):
-            drop.update(range(before + 1, after))
+        rows = _table_rows_around(lines, index, drop)
+        if rows is not None:
+            drop.update(range(rows[0] + 1, rows[1]))
     return [line for index, line in enumerate(lines) if index not in drop]
 
 
@@ -258,7 +257,7 @@ def _find_furniture(lines: list[str]) -> set[int]:
             continue
         if _ISSUE_LINE_RE.match(line) or _PAGE_NUMBER_RE.match(line) or _INSTITUTION_GAZETTE_RE.match(line):
             drop.add(index)
-        elif _ANY_GAZETTE_RE.match(line) and (counts[line] >= 2 or _between_table_rows(lines, index)):
+        elif _ANY_GAZETTE_RE.match(line) and (counts[line] >= 2 or _table_rows_around(lines, index, set())):
             drop.add(index)
     for line, count in counts.items():
         if count >= _REPEAT_MIN and _could_be_running_header(line):
@@ -270,10 +269,13 @@ def _find_furniture(lines: list[str]) -> set[int]:
     return drop
 
 
-def _between_table_rows(lines: list[str], index: int) -> bool:
-    before = _neighbour(lines, index, -1, set())
-    after = _neighbour(lines, index, 1, set())
-    return before is not None and after is not None and _is_table_row(lines[before]) and _is_table_row(lines[after])
+def _table_rows_around(lines: list[str], index: int, skip: set[int]) -> tuple[int, int] | None:
+    """The table rows right before and after line `index` (blank and `skip` lines aside), if both are rows."""
+    before = _neighbour(lines, index, -1, skip)
+    after = _neighbour(lines, index, 1, skip)
+    if before is None or after is None:
+        return None
+    return (before, after) if _is_table_row(lines[before]) and _is_table_row(lines[after]) else None
 
 
 def _could_be_running_header(line: str) -> bool:

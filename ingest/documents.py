@@ -360,7 +360,8 @@ def _best_ordered_chain(candidates: list[_Match]) -> list[_Match]:
         previous.append(None)
         for j in range(i):
             earlier = candidates[j]
-            if earlier.entry < match.entry and earlier.last_line < match.first_line and best[j] + match.score > best[i]:
+            follows = earlier.entry < match.entry and earlier.last_line < match.first_line
+            if follows and best[j] + match.score > best[i]:
                 best[i] = best[j] + match.score
                 previous[i] = j
     if not candidates:
@@ -392,7 +393,11 @@ def _split_compilation(
         log.warning("%s: %d contents entries not found in the body: %s", raw.path, len(missing), missing)
     skipped = cleaned.text[lines[first_body_line].start : lines[matches[0].first_line].start].strip()
     if skipped:
-        log.info("%s: %d characters between the contents and the first title belong to no document", raw.path, len(skipped))
+        log.info("%s: %d characters before the first title belong to no document", raw.path, len(skipped))
+
+    orphans = [f.n for f in cleaned.footnotes if not f.ref_offsets]
+    if orphans:
+        log.warning("%s: footnotes %s are never referenced and belong to no document", raw.path, orphans)
 
     documents: list[Document] = []
     for number, match in enumerate(matches, start=1):
@@ -439,9 +444,10 @@ def _single_title(raw: RawFile, lines: list[_Line]) -> tuple[str, int | None]:
         hint = next((line.text for line in lines if re.match(r"^#\s", line.text)), None)
     if hint and hint.strip():
         key = _title_key(hint)
-        line_index = next((i for i, line in enumerate(lines[:40]) if line.text.strip() and _title_key(line.text) == key), None)
+        top = list(enumerate(lines[:40]))
+        line_index = next((i for i, line in top if line.text.strip() and _title_key(line.text) == key), None)
         if line_index is None:  # <title>区政府工作报告 - 门户网站</title>: the header follows the first heading
-            line_index = next((i for i, line in enumerate(lines[:40]) if line.text.startswith("#")), first_line)
+            line_index = next((i for i, line in top if line.text.startswith("#")), first_line)
         return normalize_title(hint), line_index
     if first_line is None:
         return Path(raw.path).stem, None
@@ -475,7 +481,9 @@ def _make_document(
     )
 
 
-def _footnotes_in(footnotes: list[Footnote], start: int, end: int, *, include_unreferenced: bool) -> list[Footnote]:
+def _footnotes_in(
+    footnotes: list[Footnote], start: int, end: int, *, include_unreferenced: bool
+) -> list[Footnote]:
     """Copies of the footnotes referenced in [start, end], offsets made relative to `start`."""
     selected: list[Footnote] = []
     for footnote in footnotes:
@@ -499,10 +507,15 @@ def _header_lines(lines: list[_Line], last_title_line: int) -> list[str]:
     header: list[str] = []
     for index in _following_nonblank(lines, last_title_line, _HEADER_MAX_LINES + 1)[1:]:
         text = lines[index].text.strip()
-        if len(text) > _HEADER_MAX_LEN or "\t" in text or text.endswith(("：", ":")) or _HEADING_RE.match(text):
+        if _ends_header(text):
             break
         header.append(text)
     return header
+
+
+def _ends_header(text: str) -> bool:
+    """A paragraph, a table row, a salutation (`各位代表：`) or a heading is where the header stops."""
+    return len(text) > _HEADER_MAX_LEN or "\t" in text or text.endswith(("：", ":")) or bool(_HEADING_RE.match(text))
 
 
 def _find_date(header: list[str]) -> str | None:

@@ -115,21 +115,34 @@ def _quiet():
 # ----------------------------------------------------------------------------------------------------------------
 @dataclass
 class Embedder:
-    model: "SentenceTransformer"
+    """A sentence-transformers model loaded from a folder. The offline model is loaded lazily (on the first
+    `encode`), so a re-ingest that reuses every vector, or a `load_index` that never searches dense, skips the
+    ~4 s sentence-transformers import."""
+
     name: str  # the spec as given ("BAAI/bge-small-zh-v1.5", a path) or "offline:<recipe>"
     kind: str  # KIND_ST | KIND_OFFLINE
     sha256: str
     path: Path | None = None
     batch_size: int = 64
     info: dict[str, Any] = field(default_factory=dict)
+    _model: Any = field(default=None, repr=False)
+    _dim: int | None = field(default=None, repr=False)
+
+    @property
+    def model(self) -> "SentenceTransformer":
+        if self._model is None:
+            if self.path is None:
+                raise EmbedderUnavailable(f"embedding model {self.name!r} has no folder to load from")
+            self._model = _st_from_folder(self.path, self.name)
+        return self._model
 
     @property
     def dim(self) -> int:
-        getter = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
-        d = getter()
-        if d is None:
-            d = int(self.encode(["维度"]).shape[1])
-        return int(d)
+        if self._dim is None:
+            getter = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
+            d = getter()
+            self._dim = int(d) if d is not None else int(self.encode(["维度"]).shape[1])
+        return self._dim
 
     def encode(self, texts: Sequence[str] | str, batch_size: int | None = None) -> np.ndarray:
         """float32, L2-normalised, shape (n, dim); a single string gives shape (1, dim)."""
@@ -152,20 +165,29 @@ class Embedder:
         return {"model": self.name, "dim": self.dim, "kind": self.kind, "sha256": self.sha256}
 
 
-def _load_folder(folder: Path, name: str, kind: str) -> Embedder:
+def _st_from_folder(folder: Path, name: str) -> "SentenceTransformer":
     from sentence_transformers import SentenceTransformer
 
     try:
         with _quiet():
-            model = SentenceTransformer(str(folder), device="cpu", local_files_only=True)
+            return SentenceTransformer(str(folder), device="cpu", local_files_only=True)
     except Exception as exc:  # noqa: BLE001 - any loading error means "unavailable"
         raise EmbedderUnavailable(f"cannot load embedding model {name!r} from {folder}: {exc}") from exc
+
+
+def _load_folder(folder: Path, name: str, kind: str) -> Embedder:
     info: dict[str, Any] = {}
     info_path = folder / OFFLINE_INFO_FILE
     if info_path.exists():
         with contextlib.suppress(Exception):
             info = json.loads(info_path.read_text(encoding="utf-8"))
-    return Embedder(model=model, name=name, kind=kind, sha256=model_sha256(folder), path=folder, info=info)
+    emb = Embedder(name=name, kind=kind, sha256=model_sha256(folder), path=folder, info=info)
+    dim = (info.get("recipe") or {}).get("dim")
+    if kind == KIND_OFFLINE and isinstance(dim, int) and (folder / "model.safetensors").is_file():
+        emb._dim = dim  # loaded on first use
+    else:
+        emb._model = _st_from_folder(folder, name)  # fail fast: a broken model is reported now
+    return emb
 
 
 def is_offline_model_dir(folder: str | Path | None) -> bool:

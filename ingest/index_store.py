@@ -71,11 +71,12 @@ HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 80
 HNSW_EF_SEARCH = 64
 
-# Test hook: pause (and announce it by creating a file) when a named stage is reached, so a test can SIGKILL
-# the build at a known moment. Never set outside tests.
+# Test hooks: pause (and announce it by creating a file) when a named stage is reached, or slow every stage down,
+# so a test can SIGKILL the build at a known or a random moment. Never set outside tests.
 _PAUSE_AT_ENV = "REPORTQA_TEST_PAUSE_AT"
 _PAUSE_FILE_ENV = "REPORTQA_TEST_PAUSE_FILE"
 _PAUSE_SECONDS_ENV = "REPORTQA_TEST_PAUSE_SECONDS"
+_STAGE_DELAY_ENV = "REPORTQA_TEST_STAGE_DELAY"  # sleep this long at every stage (spreads a build out in time)
 
 
 class IndexNotFound(FileNotFoundError):
@@ -127,6 +128,9 @@ def _fsync_dir(d: Path) -> None:
 
 
 def _maybe_pause(stage: str) -> None:
+    delay = os.environ.get(_STAGE_DELAY_ENV)
+    if delay:
+        time.sleep(float(delay))
     if os.environ.get(_PAUSE_AT_ENV) != stage:
         return
     marker = os.environ.get(_PAUSE_FILE_ENV)
@@ -392,7 +396,8 @@ def build_index(
             )
 
         with stage("tokenizer"):
-            tokenizer = Tokenizer(corpus_terms(corpus))
+            tokenizer = Tokenizer()
+            tokenizer.add_words(corpus_terms(corpus, tokenizer))
             tokenizer.save(tmp / "tokenizer")
         with stage("bm25_word"):
             _bm25_index(tokenizer.tokenize_many(texts), tmp / "bm25_word")

@@ -42,6 +42,7 @@ _FORMAT_BY_EXTENSION: dict[str, str] = {
 # charset-normalizer names the Chinese national encodings by their narrowest match; GB18030 is a strict
 # superset of GBK and GB2312, so decoding with it never loses a character the narrower one would read.
 _GB_FAMILY = {"gb2312", "gbk", "cp936", "hz", "gb18030", "euc_cn", "ms936"}
+_CJK_CODEC_TAGS = ("big5", "gb", "shift_jis", "sjis", "euc", "iso2022", "cp949", "cp950")
 
 # Control characters that never occur in a text report (tab, LF, CR and form feed do).
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
@@ -53,6 +54,8 @@ _MD_HEADING_RE = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t]*#*[ \t]*$")
 _DOCX_HEADING_RE = re.compile(r"^(?:Heading|标题)\s*(\d)$", re.IGNORECASE)
 # HTML collapses runs of ASCII whitespace; U+00A0 and U+3000 are content and are kept.
 _HTML_WS_RE = re.compile(r"[ \t\n\r\f]+")
+# Separators between a page's own title and the site's name in <title>.
+_TITLE_SEPARATORS = "-–—|_·:：｜"
 
 
 class UnreadableFile(Exception):
@@ -203,7 +206,7 @@ def _detect_encoding(data: bytes) -> str | None:
 
 
 def _is_cjk_codec(encoding: str) -> bool:
-    return any(tag in encoding for tag in ("big5", "gb", "shift_jis", "sjis", "euc", "iso2022", "cp949", "cp950"))
+    return any(tag in encoding for tag in _CJK_CODEC_TAGS)
 
 
 def _looks_like_gb18030(data: bytes) -> bool:
@@ -301,7 +304,8 @@ def _docx_table_rows(table: object) -> list[str]:
                 continue
             previous = cell._tc
             # A cell's own line breaks and tabs would break the row apart; a space keeps the words apart.
-            cells.append(" ".join(p.text.strip() for p in cell.paragraphs if p.text.strip()).replace("\t", " "))
+            text = " ".join(p.text.strip() for p in cell.paragraphs if p.text.strip())
+            cells.append(text.replace("\t", " "))
         rows.append("\t".join(cells))
     return rows
 
@@ -347,16 +351,32 @@ def _load_html(data: bytes, path: Path) -> tuple[str, str, str | None]:
 
     text, encoding = decode_text(data, path)
     soup = BeautifulSoup(text, "lxml")
-    title_hint = None
-    if soup.title and soup.title.get_text(strip=True):
-        title_hint = _collapse_html_ws(soup.title.get_text())
-    else:
-        h1 = soup.find("h1")
-        if h1 and h1.get_text(strip=True):
-            title_hint = _collapse_html_ws(h1.get_text(" "))
+    title_hint = _html_title(soup)
     lines: list[str] = []
     _render_html(soup.body or soup, lines)
     return "\n".join(lines), encoding, title_hint
+
+
+def _html_title(soup: object) -> str | None:
+    """<title>, unless it is the <h1> plus site decoration (`青浦区审计报告 - 门户网站`): then the <h1>."""
+    title_tag = soup.title  # type: ignore[attr-defined]
+    title = _collapse_html_ws(title_tag.get_text()) if title_tag else ""
+    h1_tag = soup.find("h1")  # type: ignore[attr-defined]
+    h1 = _collapse_html_ws(h1_tag.get_text(" ")) if h1_tag else ""
+    if h1 and (not title or _is_decorated(title, h1)):
+        return h1
+    return title or None
+
+
+def _is_decorated(title: str, h1: str) -> bool:
+    """`青浦区审计报告 - 门户网站` / `门户网站 | 青浦区审计报告` is the <h1> plus the site's name."""
+    if title.startswith(h1):
+        rest = title[len(h1) :].lstrip()
+    elif title.endswith(h1):
+        rest = title[: -len(h1)].rstrip()[::-1]
+    else:
+        return False
+    return bool(rest) and rest[0] in _TITLE_SEPARATORS
 
 
 def _collapse_html_ws(text: str) -> str:

@@ -3,8 +3,8 @@
 Chinese reports number their headings with a handful of families — `第一部分`, `一、`, `（一）`, `1.`, `（1）`,
 ordinal openers `第一，` — but which family sits at which depth differs between documents (the court's report:
 `第一部分` > `一、` > `1.`; the procuratorate's: `一、` > `（一）` > `1.`; the town report: `一、` > `第一，`).
-So levels are not a global ranking: a family's rank is the order in which it first appears in the document,
-and a heading nests under the open headings of shallower rank, like an outline. Back matter (`附件`, `名词解释`,
+So levels are not a global ranking: the first family met is level 1, a new family met inside it nests one
+level deeper, and a family already seen above another closes it (outline-style, see `_Nesting`). Back matter (`附件`, `名词解释`,
 `注释`) is always level 1.
 
 False headings are the hard part. A candidate line is rejected when it is
@@ -98,8 +98,10 @@ def _split_lines(text: str) -> list[_Line]:
 
 
 def _clean_heading(text: str) -> str:
+    """Display text: markup removed, trailing `。`/`：` dropped (but `附：` stays `附：`, not `附`)."""
     text = _MARKUP_RE.sub("", text).strip()
-    return text.rstrip("。：: ").strip()
+    trimmed = text.rstrip("。：: ").strip()
+    return trimmed if len(trimmed) > 1 else text
 
 
 def _ordinal(raw: str | None) -> int | None:
@@ -236,17 +238,28 @@ class _Open:
     index: int  # position in the output list
 
 
-def _rank_insert(ranks: list[str], family: str) -> None:
-    """First-seen order, except markdown levels keep their own order (`##` is always under `#`)."""
-    if family in ranks:
-        return
-    if family.startswith("md"):
-        depth = int(family[2:])
-        for i, f in enumerate(ranks):
-            if f.startswith("md") and int(f[2:]) > depth:
-                ranks.insert(i, family)
-                return
-    ranks.append(family)
+class _Nesting:
+    """Which family sits above which, learned from the document itself as headings are met.
+
+    A new family nests under whatever is open (the first-seen family is level 1, the next one found inside it
+    level 2, …). Once `（一）` has been seen above `1.`, a later `（二）` closes any open `1.` instead of nesting
+    under it. Markdown levels are explicit: `##` is always under `#`, and any numbered heading is under them.
+    """
+
+    def __init__(self) -> None:
+        self.above: set[tuple[str, str]] = set()  # (ancestor family, descendant family)
+
+    def is_above(self, family: str, other: str) -> bool:
+        if family.startswith("md"):
+            return not other.startswith("md") or int(other[2:]) >= int(family[2:])
+        if other.startswith("md"):
+            return False
+        return (family, other) in self.above
+
+    def record(self, stack: list[str], family: str) -> None:
+        for anc in stack:
+            if anc not in BACK_MATTER_FAMILIES and (family, anc) not in self.above:
+                self.above.add((anc, family))
 
 
 def parse_sections(doc: Document) -> list[Section]:
@@ -264,7 +277,7 @@ def parse_sections(doc: Document) -> list[Section]:
     root = Section(f"{doc.doc_id}.s000", doc.doc_id, (doc.title or "").strip(), 0, "root", 0, len(text))
     sections: list[Section] = [root]
     stack: list[_Open] = []
-    ranks: list[str] = []
+    nesting = _Nesting()
     in_glossary = False
     for c in cands:
         if c.family in BACK_MATTER_FAMILIES:
@@ -276,11 +289,9 @@ def parse_sections(doc: Document) -> list[Section]:
                 continue  # `1. **“四早”**：…` items belong to the glossary
             if c.line_no in list_items:
                 continue
-            _rank_insert(ranks, c.family)
             pos = next((k for k, o in enumerate(stack) if o.family == c.family), None)
             if pos is not None:
-                sibling = stack[pos]
-                if not _in_sequence(c, sibling.ordinal):
+                if not _in_sequence(c, stack[pos].ordinal):
                     logger.debug("out of sequence, not a heading: %r", c.heading)
                     continue
                 stack = stack[:pos]
@@ -288,9 +299,9 @@ def parse_sections(doc: Document) -> list[Section]:
                 if c.ordinal not in (None, 1):
                     logger.debug("sequence does not start at 1, not a heading: %r", c.heading)
                     continue
-                rank = ranks.index(c.family)
-                while stack and stack[-1].family not in BACK_MATTER_FAMILIES and ranks.index(stack[-1].family) > rank:
+                while stack and nesting.is_above(c.family, stack[-1].family):
                     stack.pop()
+            nesting.record([o.family for o in stack], c.family)
             level = len(stack) + 1
         parent = sections[stack[-1].index] if stack else root
         sec = Section(

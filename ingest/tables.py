@@ -92,7 +92,8 @@ def _is_tab_line(line: str) -> bool:
 
 
 def _is_bridge_line(line: str) -> bool:
-    """Page furniture left inside a table (`上海市青浦区人民代表大会常务委员会公报`): short, no prose punctuation.
+    """Page furniture left inside a table (`上海市青浦区人民代表大会常务委员会公报`, `2020 年公报第四号（总第 154 号）`):
+    short, no prose punctuation.
 
     Cleaning normally removes running headers; this only keeps one that slipped through from cutting a
     table in two. A caption (`表3 …`) is never bridged: it starts the next table.
@@ -102,7 +103,6 @@ def _is_bridge_line(line: str) -> bool:
         0 < len(s) <= _MAX_BRIDGE_LEN
         and not _PROSE_PUNCT_RE.search(s)
         and not _CAPTION_RE.match(s)
-        and not _NUMERIC_CELL_RE.match(s)
     )
 
 

@@ -50,6 +50,9 @@ _HEADING_NUM_RE = re.compile(
     r"|第[一二三四五六七八九十百零〇\d]+[章节部分条项篇]?[，,、：:\s]?)\s*"
 )
 ORG_RE = re.compile(r"青浦区[\u4e00-\u9fff]{2,12}?(?:法院|检察院|政府|委员会|局)")
+# A place followed by a people's body (川沙新镇人民政府, 青浦区人民法院): the place's suffix and the body anchor it.
+_PLACE_BODY_RE = re.compile(r"(新镇|新区|街道|镇|区|县|市)(人民政府|人民法院|人民检察院|人民代表大会)")
+_ORG_SUFFIX = r"[\u4e00-\u9fff]{2,10}?(?:法院|检察院|政府|委员会|局)"
 _PHRASE_SPLIT_RE = re.compile(r"[，,、：:；;。！!？?（）()\s“”\"《》]+")
 
 _logger_quieted = False
@@ -196,19 +199,48 @@ class Tokenizer:
         return cls(words, hmm=bool(settings.get("hmm", True)))
 
 
-def _heading_phrases(heading: str, max_len: int = 10) -> list[str]:
+def _heading_phrases(heading: str, max_len: int = 12) -> list[str]:
     h = _HEADING_NUM_RE.sub("", heading.strip())
     h = h.strip(_QUOTES + "。；;，, ")
     if 2 <= len(h) <= max_len:
         return [h]
-    return [p for p in _PHRASE_SPLIT_RE.split(h) if 2 <= len(p) <= 8 and _CJK_RE.search(p)]
+    return [p for p in _PHRASE_SPLIT_RE.split(h) if 2 <= len(p) <= 10 and _CJK_RE.search(p)]
 
 
-def corpus_terms(corpus: "ParsedCorpus") -> list[str]:
+def _place_names(texts: Iterable[str], tk) -> list[str]:
+    """Places named before a people's body (川沙新镇 in 川沙新镇人民政府): the jieba word just before the suffix,
+    kept only when jieba's dictionary knows it as a proper noun (ns/nr/nz/nt), so 推进区人民代表大会 gives nothing,
+    + the suffix."""
+    import jieba.posseg
+
+    tags = jieba.posseg.POSTokenizer(tk).word_tag_tab
+    out: list[str] = []
+    for text in texts:
+        for m in _PLACE_BODY_RE.finditer(text):
+            left = text[max(0, m.start() - 6) : m.start()]
+            words = [w for w in tk.cut(left, HMM=False) if w.strip()] if left else []
+            if not words or not 2 <= len(words[-1]) <= 3 or not all("\u4e00" <= ch <= "\u9fff" for ch in words[-1]):
+                continue
+            if tags.get(words[-1]) in ("ns", "nr", "nz", "nt"):
+                place = words[-1] + m.group(1)
+                if place not in out:
+                    out.append(place)
+    return out
+
+
+def _split_term(term: str) -> list[str]:
+    """A glossary term as dictionary words: `“六稳”“六保”` -> 六稳, 六保; `深淘滩、低作堰` -> both halves."""
+    pieces = [p.strip() for p in re.split(r"[“”\"‘’'「」『』《》、，,；;：:\s]+", term)]
+    return [p for p in pieces if len(p) >= 2]
+
+
+def corpus_terms(corpus: "ParsedCorpus", tokenizer: Tokenizer | None = None) -> list[str]:
     """The corpus's own terms for the tokenizer dictionary, in a deterministic order, duplicates removed.
 
     Glossary terms (quotes stripped), short heading phrases (numbering removed; long headings contribute their
-    short comma-separated pieces), document titles, and body names such as 青浦区人民法院 found in the text.
+    short comma-separated pieces), document titles, place names found before a people's body (川沙新镇 in
+    川沙新镇人民政府; the word before the suffix comes from jieba, from `tokenizer` when given) and body names such as
+    青浦区人民法院 / 青浦区经济委员会 / 川沙新镇人民政府.
     """
     terms: list[str] = []
     seen: set[str] = set()
@@ -220,7 +252,8 @@ def corpus_terms(corpus: "ParsedCorpus") -> list[str]:
             terms.append(t)
 
     for g in corpus.glossary:
-        add(g.term)
+        for piece in _split_term(g.term):
+            add(piece)
     for d in corpus.documents:
         title = d.title.strip()
         if 2 <= len(title) <= 30:
@@ -233,7 +266,12 @@ def corpus_terms(corpus: "ParsedCorpus") -> list[str]:
         for h in c.heading_path[1:] if c.heading_path and c.heading_path[0] == c.doc_title else c.heading_path:
             for p in _heading_phrases(h):
                 add(p)
+    places = _place_names((d.text for d in corpus.documents), (tokenizer or Tokenizer())._tk())
+    for p in places:
+        add(p)
+    org_re = re.compile("(?:" + "|".join(re.escape(p) for p in sorted({*places, "青浦区"}, key=len, reverse=True))
+                        + ")" + _ORG_SUFFIX)
     for d in corpus.documents:
-        for m in ORG_RE.finditer(d.text):
+        for m in org_re.finditer(d.text):
             add(m.group(0))
     return terms

@@ -39,7 +39,10 @@ def _setup_logging(verbose: bool = False) -> None:
         format="%(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    # Libraries that log chatty progress at DEBUG/INFO on their own loggers.
+    # Libraries that log chatty progress on their own loggers (bm25s forces DEBUG when imported,
+    # so import it first and then set the level).
+    import bm25s  # noqa: F401
+
     for name in ("bm25s", "jieba", "sentence_transformers", "httpx", "faiss"):
         logging.getLogger(name).setLevel(logging.DEBUG if verbose else logging.WARNING)
 
@@ -54,12 +57,10 @@ def _fail(message: str, code: int = EXIT_ERROR) -> None:
 
 
 def _load_store(index: Optional[Path]):
-    from ingest.index_store import IndexNotFound
-
-    from qa_service.index_view import IndexView
+    from ingest.index_store import IndexNotFound, read_store
 
     try:
-        return IndexView.open(_index_dir(index), load_dense=False)
+        return read_store(_index_dir(index))
     except IndexNotFound as exc:
         _fail(str(exc))
 
@@ -205,7 +206,7 @@ def chunks(
     """Print the index's chunks."""
     store = _load_store(index)
     selected = [c for c in store.chunks if doc is None or c.doc_id == doc]
-    if doc is not None and not selected and doc not in store.index.documents:
+    if doc is not None and not selected and doc not in store.documents:
         _fail(f"unknown document id: {doc!r}")
     out = sys.stdout
     for c in selected:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 import time
 from pathlib import Path
 from typing import Any, Optional
@@ -9,7 +11,11 @@ from typing import Any, Optional
 import typer
 from rich.console import Console
 
-from qa_service.cli import IndexOpt, _fail, _service, app, err
+from qa_service.cli import EXIT_ERROR, IndexOpt, _fail, _service, app, err
+
+EXIT_GATE = 2
+MODES = ("extractive", "llm")
+_DATASET_WHERE_RE = re.compile(r"^(?P<path>.*?):(?P<line>\d+): (?P<msg>.*)$", re.S)
 
 
 def _parse_weights(spec: Optional[str]) -> dict[str, float] | None:
@@ -20,8 +26,37 @@ def _parse_weights(spec: Optional[str]) -> dict[str, float] | None:
         name, _, value = part.partition("=")
         if name.strip() not in ("word", "char", "dense") or not value:
             _fail(f"--weights takes word=W,char=W,dense=W; got {spec!r}")
-        weights[name.strip()] = float(value)
+        try:
+            weights[name.strip()] = float(value)
+        except ValueError:
+            _fail(f"--weights takes word=W,char=W,dense=W; got {spec!r}")
     return weights
+
+
+def dataset_error_message(message: str) -> str:
+    """`FILE:N: why` from eval.dataset as `dataset FILE line N: why`, so the line number reads plainly."""
+    m = _DATASET_WHERE_RE.match(message)
+    if not m:
+        return message
+    return f"dataset {m['path']} line {m['line']}: {m['msg']}"
+
+
+def _fail_plain(message: str, code: int = EXIT_ERROR) -> None:
+    # soft_wrap: a long tmp path must not be wrapped in the middle of "line N" on a narrow stderr
+    err.print(f"[red]error:[/red] {message}", highlight=False, markup=True, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def _load_thresholds(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        _fail_plain(f"--gate: no such file {path}")
+    except json.JSONDecodeError as exc:
+        _fail_plain(f"--gate: {path} is not valid JSON ({exc.msg}, line {exc.lineno})")
+    if not isinstance(data, dict):
+        _fail_plain(f"--gate: {path} must hold a JSON object")
+    return data
 
 
 @app.command("eval")
@@ -35,58 +70,146 @@ def eval_cmd(
     split: str = typer.Option("all", "--split", help="tune | report | all"),
     retrieval_only: bool = typer.Option(False, "--retrieval-only", help="Only rank passages; no answers."),
     out: Optional[Path] = typer.Option(None, "--out", help="Run folder (default eval/runs/<timestamp>)."),
-    weights: Optional[str] = typer.Option(None, "--weights", help="Override fusion weights, e.g. word=1,char=1,dense=0."),
-    no_scope: bool = typer.Option(False, "--no-scope", help="Ablation: disable scope detection."),
-    no_boosts: bool = typer.Option(False, "--no-boosts", help="Ablation: disable domain boosts."),
+    gate: Optional[Path] = typer.Option(None, "--gate", help="Metric floors (eval/thresholds.json); exit 2 when one is missed."),
+    weights: Optional[str] = typer.Option(None, "--weights", hidden=True, help="Override fusion weights, e.g. word=1,char=1,dense=0."),
+    no_scope: bool = typer.Option(False, "--no-scope", hidden=True, help="Ablation: disable scope detection."),
+    no_boosts: bool = typer.Option(False, "--no-boosts", hidden=True, help="Ablation: disable domain boosts."),
 ) -> None:
-    """Evaluate retrieval (and answers) on a dataset; writes summary.json and results.jsonl."""
+    """Evaluate retrieval, answers, citations and abstention on a dataset; writes a run folder with report.md."""
+    from eval.baselines import BASELINES, BaselineError, build_baseline
     from eval.dataset import DatasetError, load_dataset
-    from eval.runner import evaluate_retrieval, write_run
-    from eval.systems import ReportQARetrieval
+    from eval.http_system import HTTPSystemError
+    from eval.metrics import gate_failures
+    from eval.report import write_report
+    from eval.runner import evaluate, write_run
+    from qa_service.progress import stage_progress
 
+    if mode not in MODES:
+        _fail_plain(f"--mode must be one of {', '.join(MODES)}, got {mode!r}")
+    if baseline is not None and baseline not in BASELINES:
+        _fail_plain(f"--baseline must be one of {', '.join(BASELINES)}, got {baseline!r}")
+    if url and (index is not None or baseline or weights or no_scope or no_boosts):
+        _fail_plain("--url evaluates the running server as it is; --index, --baseline and the tuning options need an in-process index")
+    if baseline and mode != "extractive":
+        _fail_plain("baselines answer with reportqa's extractive answerer only; drop --mode llm")
+    # Every line is validated before anything is loaded or evaluated.
     try:
         items = load_dataset(dataset, split)
     except DatasetError as exc:
-        _fail(str(exc))
+        _fail_plain(dataset_error_message(str(exc)))
     if not items:
-        _fail(f"no items in {dataset} for split {split!r}")
+        _fail_plain(f"no items in {dataset} for split {split!r}")
+    thresholds = _load_thresholds(gate) if gate else None
+
+    system, closer = _build_system(index, url, baseline, top_k, weights, no_scope, no_boosts, build_baseline, BaselineError)
+    try:
+        with stage_progress(err) as progress:
+            summary, results = evaluate(items, system, top_k=top_k, mode=mode, retrieval_only=retrieval_only, progress=progress)
+        summary["config"] = {
+            **system.describe(),
+            "dataset": str(dataset),
+            "split": split,
+            "mode": "retrieval-only" if retrieval_only else mode,
+            "top_k": top_k,
+        }
+    except HTTPSystemError as exc:  # a server that went away mid-run: say so plainly
+        _fail_plain(str(exc))
+    finally:
+        if closer:
+            closer()
+    out_dir = out or Path("eval/runs") / time.strftime("%Y%m%d-%H%M%S")
+    write_run(out_dir, summary, results)
+    write_report(out_dir, summary, results)
+    _print_summary(summary)
+    err.print(f"wrote {out_dir}/summary.json, results.jsonl, report.md", highlight=False, soft_wrap=True)
+    if thresholds is not None:
+        failures = gate_failures(summary, thresholds)
+        if failures:
+            for f in failures:
+                err.print(f"[red]gate:[/red] {f}", highlight=False, soft_wrap=True)
+            raise typer.Exit(EXIT_GATE)
+        err.print(f"gate: every metric meets {gate}", highlight=False, soft_wrap=True)
+
+
+def _build_system(index, url, baseline, top_k, weights, no_scope, no_boosts, build_baseline, BaselineError):
+    """The system under evaluation and a close function (or None)."""
+    if url:
+        from eval.http_system import HTTPSystem, HTTPSystemError
+
+        system = HTTPSystem(url)
+        try:
+            system.describe()
+        except HTTPSystemError as exc:
+            system.close()
+            _fail_plain(f"{exc}; is `reportqa serve` running there?")
+        return system, system.close
+    from eval.systems import ReportQASystem
+
     service = _service(index)
     retriever = service.loaded().retriever
+    if baseline:
+        try:
+            return build_baseline(baseline, service, top_k), None
+        except BaselineError as exc:
+            _fail_plain(str(exc))
     w = _parse_weights(weights)
     if w:
         retriever.config.weights = {**retriever.config.weights, **w}
     retriever.config.use_scope = not no_scope
     retriever.config.use_boosts = not no_boosts
-    system = ReportQARetrieval(retriever)
-    from qa_service.progress import stage_progress
-
-    with stage_progress(err) as progress:
-        summary, results = evaluate_retrieval(items, system, top_k=top_k, progress=progress)
-    summary["config"] = {
-        "system": "reportqa",
-        "split": split,
-        "top_k": top_k,
-        "fusion_weights": retriever.config.weights,
-        "scope": retriever.config.use_scope,
-        "boosts": retriever.config.use_boosts,
-        "index": service.loaded().index.manifest,
-    }
-    out_dir = out or Path("eval/runs") / time.strftime("%Y%m%d-%H%M%S")
-    write_run(out_dir, summary, results)
-    _print_retrieval_summary(summary)
-    err.print(f"wrote {out_dir}/summary.json", highlight=False)
+    return ReportQASystem(service), None
 
 
-def _print_retrieval_summary(summary: dict[str, Any]) -> None:
+def _print_summary(summary: dict[str, Any]) -> None:
     from rich.table import Table
 
-    table = Table(title=f"retrieval (n_answerable={summary['n_answerable']})")
-    keys = ["hit@1", "hit@3", "hit@5", "hit@10", "mrr@10", "context_chars"]
-    table.add_column("type")
-    for k in keys:
-        table.add_column(k, justify="right")
-    table.add_row("all", *[str(summary["retrieval"][k]) for k in keys])
-    for t, g in summary.get("by_type", {}).items():
-        table.add_row(f"{t} ({g['n']})", *[str(g["retrieval"][k]) for k in keys])
-    Console().print(table)
+    groups = [g for g in ("retrieval", "answer", "citation", "abstention", "latency_ms") if summary.get(g)]
+    table = Table(title=f"{(summary.get('config') or {}).get('system', 'reportqa')}: n={summary['n']}, "
+                        f"answerable={summary['n_answerable']}, unanswerable={summary.get('n_unanswerable', 0)}")
+    table.add_column("group")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for g in groups:
+        for k, v in summary[g].items():
+            table.add_row(g, k, f"{v:.4g}" if isinstance(v, float) else str(v))
+    console = Console()
+    console.print(table)
+    keys = [("retrieval", "hit@1"), ("retrieval", "hit@5"), ("retrieval", "mrr@10")]
+    if summary.get("answer"):
+        keys += [("answer", "contains_gold"), ("answer", "f1_char"), ("citation", "recall"), ("citation", "precision")]
+    by_type = Table(title="by type")
+    by_type.add_column("type")
+    by_type.add_column("n", justify="right")
+    for _, k in keys:
+        by_type.add_column(k, justify="right")
+    for t, g in (summary.get("by_type") or {}).items():
+        cells = [(g.get(grp) or {}).get(k) for grp, k in keys]
+        by_type.add_row(t, str(g["n"]), *["–" if v is None else f"{v:.3f}" for v in cells])
+    console.print(by_type)
 
+
+@app.command("compare")
+def compare_cmd(
+    runs: list[Path] = typer.Argument(..., help="Two or more run folders written by `reportqa eval --out`."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Folder for compare.png (default: the first run's)."),
+) -> None:
+    """Print the summary metrics of runs side by side (deltas vs the first) and write a grouped-bar PNG."""
+    from rich.table import Table
+
+    from eval.compare import PNG_NAME, RunError, compare_rows, format_cell, load_run, plot_compare
+
+    if len(runs) < 2:
+        _fail_plain("compare needs at least two run folders")
+    try:
+        loaded = [load_run(p) for p in runs]
+    except RunError as exc:
+        _fail_plain(str(exc))
+    table = Table(title=f"compare (deltas vs {loaded[0].name})")
+    table.add_column("metric", no_wrap=True)
+    for r in loaded:
+        table.add_column(r.name, justify="right")
+    for name, values, deltas in compare_rows([r.summary for r in loaded]):
+        table.add_row(name, *[format_cell(v, d, i == 0) for i, (v, d) in enumerate(zip(values, deltas))])
+    Console(width=max(120, 30 + 24 * len(loaded))).print(table)
+    png = plot_compare(loaded, (out or loaded[0].path) / PNG_NAME)
+    err.print(f"wrote {png}", highlight=False, soft_wrap=True)

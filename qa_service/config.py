@@ -14,16 +14,18 @@ class Settings(BaseSettings):
     # Index location and how `reportqa ingest` builds it.
     index: Path = Field(Path("index"), description="Index directory (REPORTQA_INDEX).")
     embed_model: str = Field("auto", description="sentence-transformers name or path, 'auto' or 'none'.")
-    chunk_size: int = Field(750, ge=100, le=5000, description="Maximum characters of a text chunk.")
-    chunk_overlap: int = Field(100, ge=0, le=1000, description="Characters of whole sentences repeated between pieces.")
+    chunk_size: int = Field(500, ge=100, le=5000, description="Maximum characters of a text chunk.")
+    chunk_overlap: int = Field(80, ge=0, le=1000, description="Characters of whole sentences repeated between pieces.")
     search_with_heading: bool = Field(True, description="Prefix the heading path to the text the lexical arms index.")
     hnsw_threshold: int = Field(50_000, ge=1, description="Above this many chunks FAISS uses HNSW instead of exact search.")
 
     # Retrieval: weighted reciprocal-rank fusion of the arms (set by measurement on the tune split).
     weight_word: float = Field(1.0, ge=0.0)
     weight_char: float = Field(1.0, ge=0.0)
-    weight_dense: float = Field(0.1, ge=0.0)
+    weight_dense: float = Field(0.05, ge=0.0)
     rrf_k: int = Field(60, ge=1)
+    scope_weight: float = Field(1.0, ge=0.0, description="Weight of the ranking inside the documents a question names.")
+    scope_min_score: float = Field(12.0, ge=0.0, description="Evidence needed before a question counts as naming a document.")
     candidate_depth: int = Field(100, ge=10, le=1000, description="Candidates each arm contributes before fusion.")
     reranker: str | None = Field(None, description="Optional sentence-transformers CrossEncoder name or path.")
 

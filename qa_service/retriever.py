@@ -67,14 +67,16 @@ class RetrievalResult:
 
 @dataclass
 class RetrieverConfig:
-    weights: dict[str, float] = field(default_factory=lambda: {"word": 1.0, "char": 1.0, "dense": 0.1})
+    weights: dict[str, float] = field(default_factory=lambda: {"word": 1.0, "char": 1.0, "dense": 0.05})
     rrf_k: int = 60
     candidate_depth: int = 100
     use_scope: bool = True
     use_boosts: bool = True
-    number_boost: float = 0.25
+    number_boost: float = 0.0
     time_boost: float = 0.1
     definition_boost: float = 1.0
+    scope_weight: float = 1.0
+    scope_min_score: float = 12.0
 
 
 class Retriever:
@@ -92,7 +94,7 @@ class Retriever:
             {"doc_id": d["doc_id"], "title": d["title"], "reporter": d.get("reporter"), "text": d.get("text", "")}
             for d in index.document_dicts()
         ]
-        self.scope_detector = ScopeDetector(docs)
+        self.scope_detector = ScopeDetector(docs, min_score=self.config.scope_min_score)
         self._glossary_terms = self._definition_terms()
 
     @property
@@ -102,14 +104,19 @@ class Retriever:
     def retrieve(self, q: RetrievalQuery) -> RetrievalResult:
         scope = self.scope_detector.detect(q.query) if self.config.use_scope and not q.doc_ids else Scope(residual_query=q.query)
         allowed = self._allowed_mask(q.doc_ids, q.heading_prefix)
-        if scope.is_comparison:
-            per_group = [self._rank(q.query, scope.residual_query, self._restrict(allowed, g)) for g in scope.groups]
-            ranked = _interleave(per_group)
+        base = self._fuse_arms(q.query, q.query, allowed)
+        if scope.doc_ids:
+            # Scope is a soft signal: the ranking of the question's remaining words inside the named
+            # documents is fused with the global ranking, so a wrong scope guess cannot hide the evidence.
+            if scope.is_comparison:
+                scoped = _interleave_ids([self._fuse_arms(q.query, scope.residual_query, self._restrict(allowed, g)) for g in scope.groups])
+            else:
+                scoped = self._fuse_arms(q.query, scope.residual_query, self._restrict(allowed, scope.doc_ids))
+            order, fused, _ = weighted_rrf({"base": base[0], "scope": scoped[0]}, {"base": 1.0, "scope": self.config.scope_weight}, self.config.rrf_k)
+            arm_ranks = base[1]
         else:
-            mask = self._restrict(allowed, scope.doc_ids) if scope.doc_ids else allowed
-            ranked = self._rank(q.query, scope.residual_query if scope.doc_ids else q.query, mask)
-            if not ranked and scope.doc_ids:  # a wrong scope guess must not leave the user empty-handed
-                ranked = self._rank(q.query, q.query, allowed)
+            order, fused, arm_ranks = base[0], base[2], base[1]
+        ranked = self._finish(q.query, order, fused, arm_ranks)
         ranked = self._collapse_duplicates(ranked)
         if self.reranker is not None and ranked:
             ranked = self._rerank(q.query, ranked[: max(q.top_k * 3, 20)])
@@ -117,17 +124,22 @@ class Retriever:
 
     # -- ranking -------------------------------------------------------------------------------
 
-    def _rank(self, question: str, ranking_query: str, mask: np.ndarray | None) -> list[RetrievedPassage]:
+    def _fuse_arms(self, question: str, ranking_query: str, mask: np.ndarray | None) -> tuple[list[int], dict[int, dict[str, int]], dict[int, float]]:
+        """Weighted RRF of the arms: (rows best first, 1-based rank per arm per row, fused score per row)."""
         depth = self.config.candidate_depth
         rankings: dict[str, list[int]] = {}
         index = self.index
-        if "word" in index.arms:
+        if "word" in index.arms and self.config.weights.get("word", 0) > 0:
             rankings["word"] = index.rank_word(index.tokenizer.tokenize(ranking_query), depth, mask)
-        if "char" in index.arms:
+        if "char" in index.arms and self.config.weights.get("char", 0) > 0:
             rankings["char"] = index.rank_char(index.tokenizer.char_tokens(ranking_query), depth, mask)
         if "dense" in index.arms and self.config.weights.get("dense", 0) > 0:
             rankings["dense"] = index.rank_dense(question, depth, mask)
         order, fused, arm_ranks = weighted_rrf(rankings, self.config.weights, self.config.rrf_k)
+        return order, arm_ranks, fused
+
+    def _finish(self, question: str, order: list[int], fused: dict[int, float], arm_ranks: dict[int, dict[str, int]]) -> list[RetrievedPassage]:
+        """Normalise fused scores to (0, 1], apply domain boosts, attach per-arm ranks."""
         if not order:
             return []
         scores = np.array([fused[i] for i in order])
@@ -139,7 +151,7 @@ class Retriever:
             RetrievedPassage(
                 chunk=self.chunks[i],
                 score=float(s),
-                ranks={arm: arm_ranks[i].get(arm) if arm in rankings else None for arm in ARMS},
+                ranks={arm: arm_ranks.get(i, {}).get(arm) for arm in ARMS},
             )
             for i, s in final
         ]
@@ -223,13 +235,14 @@ def _heading_matches(path: list[str], prefix: str) -> bool:
     return joined.startswith(prefix) or any(strip_ws(h).startswith(prefix) for h in path)
 
 
-def _interleave(rankings: list[list[RetrievedPassage]]) -> list[RetrievedPassage]:
+def _interleave_ids(fusions: list[tuple[list[int], dict, dict]]) -> tuple[list[int], dict, dict]:
     """Merge per-scope rankings round-robin so each compared document is represented at the top."""
-    out: list[RetrievedPassage] = []
-    seen: set[str] = set()
-    for rank in range(max((len(r) for r in rankings), default=0)):
-        for r in rankings:
-            if rank < len(r) and r[rank].chunk.id not in seen:
-                seen.add(r[rank].chunk.id)
+    out: list[int] = []
+    seen: set[int] = set()
+    lists = [f[0] for f in fusions]
+    for rank in range(max((len(r) for r in lists), default=0)):
+        for r in lists:
+            if rank < len(r) and r[rank] not in seen:
+                seen.add(r[rank])
                 out.append(r[rank])
-    return out
+    return out, {}, {}

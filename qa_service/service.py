@@ -78,12 +78,10 @@ class QAService:
             return self._loaded
 
     def _load(self, mtime: float) -> Loaded:
-        from ingest.index_store import IndexNotFound
-
-        from .index_view import IndexView
+        from ingest.index_store import IndexNotFound, load_index
 
         try:
-            index = IndexView.open(self.index_dir)
+            index = load_index(self.index_dir)
         except IndexNotFound as exc:
             raise IndexUnavailable(str(exc)) from None
         reranker = None
@@ -95,6 +93,8 @@ class QAService:
             weights=self.settings.fusion_weights,
             rrf_k=self.settings.rrf_k,
             candidate_depth=self.settings.candidate_depth,
+            scope_weight=self.settings.scope_weight,
+            scope_min_score=self.settings.scope_min_score,
         )
         log.info("loaded index %s (%d chunks)", self.index_dir, len(index.chunks))
         return Loaded(index=index, retriever=Retriever(index, config, reranker), manifest_mtime=mtime)

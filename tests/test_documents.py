@@ -307,3 +307,49 @@ def test_title_falls_back_to_first_line_and_whitespace_only_text_does_not_crash(
 def test_normalize_title_keeps_spaces_between_latin_words_only() -> None:
     assert normalize_title("青浦区 2019 年 区本级决算 COVID 19 报告") == "青浦区2019年区本级决算COVID 19报告"
     assert normalize_title("## 履 职 报 告") == "履职报告"
+
+
+# --------------------------------------------------------------------------------------------------
+# End to end from other formats and encodings
+# --------------------------------------------------------------------------------------------------
+
+
+def test_gb18030_gazette_splits_the_same(tmp_path: Path, gazette: list[Document]) -> None:
+    path = tmp_path / "gazette_gbk.txt"
+    path.write_bytes(GAZETTE.read_text(encoding="utf-8").encode("gb18030"))
+    documents = build_documents(load_file(path))
+    assert [d.title for d in documents] == GAZETTE_TITLES
+    assert [d.text for d in documents] == [d.text for d in gazette]
+
+
+def test_docx_report_end_to_end(tmp_path: Path) -> None:
+    import docx
+
+    document = docx.Document()
+    document.add_heading("川沙新镇政府工作报告", level=0)
+    document.add_paragraph("──2020年8月18日在川沙新镇第二届人民代表大会")
+    document.add_paragraph("第十次会议上")
+    document.add_paragraph("镇长 宦勇")
+    document.add_heading("一、上半年经济社会发展情况", level=1)
+    document.add_paragraph("财政总收入12.42亿元。")
+    path = tmp_path / "town.docx"
+    document.save(path)
+
+    (report,) = build_documents(load_file(path))
+    assert (report.doc_id, report.title) == ("town", "川沙新镇政府工作报告")
+    assert (report.date, report.reporter) == ("2020年8月18日", "镇长 宦勇")
+    assert report.text.startswith("# 川沙新镇政府工作报告\n")
+    assert "# 一、上半年经济社会发展情况" in report.text
+
+
+def test_html_report_end_to_end(tmp_path: Path) -> None:
+    html = (
+        "<html><head><title>青浦区审计报告 - 门户网站</title></head><body>"
+        "<h1>青浦区审计报告</h1><p>（2020年7月16日）</p><p>青浦区审计局局长 朱 民</p>"
+        "<p>审计发现问题12个。</p></body></html>"
+    )
+    path = tmp_path / "audit.html"
+    path.write_text(html, encoding="utf-8")
+    (report,) = build_documents(load_file(path))
+    assert report.title == "青浦区审计报告"  # the <h1>, not the site-decorated <title>
+    assert (report.date, report.reporter) == ("2020年7月16日", "青浦区审计局局长 朱 民")

@@ -246,3 +246,9 @@ def test_load_files_collects_skipped(tmp_path: Path) -> None:
         (str(unknown), "unsupported file type .csv"),
         (str(empty), "empty file"),
     }
+
+
+def test_html_title_with_site_name_prefers_h1(tmp_path: Path) -> None:
+    html = "<html><head><title>青浦区审计报告 - 区政府门户网站</title></head><body><h1>青浦区审计报告</h1></body></html>"
+    raw = load_file(write_bytes(tmp_path, "r.html", html.encode("utf-8")))
+    assert raw.title_hint == "青浦区审计报告"

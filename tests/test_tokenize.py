@@ -78,8 +78,13 @@ def test_corpus_terms():
     chunk = Chunk(id="c1", doc_id="d1", doc_title="政府工作报告", heading_path=["一、上半年经济社会发展情况"],
                   kind="text", text=text, start=0, end=len(text))
     g = GlossaryEntry(term="“六稳”", definition="稳就业、稳金融", doc_id="d1", source="footnote")
-    corpus = ParsedCorpus([doc], [sec], [chunk], [g], [RawFile("a.txt", text, "txt", "utf-8")])
+    g2 = GlossaryEntry(term="三个覆盖”“三个一律", definition="……", doc_id="d1", source="名词解释")
+    text2 = "我代表川沙新镇人民政府报告工作，推进区人民代表大会建设。"
+    doc2 = Document(doc_id="d2", title="政府上半年工作情况报告", source_file="b.txt", text=text2)
+    corpus = ParsedCorpus([doc, doc2], [sec], [chunk], [g, g2], [RawFile("a.txt", text, "txt", "utf-8")])
     terms = corpus_terms(corpus)
-    for t in ("六稳", "政府工作报告", "上半年经济社会发展情况", "青浦区人民法院", "青浦区人民检察院"):
+    for t in ("六稳", "三个覆盖", "三个一律", "政府工作报告", "上半年经济社会发展情况", "青浦区人民法院",
+              "青浦区人民检察院", "川沙新镇", "川沙新镇人民政府"):
         assert t in terms, t
+    assert "推进区" not in terms and not any("”" in t for t in terms)
     assert len(terms) == len(set(terms))

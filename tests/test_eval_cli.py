@@ -1,0 +1,86 @@
+"""`reportqa eval` and `reportqa compare` as a user runs them (real CLI in a subprocess)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from conftest import run_cli
+
+ITEMS = [
+    {"id": "t1", "question": "川沙新镇1-7月财政总收入是多少？", "answers": ["12.42亿元", "12.42亿"],
+     "evidence": ["1-7月，财政总收入12.42亿元，同比下降13.2%"], "type": "numeric", "split": "tune", "note": "kept"},
+    {"id": "t2", "question": "什么是“六稳”？", "answers": ["稳就业、稳金融、稳外贸、稳外资、稳投资、稳预期"],
+     "evidence": ["六稳：稳就业、稳金融、稳外贸、稳外资、稳投资、稳预期"], "type": "definition"},
+    {"id": "t3", "question": "川沙新镇2019年全年的财政总收入是多少？", "answers": [], "evidence": [], "type": "unanswerable", "split": "tune"},
+    {"id": "t4", "question": "川沙新镇疫情期间一共设立了多少个登记检查站？", "evidence": ["设立326个登记检查站"], "type": "numeric",
+     "split": "tune"},  # no `answers`: retrieval only
+    {"id": "r1", "question": "不在 tune 里的问题？", "answers": ["x"], "evidence": ["x"], "type": "entity", "split": "report"},
+]
+
+
+def write_jsonl(path: Path, rows: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def test_malformed_line_fails_before_evaluating(tmp_path: Path):
+    data = tmp_path / "bad.jsonl"
+    lines = [json.dumps(ITEMS[0], ensure_ascii=False), json.dumps(ITEMS[1], ensure_ascii=False), "{not json"]
+    data.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = tmp_path / "run"
+    # the index does not exist: the dataset error must come first, and nothing is written
+    result = run_cli("eval", "--dataset", str(data), "--index", str(tmp_path / "no-index"), "--out", str(out))
+    assert result.returncode != 0
+    assert "line 3" in result.stderr
+    assert not out.exists()
+
+
+def test_bad_field_names_its_line(tmp_path: Path):
+    data = write_jsonl(tmp_path / "bad.jsonl", [ITEMS[0], {"id": "x", "question": "q", "answers": "not a list"}])
+    result = run_cli("eval", "--dataset", str(data), "--index", str(tmp_path / "no-index"))
+    assert result.returncode != 0 and "line 2" in result.stderr
+
+
+def test_eval_end_to_end_gate_and_compare(shipped_index: Path, tmp_path: Path):
+    data = write_jsonl(tmp_path / "tiny.jsonl", ITEMS)
+    gate = tmp_path / "gate.json"
+    gate.write_text(json.dumps({"retrieval": {"hit@1": 1.01}, "answer": {"contains_gold": 0.0}}), encoding="utf-8")
+    out = tmp_path / "run"
+    result = run_cli("eval", "--dataset", str(data), "--index", str(shipped_index), "--split", "tune",
+                     "--out", str(out), "--gate", str(gate))
+    assert result.returncode == 2, result.stderr  # the impossible floor fails the gate, after writing the run
+    assert "retrieval.hit@1" in result.stderr and "floor 1.01" in result.stderr
+    assert "contains_gold" not in result.stderr.split("gate:", 1)[-1]  # a met floor is not reported
+
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["n"] == 4  # the `report` item is not in --split tune
+    assert summary["n_answerable"] == 3 and summary["n_unanswerable"] == 1
+    assert summary["retrieval"]["hit@5"] >= 2 / 3
+    assert summary["answer"]["contains_gold"] >= 0.5
+    assert summary["config"]["system"] == "reportqa" and summary["config"]["top_k"] == 5
+    assert summary["config"]["index"]["build_id"] and "fusion_weights" in summary["config"]
+    rows = [json.loads(line) for line in (out / "results.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [r["id"] for r in rows] == ["t1", "t2", "t3", "t4"]
+    assert rows[0]["extra"] == {"note": "kept"}
+    assert "12.42" in rows[0]["answer"] and rows[0]["citations"]
+    for f in ("report.md", "hit_at_k.png", "by_type.png", "latency.png"):
+        assert (out / f).stat().st_size > 0
+    assert "hit@1" in result.stdout  # the summary table
+
+    # compare: a copy of the run with one metric changed
+    other = tmp_path / "run2"
+    shutil.copytree(out, other)
+    changed = json.loads((other / "summary.json").read_text(encoding="utf-8"))
+    changed["retrieval"]["hit@1"] = round(summary["retrieval"]["hit@1"] - 0.25, 4)
+    (other / "summary.json").write_text(json.dumps(changed), encoding="utf-8")
+    cmp = run_cli("compare", str(out), str(other))
+    assert cmp.returncode == 0, cmp.stderr
+    assert "retrieval.hit@1" in cmp.stdout and "(-0.25)" in cmp.stdout
+    assert (out / "compare.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_compare_needs_run_folders(tmp_path: Path):
+    result = run_cli("compare", str(tmp_path), str(tmp_path))
+    assert result.returncode != 0 and "summary.json" in result.stderr

@@ -1,0 +1,246 @@
+import os
+
+os.environ["HF_HUB_OFFLINE"] = "1"
+
+import hashlib
+import json
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ingest import embeddings as E
+from ingest.index_store import (
+    IndexNotFound,
+    ModelMismatch,
+    build_index,
+    load_index,
+    read_manifest,
+    read_store,
+    write_json_atomic,
+)
+from ingest.models import Chunk, Document, GlossaryEntry, ParsedCorpus, RawFile, Section
+
+ROOT = Path(__file__).resolve().parents[1]
+REPORTS = ROOT / "ingest" / "data" / "reports"
+_HEADING_RE = re.compile(r"^(?:[一二三四五六七八九十]+、|第[一二三四五六七八九十]+，)")
+_FOOTNOTE_RE = re.compile(r"\[(\d+): 、([^：\]]+)：([^\]]+)\]")
+
+
+def make_corpus(files: dict[str, str], max_chars: int = 300) -> ParsedCorpus:
+    """A ParsedCorpus cut by hand: one document per file, chunks of whole lines, headings 一、/第一，, footnotes."""
+    docs, sections, chunks, glossary, raw = [], [], [], [], []
+    for path, text in files.items():
+        doc_id = Path(path).stem
+        title = text.split("\n", 1)[0].strip()
+        docs.append(Document(doc_id=doc_id, title=title, source_file=path, text=text))
+        raw.append(RawFile(path=path, text=text, format="txt", encoding="utf-8",
+                           sha256=hashlib.sha256(text.encode("utf-8")).hexdigest()))
+        heading: list[str] = []
+        buf, start, pos = "", 0, 0
+
+        def flush(end: int) -> None:
+            chunks.append(Chunk(id=f"{doc_id}-{len([c for c in chunks if c.doc_id == doc_id]):04d}", doc_id=doc_id,
+                                doc_title=title, heading_path=list(heading), kind="text", text=buf,
+                                start=start, end=end))
+
+        for line in text.split("\n"):
+            s = line.strip()
+            if _HEADING_RE.match(s):
+                if buf:
+                    flush(pos)
+                    buf, start = "", pos
+                head = re.split(r"[。，]", s, maxsplit=2)
+                h = head[0] + ("，" + head[1] if s.startswith("第") and len(head) > 1 else "")
+                heading = [h[:40]]
+                sections.append(Section(section_id=f"{doc_id}-s{len(sections)}", doc_id=doc_id, heading=h[:40],
+                                        level=1, family="cn_num", start=pos, end=pos + len(line)))
+            elif buf and len(buf) + len(line) > max_chars:
+                flush(pos)
+                buf, start = "", pos
+            if s:
+                buf += line + "\n"
+            pos += len(line) + 1
+        if buf:
+            flush(pos)
+        for m in _FOOTNOTE_RE.finditer(text):
+            glossary.append(GlossaryEntry(term=m.group(2), definition=m.group(3), doc_id=doc_id, source="footnote"))
+    return ParsedCorpus(documents=docs, sections=sections, chunks=chunks, glossary=glossary, files=raw)
+
+
+def shipped_files(extra: str = "") -> dict[str, str]:
+    small = (REPORTS / "004_1aa96ab411d029c6.txt").read_text(encoding="utf-8")
+    big = (REPORTS / "000_20d7c97a3767f276.txt").read_text(encoding="utf-8")[:12000]
+    return {"reports/004.txt": small, "reports/000.txt": big + extra}
+
+
+FAST = E.OfflineRecipe(epochs=2)
+
+
+@pytest.fixture(autouse=True)
+def _fast_offline_model(monkeypatch):
+    monkeypatch.setattr(E, "OfflineRecipe", lambda: FAST)  # train_offline_model's default recipe in these tests
+
+
+@pytest.fixture(scope="module")
+def corpus() -> ParsedCorpus:
+    return make_corpus(shipped_files())
+
+
+def test_write_json_atomic(tmp_path):
+    p = write_json_atomic(tmp_path / "m.json", {"a": "六稳"})
+    assert json.loads(p.read_text(encoding="utf-8")) == {"a": "六稳"}
+    write_json_atomic(p, {"a": 2})
+    assert json.loads(p.read_text(encoding="utf-8")) == {"a": 2}
+    assert [x.name for x in tmp_path.iterdir()] == ["m.json"]
+
+
+def test_index_not_found(tmp_path):
+    with pytest.raises(IndexNotFound) as ei:
+        load_index(tmp_path / "nowhere")
+    assert f"reportqa ingest --index {tmp_path / 'nowhere'}" in str(ei.value)
+
+
+def test_lexical_only_index(tmp_path, corpus):
+    res = build_index(corpus, tmp_path / "ix", embed_model="none", chunking={"chunk_size": 300, "overlap": 0})
+    m = res.manifest
+    assert m["arms"] == ["word", "char"] and res.embedding_model is None
+    assert m["schema_version"] == 1 and m["build_path"] == f"builds/{m['build_id']}"
+    assert m["counts"]["chunks"] == len(corpus.chunks) and m["counts"]["text"] == len(corpus.chunks)
+    assert m["counts"]["documents"] == 2 and m["tokenizer"]["kind"] == "jieba-search"
+    assert m["tokenizer"]["user_words"] > 0 and {f["path"] for f in m["files"]} == set(shipped_files())
+    assert m["search_text"] == {"with_heading": True} and m["chunking"] == {"chunk_size": 300, "overlap": 0}
+    assert {"tokenizer", "bm25_word", "bm25_char"} <= set(m["stage_seconds"])
+    assert read_manifest(tmp_path / "ix") == m
+
+    ix = load_index(tmp_path / "ix")
+    assert ix.arms == ["word", "char"] and ix.embedder is None and ix.faiss_index is None
+    assert [c.id for c in ix.chunks] == [c.id for c in corpus.chunks]
+    assert ix.chunk_by_id[corpus.chunks[3].id].text == corpus.chunks[3].text
+    assert ix.documents["004"].text == corpus.documents[0].text and ix.glossary[0].term == "六稳"
+    target = next(i for i, c in enumerate(corpus.chunks) if "三问三登记" in c.text and "封闭管理" in c.text)
+    q = "全镇共封闭管理多少个居村出入通道"
+    rows, scores = ix.search_word(ix.tokenizer.tokenize(q), 5)
+    assert rows[0] == target and scores.dtype == np.float32 and np.all(np.diff(scores) <= 0)
+    rows, _ = ix.search_char(ix.tokenizer.char_tokens(q), 5)
+    assert rows[0] == target
+    assert ix.search_word([], 5)[0].size == 0 and ix.search_word(["不存在的词语xyz"], 5)[0].size == 0
+    mask = np.zeros(len(ix.chunks), dtype=bool)
+    mask[target] = True
+    assert ix.rank_word(ix.tokenizer.tokenize(q), 10, mask) == [target]
+    assert ix.idf("三问三登记") > ix.idf("工作")
+    with pytest.raises(RuntimeError):
+        ix.search_dense(q, 5)
+    with pytest.raises(ModelMismatch):
+        load_index(tmp_path / "ix", query_model="some-org/some-model")
+    store = read_store(tmp_path / "ix")
+    assert {d["id"] for d in store.document_list()} == {"004", "000"}
+    assert store.document_detail("004", with_text=True)["outline"]
+
+
+def test_dense_incremental_rebuild_and_mismatch(tmp_path, corpus):
+    ix_dir = tmp_path / "ix"
+    r1 = build_index(corpus, ix_dir, embed_model="auto", hnsw_threshold=10)
+    m1 = r1.manifest
+    if r1.embedding_source == "pretrained":
+        pytest.skip("a pretrained model is on disk; this test covers the offline model")
+    assert r1.embedding_source == "trained" and m1["arms"] == ["word", "char", "dense"]
+    assert m1["embedding"]["kind"] == "offline-static" and m1["embedding"]["model"].startswith("offline:")
+    assert m1["embedding"]["dim"] == 256 and m1["dense"]["index"] == "hnsw-ip" and m1["dense"]["M"] == 32
+    b1 = ix_dir / m1["build_path"]
+    assert (b1 / "model" / "modules.json").is_file() and (b1 / "dense.faiss").is_file()
+    v1 = np.load(b1 / "vectors.npy")
+
+    ix = load_index(ix_dir)
+    assert ix.arms == ["word", "char", "dense"] and ix.embedder.sha256 == m1["embedding"]["sha256"]
+    target = next(i for i, c in enumerate(corpus.chunks) if "三问三登记" in c.text and "封闭管理" in c.text)
+    sentence = corpus.chunks[target].text.split("。")[1]
+    rows, scores = ix.search_dense(sentence, 5)
+    assert target in rows.tolist() and scores.dtype == np.float32
+    assert load_index(ix_dir, query_model="offline").embedder is not None
+    assert load_index(ix_dir, query_model=m1["embedding"]["model"]).embedder is not None
+    assert load_index(ix_dir, query_model="none").arms == ["word", "char"]
+    with pytest.raises(ModelMismatch) as ei:
+        load_index(ix_dir, query_model="BAAI/bge-small-zh-v1.5")
+    assert "offline:" in str(ei.value)
+
+    # re-ingest with 000 changed: the offline model is carried over, 004's vectors are reused
+    corpus2 = make_corpus(shipped_files(extra="\n第九，新增一段用于测试增量更新的文字。\n"))
+    r2 = build_index(corpus2, ix_dir, embed_model="auto", hnsw_threshold=10)
+    m2 = r2.manifest
+    assert r2.embedding_source == "reused" and m2["embedding"]["sha256"] == m1["embedding"]["sha256"]
+    assert r2.reused_files == ["reports/004.txt"] and r2.reused_vectors >= sum(c.doc_id == "004" for c in corpus.chunks)
+    v2 = np.load(ix_dir / m2["build_path"] / "vectors.npy")
+    n004 = sum(c.doc_id == "004" for c in corpus.chunks)
+    assert corpus.chunks[0].doc_id == "004" and np.array_equal(v1[:n004], v2[:n004])
+    assert sorted(p.name for p in (ix_dir / "builds").iterdir()) == [m2["build_id"]]  # old build deleted
+
+    # rebuild: retrain, reuse nothing (the same corpus retrains to the same model: deterministic)
+    r3 = build_index(corpus2, ix_dir, embed_model="auto", rebuild=True)
+    assert r3.embedding_source == "trained" and r3.reused_files == [] and r3.manifest["dense"]["index"] == "flat-ip"
+
+
+_CHILD = r"""
+import os, sys
+sys.path.insert(0, {root!r}); sys.path.insert(0, {tests!r})
+from test_index_store import make_corpus, shipped_files
+from ingest.index_store import build_index
+build_index(make_corpus(shipped_files(extra="\n第九，新版本。\n")), {ix!r}, embed_model="none")
+print("done")
+"""
+
+
+def _run_child(ix_dir: Path, tmp_path: Path, pause_at: str | None, kill_after: float | None = None) -> bool:
+    """Run a build in a real subprocess and SIGKILL it; True if it was killed (False: it finished first)."""
+    marker = tmp_path / f"paused-{pause_at}"
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    if pause_at:
+        env |= {"REPORTQA_TEST_PAUSE_AT": pause_at, "REPORTQA_TEST_PAUSE_FILE": str(marker),
+                "REPORTQA_TEST_PAUSE_SECONDS": "60"}
+    else:
+        env |= {"REPORTQA_TEST_STAGE_DELAY": "0.3"}  # ~2 s of build after ~1 s of imports
+    code = _CHILD.format(root=str(ROOT), tests=str(ROOT / "tests"), ix=str(ix_dir))
+    proc = subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 60
+        if pause_at:
+            while not marker.exists():
+                assert proc.poll() is None, proc.stderr.read().decode()
+                assert time.monotonic() < deadline
+                time.sleep(0.02)
+        else:
+            time.sleep(kill_after or 0)
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.wait(timeout=30)
+    assert proc.returncode in (0, -signal.SIGKILL), proc.stderr.read().decode()
+    assert pause_at is None or proc.returncode == -signal.SIGKILL
+    return proc.returncode == -signal.SIGKILL
+
+
+def test_sigkill_during_build_keeps_old_index(tmp_path, corpus):
+    ix_dir = tmp_path / "ix"
+    m0 = build_index(corpus, ix_dir, embed_model="none").manifest
+    q = "全镇共封闭管理多少个居村出入通道"
+    # killed while indexing; after the new build folder was published but before the manifest; at random moments
+    rng = np.random.default_rng()
+    cases = [("bm25_word", None), ("before_manifest", None)] + [(None, float(t)) for t in rng.uniform(0.3, 3.0, 2)]
+    for pause_at, kill_after in cases:
+        killed = _run_child(ix_dir, tmp_path, pause_at, kill_after)
+        ix = load_index(ix_dir)
+        assert ix.search_word(ix.tokenizer.tokenize(q), 3)[0].size > 0
+        if killed:
+            assert json.loads((ix_dir / "manifest.json").read_text(encoding="utf-8")) == m0
+            assert ix.manifest["build_id"] == m0["build_id"] and len(ix.chunks) == m0["counts"]["chunks"]
+        else:  # the build won the race: the new index is the complete one
+            m0 = ix.manifest
+    # the next build succeeds and sweeps the leftovers of the killed ones
+    m1 = build_index(corpus, ix_dir, embed_model="none").manifest
+    assert m1["build_id"] != m0["build_id"]
+    assert sorted(p.name for p in (ix_dir / "builds").iterdir()) == [m1["build_id"]]
+    assert load_index(ix_dir).manifest == m1
