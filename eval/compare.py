@@ -25,9 +25,17 @@ class RunError(ValueError):
 
 @dataclass
 class Run:
-    name: str
+    name: str  # the run folder's name
     path: Path
     summary: dict[str, Any]
+
+    @property
+    def system(self) -> str:
+        return str((self.summary.get("config") or {}).get("system") or "")
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} ({self.system})" if self.system and self.system != self.name else self.name
 
 
 def load_run(path: Path) -> Run:
@@ -38,9 +46,7 @@ def load_run(path: Path) -> Run:
         raise RunError(f"{path}: no summary.json (is it a `reportqa eval --out` folder?)") from None
     except json.JSONDecodeError as exc:
         raise RunError(f"{f}: not valid JSON ({exc.msg})") from None
-    folder = f.parent
-    system = (summary.get("config") or {}).get("system")
-    return Run(name=f"{folder.name} ({system})" if system else folder.name, path=folder, summary=summary)
+    return Run(name=f.parent.name, path=f.parent, summary=summary)
 
 
 def flatten(summary: dict[str, Any]) -> dict[str, float]:
@@ -87,7 +93,7 @@ def plot_compare(runs: Sequence[Run], path: Path) -> Path:
     width = 0.8 / len(runs)
     for ax, group, ylabel in ((axes[0], rates, "value"), (axes[1], lat, "ms")):
         for j, run in enumerate(runs):
-            ax.bar([i + j * width for i in range(len(group))], [(r[1][j] or 0.0) for r in group], width, label=run.name)
+            ax.bar([i + j * width for i in range(len(group))], [(r[1][j] or 0.0) for r in group], width, label=run.label)
         ax.set_xticks([i + width * (len(runs) - 1) / 2 for i in range(len(group))], [r[0] for r in group], rotation=60, ha="right", fontsize=7)
         ax.set_ylabel(ylabel)
     axes[0].set_ylim(0, 1.02)

@@ -104,7 +104,6 @@ _PERCENT_WORD_RE = re.compile(r"百分之(\d+(?:\.\d+)?)")
 _PUNCT = frozenset(
     "-:_*^/\\~`+=，。：？！“”；’‘《》…·、「」（）－～『』【】〔〕〈〉—–,;:!?()[]{}\"'<>|#&@$"
 )
-_WS_RE = re.compile(r"\s+")
 
 
 def strip_markers(answer: str) -> str:

@@ -204,12 +204,14 @@ def compare_cmd(
         loaded = [load_run(p) for p in runs]
     except RunError as exc:
         _fail_plain(str(exc))
-    table = Table(title=f"compare (deltas vs {loaded[0].name})")
+    table = Table(title=f"compare (deltas vs {loaded[0].label})")
     table.add_column("metric", no_wrap=True)
-    for r in loaded:
-        table.add_column(r.name, justify="right")
+    widths = [max(len(r.name), len(r.system) + 2, 16) for r in loaded]
+    for r, w in zip(loaded, widths):
+        table.add_column(f"{r.name}\n({r.system})" if r.system else r.name, justify="right", min_width=w)
     for name, values, deltas in compare_rows([r.summary for r in loaded]):
         table.add_row(name, *[format_cell(v, d, i == 0) for i, (v, d) in enumerate(zip(values, deltas))])
-    Console(width=max(120, 30 + 24 * len(loaded))).print(table)
+    # a wide console: the table goes to a file or CI log as often as to a terminal
+    Console(width=max(100, 34 + sum(w + 3 for w in widths))).print(table)
     png = plot_compare(loaded, (out or loaded[0].path) / PNG_NAME)
     err.print(f"wrote {png}", highlight=False, soft_wrap=True)

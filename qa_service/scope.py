@@ -31,6 +31,7 @@ _BODY_SHORT_FORMS: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 # A question that names two scopes and asks to compare them gets one retrieval per scope.
 COMPARE_RE = re.compile(r"相比|比较|对比|分别|哪个|哪一个|哪份|两份|二者|两者|差多少|高多少|多多少|少多少|区别|不同|和.+(?:各|分别|都)")
+PREAMBLE_CHARS = 120
 _PLACE_RE = re.compile(r"([\u4e00-\u9fff]{2,3}?)(?:区|镇|县|街道)")
 
 
@@ -57,8 +58,10 @@ def _bigrams(s: str) -> set[str]:
     return {s[i : i + 2] for i in range(len(s) - 1)}
 
 
-def _aliases(title: str, reporter: str | None) -> str:
-    parts = [title, reporter or ""]
+def _aliases(title: str, reporter: str | None, text: str = "") -> str:
+    # The preamble (`──2020年8月18日在川沙新镇第二届人民代表大会…`) names the place and body when the
+    # title does not (the town report is titled just `政府上半年工作情况报告`).
+    parts = [title, reporter or "", text[:PREAMBLE_CHARS]]
     for pattern, forms in _BODY_SHORT_FORMS:
         for m in re.finditer(pattern, title):
             groups = m.groups()
@@ -76,7 +79,7 @@ class ScopeDetector:
         self.profiles = [
             DocProfile(
                 doc_id=d["doc_id"],
-                alias_text=strip_ws(normalize_for_match(_aliases(d["title"], d.get("reporter")))),
+                alias_text=strip_ws(normalize_for_match(_aliases(d["title"], d.get("reporter"), d.get("text", "")))),
                 full_text_key=strip_ws(normalize_for_match(d.get("text", ""))),
             )
             for d in documents

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 from pathlib import Path
+
+import pytest
 
 from conftest import run_cli
 
@@ -43,13 +46,21 @@ def test_bad_field_names_its_line(tmp_path: Path):
     assert result.returncode != 0 and "line 2" in result.stderr
 
 
-def test_eval_end_to_end_gate_and_compare(shipped_index: Path, tmp_path: Path):
-    data = write_jsonl(tmp_path / "tiny.jsonl", ITEMS)
-    gate = tmp_path / "gate.json"
+@pytest.fixture(scope="module")
+def tiny_run(shipped_index: Path, tmp_path_factory) -> tuple[Path, Path, subprocess.CompletedProcess]:
+    """One in-process eval of the tiny dataset, with a gate it cannot pass: (dataset, run folder, result)."""
+    tmp = tmp_path_factory.mktemp("eval")
+    data = write_jsonl(tmp / "tiny.jsonl", ITEMS)
+    gate = tmp / "gate.json"
     gate.write_text(json.dumps({"retrieval": {"hit@1": 1.01}, "answer": {"contains_gold": 0.0}}), encoding="utf-8")
-    out = tmp_path / "run"
+    out = tmp / "run"
     result = run_cli("eval", "--dataset", str(data), "--index", str(shipped_index), "--split", "tune",
                      "--out", str(out), "--gate", str(gate))
+    return data, out, result
+
+
+def test_eval_end_to_end_gate_and_compare(tiny_run, tmp_path: Path):
+    _, out, result = tiny_run
     assert result.returncode == 2, result.stderr  # the impossible floor fails the gate, after writing the run
     assert "retrieval.hit@1" in result.stderr and "floor 1.01" in result.stderr
     assert "contains_gold" not in result.stderr.split("gate:", 1)[-1]  # a met floor is not reported
@@ -79,6 +90,18 @@ def test_eval_end_to_end_gate_and_compare(shipped_index: Path, tmp_path: Path):
     assert cmp.returncode == 0, cmp.stderr
     assert "retrieval.hit@1" in cmp.stdout and "(-0.25)" in cmp.stdout
     assert (out / "compare.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_http_gives_the_same_numbers(tiny_run, server, tmp_path: Path):
+    data, inproc, _ = tiny_run
+    out = tmp_path / "http"
+    result = run_cli("eval", "--dataset", str(data), "--url", server.url, "--split", "tune", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    a = json.loads((inproc / "summary.json").read_text(encoding="utf-8"))
+    b = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    for group in ("retrieval", "answer", "citation", "abstention"):
+        assert a[group] == b[group], group
+    assert b["config"]["url"] == server.url
 
 
 def test_compare_needs_run_folders(tmp_path: Path):
