@@ -17,8 +17,10 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# Build the index from the shipped reports when there is none, then serve on 127.0.0.1:8000.
 run: install
-	$(VENV)/bin/reportqa ingest
+	@test -f $${REPORTQA_INDEX:-index}/manifest.json || $(VENV)/bin/reportqa ingest
+	$(VENV)/bin/reportqa serve
 
 test: install
 	$(PY) -m pytest

@@ -15,6 +15,7 @@ holds the quote whole.
 from __future__ import annotations
 
 import logging
+import math
 import re
 import threading
 from collections import Counter
@@ -423,3 +424,38 @@ def gate_failures(summary: dict[str, Any], thresholds: dict[str, Any]) -> list[s
     check(thresholds, True)
     check(thresholds.get("ceilings") or {}, False)
     return failures
+
+
+GATED: dict[str, tuple[str, ...]] = {
+    "retrieval": ("hit@1", "hit@3", "hit@5", "hit@10", "mrr@10"),
+    "answer": ("contains_gold", "f1_char", "f1_jieba"),  # not exact: extractive clauses never equal the bare gold
+    "citation": ("precision", "recall"),
+    "abstention": ("precision", "recall"),
+}
+CEILED: dict[str, tuple[str, ...]] = {"abstention": ("false_abstain_rate",)}
+
+
+def thresholds_from(summary: dict[str, Any], margin: float = 0.03) -> dict[str, Any]:
+    """Gate bounds from a measured run: floors `margin` below (rounded down to 2 decimals), ceilings `margin`
+    above (rounded up). Latency is left out: it measures the machine as much as the code."""
+    def down(v: float) -> float:
+        return max(0.0, math.floor(round((v - margin) * 100, 6)) / 100)
+
+    def up(v: float) -> float:
+        return min(1.0, math.ceil(round((v + margin) * 100, 6)) / 100)
+
+    out: dict[str, Any] = {}
+    for group, names in GATED.items():
+        measured = summary.get(group) or {}
+        floors = {n: down(measured[n]) for n in names if measured.get(n) is not None}
+        if floors:
+            out[group] = floors
+    ceilings = {}
+    for group, names in CEILED.items():
+        measured = summary.get(group) or {}
+        bounds = {n: up(measured[n]) for n in names if measured.get(n) is not None}
+        if bounds:
+            ceilings[group] = bounds
+    if ceilings:
+        out["ceilings"] = ceilings
+    return out

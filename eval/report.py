@@ -97,6 +97,19 @@ def _worst_section(results: Sequence[ItemResult]) -> str:
     return "\n".join(parts)
 
 
+def _config_line(cfg: dict[str, Any]) -> str:
+    index = cfg.get("index") or {}
+    parts = [f"index build `{index.get('build_id', '–')}`"]
+    emb = (index.get("embedding") or {}).get("model") or index.get("embedding_model")
+    if emb:
+        parts.append(f"embedding `{emb}`")
+    if cfg.get("fusion_weights"):
+        parts.append(f"fusion weights `{cfg['fusion_weights']}`")
+    if cfg.get("url"):
+        parts.append(f"server {cfg['url']}")
+    return "Config: " + ", ".join(parts) + "."
+
+
 def render_markdown(summary: dict[str, Any], results: Sequence[ItemResult], plots: dict[str, str]) -> str:
     cfg = summary.get("config") or {}
     head = [
@@ -105,6 +118,8 @@ def render_markdown(summary: dict[str, Any], results: Sequence[ItemResult], plot
         f"n = {summary.get('n')}, answerable (retrieval) = {summary.get('n_answerable')}, "
         f"unanswerable = {summary.get('n_unanswerable')}; mode {cfg.get('mode', '–')}, top_k {cfg.get('top_k', '–')}, "
         f"split {cfg.get('split', '–')}.",
+        "",
+        _config_line(cfg),
         "",
         "## Summary",
         "",

@@ -123,6 +123,12 @@ def evaluate(
         if progress:
             progress("eval", n, len(items))
     summary = summarize(results, retrieval_only)
+    # --mode llm without a reachable model falls back to extractive answers: say how often, or the run misleads
+    fallbacks: dict[str, int] = {}
+    for r in results:
+        if r.fallback:
+            fallbacks[r.fallback] = fallbacks.get(r.fallback, 0) + 1
+    summary["fallbacks"] = fallbacks
     by_type: dict[str, Any] = {}
     for t in sorted({r.item.type for r in results}):
         by_type[t] = summarize([r for r in results if r.item.type == t], retrieval_only)

@@ -8,11 +8,15 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
+from pydantic import ValidationError
+
 from .errors import BadRequest
 from .schemas import AskRequest, ChatRequest, Turn
 from .service import QAService
 
 _STREAM_PIECE = 24  # characters per streamed delta
+_MAX_HISTORY = 20  # turns kept as history (AskRequest allows 50)
+_MAX_TURN_CHARS = 20000  # Turn.content's limit; the tail of a turn carries its last question or answer
 
 
 def _to_ask(req: ChatRequest) -> AskRequest:
@@ -20,11 +24,22 @@ def _to_ask(req: ChatRequest) -> AskRequest:
     if not turns or turns[-1].role != "user":
         raise BadRequest("the last message must be a user message holding the question")
     question = turns[-1].text()
-    history = [Turn(role=m.role, content=m.text()) for m in turns[:-1]]
+    # Only recent turns matter for resolving a follow-up; a long chat must not fail AskRequest's limits.
+    history = [Turn(role=m.role, content=m.text()[-_MAX_TURN_CHARS:]) for m in turns[:-1]][-_MAX_HISTORY:]
     try:
         return AskRequest(question=question, top_k=req.top_k, history=history or None, mode=req.mode or "extractive", filters=req.filters)
-    except ValueError as exc:  # pydantic's ValidationError: blank or over-long question
-        raise BadRequest(str(exc).splitlines()[-1].strip().removeprefix("Value error, ")) from None
+    except ValidationError as exc:  # blank or over-long question
+        raise BadRequest(_describe(exc)) from None
+
+
+def _describe(exc: ValidationError) -> str:
+    """The validation errors in one line (str(exc) ends with a pydantic docs URL, not the reason)."""
+    parts = []
+    for e in exc.errors()[:3]:
+        where = ".".join(str(x) for x in e.get("loc", ()))
+        msg = str(e.get("msg", "invalid value")).removeprefix("Value error, ")
+        parts.append(f"{where}: {msg}" if where else msg)
+    return "; ".join(parts) or "invalid request"
 
 
 def chat_completion(service: QAService, req: ChatRequest, model_id: str) -> dict[str, Any]:
@@ -62,9 +77,25 @@ def chat_stream(service: QAService, req: ChatRequest, model_id: str) -> Iterator
 
     def gen() -> Iterator[str]:
         yield event({"role": "assistant", "content": ""})
-        for i in range(0, len(ask.answer), _STREAM_PIECE):
-            yield event({"content": ask.answer[i : i + _STREAM_PIECE]})
+        for piece in _pieces(ask.answer):
+            yield event({"content": piece})
         yield event({}, "stop", citations=[c.model_dump() for c in ask.citations], abstained=ask.abstained)
         yield "data: [DONE]\n\n"
 
     return gen()
+
+
+def _pieces(text: str, size: int = _STREAM_PIECE) -> list[str]:
+    """The answer in deltas of about `size` characters, never cutting a `[n]` marker in two."""
+    pieces: list[str] = []
+    start = 0
+    while start < len(text):
+        end = min(start + size, len(text))
+        open_at = text.rfind("[", start, end)
+        if open_at != -1 and "]" not in text[open_at:end]:
+            close = text.find("]", end)
+            if close != -1 and close - open_at <= 8:
+                end = close + 1
+        pieces.append(text[start:end])
+        start = end
+    return pieces

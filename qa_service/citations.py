@@ -17,8 +17,36 @@ from ingest.zh import bare_numbers, char_bigrams, normalize_for_match, sentence_
 from .claims import Claim, DraftAnswer
 from .question import STOPWORDS
 
-MARKER_RE = re.compile(r"\s*[\[【]\s*(\d+(?:\s*[,，、]\s*\d+)*)\s*[\]】]")
+# `[1]`, `[1, 3]`, `[1-3]`, `【2】`, `[资料1]`: models write markers many ways; all are parsed, and
+# one pointing to no passage is still matched so that it can be removed from the text.
+_ITEM = r"\d+(?:\s*[-–~～]\s*\d+)?"
+MARKER_RE = re.compile(r"\s*[\[【]\s*(?:资料|来源|参考)?\s*(" + _ITEM + r"(?:\s*[,，、]\s*(?:资料)?\s*" + _ITEM + r")*)\s*[\]】]")
+_LEADING_MARKERS_RE = re.compile(r"^(?:" + MARKER_RE.pattern + r")+")
+_CLAUSE_RE = re.compile(r"[^，,；;：:]+[，,；;：:]?")
+_MAX_RANGE = 20  # a range marker wider than this is noise, not a citation
 _SENTENCE_RE = re.compile(r"[^。！？!?；;\n]+[。！？!?；;]?")
+
+
+def _marker_numbers(group: str) -> list[int]:
+    """The passage numbers one marker names: `1, 3` -> [1, 3]; `1-3` -> [1, 2, 3]."""
+    numbers: list[int] = []
+    for item in re.split(r"[,，、]", group):
+        bounds = [int(b) for b in re.findall(r"\d+", item)]
+        if len(bounds) == 2 and 0 <= bounds[1] - bounds[0] <= _MAX_RANGE:
+            numbers.extend(range(bounds[0], bounds[1] + 1))
+        elif bounds:
+            numbers.append(bounds[0])
+    return numbers
+
+
+def _sources(text: str, passages: Sequence[Chunk]) -> list[Chunk]:
+    """Passages the valid markers in `text` point to, in order, without repeats."""
+    sources: list[Chunk] = []
+    for marker in MARKER_RE.finditer(text):
+        for n in _marker_numbers(marker.group(1)):
+            if 1 <= n <= len(passages) and passages[n - 1] not in sources:
+                sources.append(passages[n - 1])
+    return sources
 
 
 def parse_marked_text(text: str, passages: Sequence[Chunk]) -> list[Claim]:
@@ -28,19 +56,23 @@ def parse_marked_text(text: str, passages: Sequence[Chunk]) -> list[Claim]:
         sentence = m.group(0).strip()
         if not sentence:
             continue
-        sources: list[Chunk] = []
-        for marker in MARKER_RE.finditer(sentence):
-            for num in re.split(r"[,，、]", marker.group(1)):
-                n = int(num.strip())
-                if 1 <= n <= len(passages) and passages[n - 1] not in sources:
-                    sources.append(passages[n - 1])
+        # Markers before any text (`…亿元。[1]同比…`) were put after the previous sentence's stop.
+        leading = _LEADING_MARKERS_RE.match(sentence)
+        if leading and claims:
+            _add_sources(claims[-1], _sources(leading.group(0), passages))
+            sentence = sentence[leading.end() :]
+        sources = _sources(sentence, passages)
         body = MARKER_RE.sub("", sentence).strip()
         if strip_ws(body).strip("。；;，,"):
             claims.append(Claim(text=body, sources=sources, quotes=["" for _ in sources]))
         elif claims and sources:  # a marker alone after a line break belongs to the sentence before it
-            claims[-1].sources.extend(s for s in sources if s not in claims[-1].sources)
-            claims[-1].quotes = ["" for _ in claims[-1].sources]
+            _add_sources(claims[-1], sources)
     return claims
+
+
+def _add_sources(claim: Claim, sources: Sequence[Chunk]) -> None:
+    claim.sources.extend(s for s in sources if s not in claim.sources)
+    claim.quotes = ["" for _ in claim.sources]
 
 
 def key_terms(text: str, tokenize: Callable[[str], list[str]]) -> list[str]:
@@ -49,6 +81,15 @@ def key_terms(text: str, tokenize: Callable[[str], list[str]]) -> list[str]:
         if len(t) >= 2 and t not in STOPWORDS and not re.fullmatch(r"[\d.%-]+", t) and t not in terms:
             terms.append(t)
     return [t for t in terms if not any(t != u and t in u for u in terms)]
+
+
+def _context(chunk: Chunk) -> str:
+    """A passage as evidence: its heading path (document title included) and its text.
+
+    `2020年上半年…[1]` is supported by a passage of the 2020 half-year report even when the year is
+    only in the document's title.
+    """
+    return " ".join(chunk.heading_path) + "\n" + chunk.text
 
 
 def support(claim_text: str, passage_text: str, tokenize: Callable[[str], list[str]]) -> float:
@@ -65,7 +106,12 @@ def support(claim_text: str, passage_text: str, tokenize: Callable[[str], list[s
 
 
 def best_quote(claim_text: str, passage_text: str) -> str:
-    """The passage sentence (exact substring) sharing most character bigrams with the claim."""
+    """The exact substring of the passage that supports the claim: its best sentence, narrowed.
+
+    The sentence sharing most character bigrams with the claim is chosen; when the claim states
+    figures, it is narrowed to the shortest run of clauses that holds them all
+    (`1-7月，财政总收入12.42亿元`), so the quote shows the evidence rather than a whole paragraph.
+    """
     cb = char_bigrams(normalize_for_match(claim_text))
     best, best_score = passage_text.strip(), -1.0
     for s, e in sentence_spans(passage_text):
@@ -75,7 +121,27 @@ def best_quote(claim_text: str, passage_text: str) -> str:
         score = len(cb & char_bigrams(normalize_for_match(sent))) / (len(cb) or 1)
         if score > best_score:
             best, best_score = sent, score
-    return best
+    return _narrow_to_figures(best, bare_numbers(claim_text))
+
+
+def _narrow_to_figures(sentence: str, numbers: list[str]) -> str:
+    clauses = [m.group(0) for m in _CLAUSE_RE.finditer(sentence)]
+    if not numbers or len(clauses) < 2:
+        return sentence
+    wanted = set(numbers)
+    best: tuple[int, int] | None = None
+    for i in range(len(clauses)):
+        found: set[str] = set()
+        for j in range(i, len(clauses)):
+            found |= wanted & set(bare_numbers(clauses[j]))
+            if found == wanted:
+                if best is None or j - i < best[1] - best[0]:
+                    best = (i, j)
+                break
+    if best is None:
+        return sentence
+    quote = "".join(clauses[best[0] : best[1] + 1]).strip().rstrip("，,；;：:").strip()
+    return quote if quote and quote in sentence else sentence
 
 
 def verify(
@@ -91,12 +157,13 @@ def verify(
     for claim in draft.claims:
         kept_sources, kept_quotes = [], []
         for chunk, quote in zip(claim.sources, claim.quotes):
-            if support(claim.text, chunk.text, tokenize) >= min_support:
+            if support(claim.text, _context(chunk), tokenize) >= min_support:
                 kept_sources.append(chunk)
                 kept_quotes.append(quote if quote and quote in chunk.text else best_quote(claim.text, chunk.text))
         if not kept_sources:
-            scored = [(support(claim.text, c.text, tokenize), i) for i, c in enumerate(retrieved)]
-            score, i = max(scored, default=(0.0, -1))
+            scored = [(support(claim.text, _context(c), tokenize), i) for i, c in enumerate(retrieved)]
+            # On a tie the higher-ranked passage wins.
+            score, i = max(scored, key=lambda si: (si[0], -si[1]), default=(0.0, -1))
             if score >= min_support and i >= 0:
                 kept_sources = [retrieved[i]]
                 kept_quotes = [best_quote(claim.text, retrieved[i].text)]
@@ -104,4 +171,28 @@ def verify(
                 unsupported.append(claim.text)
         claim.sources, claim.quotes = kept_sources, kept_quotes
     draft.unsupported = unsupported
+    _merge_shared_quotes(draft.claims)
     return draft
+
+
+_MAX_MERGED_QUOTE = 300
+
+
+def _merge_shared_quotes(claims: Sequence[Claim]) -> None:
+    """One citation per passage is rendered, with one quote: when several sentences cite the same
+    passage, that quote must cover all of them, so each gets the passage span from the first
+    quote's start to the last one's end (unless that span is too long to be a quote)."""
+    spans: dict[str, list[tuple[int, int]]] = {}
+    for claim in claims:
+        for chunk, quote in zip(claim.sources, claim.quotes):
+            at = chunk.text.find(quote) if quote else -1
+            if at >= 0:
+                spans.setdefault(chunk.id, []).append((at, at + len(quote)))
+    for claim in claims:
+        for k, chunk in enumerate(claim.sources):
+            found = spans.get(chunk.id, [])
+            if len(found) < 2:
+                continue
+            start, end = min(s for s, _ in found), max(e for _, e in found)
+            if end - start <= _MAX_MERGED_QUOTE:
+                claim.quotes[k] = chunk.text[start:end].strip()

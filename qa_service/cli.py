@@ -321,6 +321,7 @@ def ask(
 
 # The evaluation commands live in their own module of the composition root.
 from qa_service import cli_eval as _cli_eval  # noqa: E402,F401
+from qa_service import cli_bench as _cli_bench  # noqa: E402,F401
 
 
 if __name__ == "__main__":

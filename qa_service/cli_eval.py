@@ -71,6 +71,7 @@ def eval_cmd(
     retrieval_only: bool = typer.Option(False, "--retrieval-only", help="Only rank passages; no answers."),
     out: Optional[Path] = typer.Option(None, "--out", help="Run folder (default eval/runs/<timestamp>)."),
     gate: Optional[Path] = typer.Option(None, "--gate", help="Metric floors (eval/thresholds.json); exit 2 when one is missed."),
+    write_gate: Optional[Path] = typer.Option(None, "--write-gate", hidden=True, help="Write gate bounds measured by this run (0.03 margin) to FILE."),
     weights: Optional[str] = typer.Option(None, "--weights", hidden=True, help="Override fusion weights, e.g. word=1,char=1,dense=0."),
     no_scope: bool = typer.Option(False, "--no-scope", hidden=True, help="Ablation: disable scope detection."),
     no_boosts: bool = typer.Option(False, "--no-boosts", hidden=True, help="Ablation: disable domain boosts."),
@@ -79,7 +80,7 @@ def eval_cmd(
     from eval.baselines import BASELINES, BaselineError, build_baseline
     from eval.dataset import DatasetError, load_dataset
     from eval.http_system import HTTPSystemError
-    from eval.metrics import gate_failures
+    from eval.metrics import gate_failures, thresholds_from
     from eval.report import write_report
     from eval.runner import evaluate, write_run
     from qa_service.progress import stage_progress
@@ -121,7 +122,12 @@ def eval_cmd(
     write_run(out_dir, summary, results)
     write_report(out_dir, summary, results)
     _print_summary(summary)
+    if summary.get("fallbacks"):
+        reasons = ", ".join(f"{k} x{v}" for k, v in summary["fallbacks"].items())
+        err.print(f"[yellow]warning:[/yellow] some answers fell back to extractive mode ({reasons})", highlight=False, soft_wrap=True)
     err.print(f"wrote {out_dir}/summary.json, results.jsonl, report.md", highlight=False, soft_wrap=True)
+    if write_gate is not None:
+        _write_gate(write_gate, summary, thresholds_from(summary), dataset, split)
     if thresholds is not None:
         failures = gate_failures(summary, thresholds)
         if failures:
@@ -129,6 +135,29 @@ def eval_cmd(
                 err.print(f"[red]gate:[/red] {f}", highlight=False, soft_wrap=True)
             raise typer.Exit(EXIT_GATE)
         err.print(f"gate: every metric meets {gate}", highlight=False, soft_wrap=True)
+
+
+def _write_gate(path: Path, summary: dict[str, Any], bounds: dict[str, Any], dataset: Path, split: str) -> None:
+    cfg = summary.get("config") or {}
+    doc = {
+        "_comment": (
+            f"CI gate: `reportqa eval --dataset {dataset} --split {split} --mode {cfg.get('mode')} --gate {path}` on an index "
+            "of the shipped reports (`reportqa ingest`) exits 2 when a metric is under its floor (or over a `ceilings` "
+            "bound). Bounds = the values measured by that command, 0.03 margin, 2 decimals (written with --write-gate). "
+            "answer.exact and latency are not gated. Keys starting with '_' are ignored. Re-measure when the dev set, "
+            "the retriever or the answerer changes."
+        ),
+        "_measured": {
+            "date": time.strftime("%Y-%m-%d %H:%M"),
+            "system": cfg.get("system"),
+            "index_build": (cfg.get("index") or {}).get("build_id"),
+            **{k: summary.get(k) for k in ("n", "n_answerable", "n_unanswerable")},
+            **{g: summary.get(g) for g in ("retrieval", "answer", "citation", "abstention")},
+        },
+        **bounds,
+    }
+    path.write_text(json.dumps(doc, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    err.print(f"wrote gate bounds to {path}", highlight=False, soft_wrap=True)
 
 
 def _build_system(index, url, baseline, top_k, weights, no_scope, no_boosts, build_baseline, BaselineError):

@@ -34,7 +34,7 @@ class Settings(BaseSettings):
     llm_model: str | None = None
     llm_api_key: str = "not-needed"
     llm_timeout: float = Field(30.0, gt=0)
-    abstain_threshold: float = Field(0.35, ge=0.0, le=1.0)
+    abstain_threshold: float = Field(0.3, ge=0.0, le=1.0)
 
     # Server.
     host: str = "127.0.0.1"

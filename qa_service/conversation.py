@@ -17,7 +17,10 @@ _PRONOUN_RE = re.compile(r"^(?:那么|那|它们|它|其|该项?|这个|这项|�
 _TRAILING_RE = re.compile(r"[呢吗？?。！!\s]+$")
 _QUESTION_TAIL_RE = re.compile(r"(?:是多少|有多少|是什么|是哪些|有哪些|是谁|多少|怎么样|如何|情况如何)?[呢吗？?。！!\s]*$")
 _FOLLOWUP_MAX = 16
-_ENTITY_SUFFIX_RE = re.compile(r"[\u4e00-\u9fff]{1,8}(?:区|镇|县|法院|检察院|政府|局|委员会|人大常委会|委)")
+# A body the reports are from: `青浦区人民法院` -> body `人民法院`; `那检察院呢？` swaps only the body.
+_BODY_RE = re.compile(r"(?:人民)?(?:法院|检察院|政府)|人大常委会|[\u4e00-\u9fff]{0,4}?(?:委员会|局|委)")
+# A place: `川沙新镇`, `青浦区`, `浦东新区`, `上海市`.
+_PLACE_RE = re.compile(r"[\u4e00-\u9fff]{1,5}?(?:新区|区|新镇|镇|县|市|街道)")
 
 
 def last_user_question(history: Sequence[Turn]) -> str | None:
@@ -33,28 +36,67 @@ def is_follow_up(question: str) -> bool:
 
 
 def condense(question: str, history: Sequence[Turn] | None) -> str:
-    """The question as it would be asked alone, using the previous user turn."""
-    if not history:
+    """The question as it would be asked alone, using the earlier user turns."""
+    if not history or not is_follow_up(question):
         return question
-    previous = last_user_question(history)
-    if not previous or not is_follow_up(question):
+    previous = _standalone_previous(history)
+    if not previous:
         return question
+    return _resolve(question, previous)
+
+
+def _standalone_previous(history: Sequence[Turn]) -> str | None:
+    """The last user question made standalone itself: in `川沙…是多少？` → `那下半年呢？` → `它的同比增幅呢？`,
+    the third turn needs `川沙…下半年…`, not the bare `那下半年呢？`."""
+    resolved: str | None = None
+    for turn in history:
+        text = turn.content.strip()
+        if turn.role != "user" or not text:
+            continue
+        resolved = _resolve(text, resolved) if resolved and is_follow_up(text) else text
+    return resolved
+
+
+def _resolve(question: str, previous: str) -> str:
     fragment = _TRAILING_RE.sub("", _PRONOUN_RE.sub("", question.strip()))
     if not fragment:
         return previous
     new_times = TIME_SCOPE_RE.findall(fragment)
-    old_times = TIME_SCOPE_RE.findall(previous)
     if new_times and fragment in new_times:
         # `那下半年呢？` after `川沙新镇上半年财政收入是多少？` -> swap the time scope.
+        old_times = TIME_SCOPE_RE.findall(previous)
         if old_times:
             return previous.replace(old_times[0], new_times[0], 1)
-        return new_times[0] + previous
-    entity = _ENTITY_SUFFIX_RE.fullmatch(fragment)
-    old_entity = _ENTITY_SUFFIX_RE.search(previous)
-    if entity and old_entity:
-        # `那检察院呢？` after `法院上半年受理案件多少？` -> swap the body.
-        return previous.replace(old_entity.group(0), fragment, 1)
+        return _insert_time(previous, new_times[0])
+    swapped = _swap_entity(fragment, previous)
+    if swapped:
+        return swapped
     # `它的同比增幅是多少？` -> previous subject + the new ask.
     subject = _QUESTION_TAIL_RE.sub("", previous)
     ask = fragment.lstrip("的")
     return f"{subject}的{ask}？"
+
+
+def _insert_time(previous: str, time_scope: str) -> str:
+    """`青浦区法院受理案件多少？` + `2021年` -> `青浦区法院2021年受理案件多少？` (after the place or body)."""
+    ends = [m.end() for m in (_PLACE_RE.match(previous), _BODY_RE.search(previous)) if m]
+    at = max(ends) if ends else 0
+    return previous[:at] + time_scope + previous[at:]
+
+
+def _swap_entity(fragment: str, previous: str) -> str | None:
+    """`那检察院呢？` after `青浦区人民法院…` -> `青浦区人民检察院…`; `那川沙新镇呢？` swaps the place."""
+    body = _BODY_RE.fullmatch(fragment)
+    if body:
+        old = _BODY_RE.search(previous)
+        if old and old.group(0) != fragment:
+            new = fragment
+            if old.group(0).startswith("人民") and fragment in ("法院", "检察院", "政府"):
+                new = "人民" + fragment  # keep the formal name the reports use
+            return previous[: old.start()] + new + previous[old.end() :]
+        return None
+    if _PLACE_RE.fullmatch(fragment):
+        old = _PLACE_RE.match(previous) or _PLACE_RE.search(previous)
+        if old and old.group(0) != fragment:
+            return previous[: old.start()] + fragment + previous[old.end() :]
+    return None

@@ -17,7 +17,7 @@ from ingest.models import Chunk
 from ingest.zh import bare_numbers, char_bigrams, normalize_for_match, sentence_spans, strip_ws
 
 from .claims import Claim, DraftAnswer
-from .question import QuestionAnalysis
+from .question import DATE_RE, QuestionAnalysis
 
 _CLAUSE_SPLIT_RE = re.compile(r"[，,；;：:]")
 # A clause continuing a figure: `，同比下降13.2%` / `，增长5.9%` / `，占比…` belongs with it.
@@ -54,8 +54,26 @@ class ExtractiveAnswerer:
     def __init__(self, config: ExtractiveConfig | None = None):
         self.config = config or ExtractiveConfig()
 
-    def answer(self, q: QuestionAnalysis, passages: Sequence[Chunk], scope_groups: list[list[str]] | None = None) -> DraftAnswer:
-        candidates = self.candidates(q, passages)
+    def answer(
+        self,
+        q: QuestionAnalysis,
+        passages: Sequence[Chunk],
+        scope_groups: list[list[str]] | None = None,
+        place_docs: Callable[[str], set[str]] | None = None,
+    ) -> DraftAnswer:
+        passages = list(passages[: self.config.max_passages])
+        if place_docs is not None and q.places:
+            allowed = _documents_naming(q.places, place_docs)
+            if allowed is not None:
+                # A question about 嘉定区 when no report mentions it, or about 川沙新镇 answered from a
+                # 青浦 report, is not answered by these passages.
+                passages = [c for c in passages if c.doc_id in allowed]
+        if not passages:
+            return abstain(q)
+        definition = self._definition(q, passages)
+        if definition is not None:
+            return DraftAnswer(claims=[definition])
+        candidates = [c for c in self.candidates(q, passages) if _fits_intent(q, c.text) and _states_figures(q, c.chunk)]
         if not candidates or candidates[0].coverage < self.config.abstain_below:
             return abstain(q)
         if scope_groups and len(scope_groups) > 1:
@@ -71,6 +89,20 @@ class ExtractiveAnswerer:
             second.prefix = f"《{rival.chunk.doc_title}》："
             claims.append(second)
         return DraftAnswer(claims=claims)
+
+    def _definition(self, q: QuestionAnalysis, passages: Sequence[Chunk]) -> Claim | None:
+        """`什么是六保？`: the glossary definition of the named term, whole, when one was retrieved."""
+        if not q.wants_definition:
+            return None
+        wanted = [strip_ws(normalize_for_match(t)) for t in (q.quoted or q.terms)]
+        for chunk in passages:
+            if chunk.kind != "definition":
+                continue
+            head = strip_ws(normalize_for_match(chunk.text.split("：", 1)[0]))
+            if any(w and w in head for w in wanted):
+                quote = chunk.text.strip()
+                return Claim(text=_display(quote), sources=[chunk], quotes=[quote])
+        return None
 
     # -- candidates ------------------------------------------------------------------------------
 
@@ -162,6 +194,10 @@ def _intent_adjust(q: QuestionAnalysis, chunk: Chunk, unit: str, cov: float) -> 
     has_number = bool(re.search(r"\d", unit))
     if q.wants_figure and not q.wants_definition:
         score += 0.12 if has_number else -0.15
+        if q.asked_unit and _has_figure_with_unit(unit, q.asked_unit):
+            score += 0.15
+    if q.wants_time and DATE_RE.search(unit):
+        score += 0.15
     if q.wants_definition and chunk.kind == "definition":
         score += 0.25
     if q.wants_person and _NAME_HINT_RE.search(unit):
@@ -191,22 +227,73 @@ def _trim_to_clauses(q: QuestionAnalysis, text: str, start: int, end: int) -> tu
     if len(clauses) <= 1:
         return start, end
 
-    def clause_score(span: tuple[int, int]) -> float:
-        c = strip_ws(normalize_for_match(text[span[0] : span[1]]))
-        s = sum(w for t, w in q.weights.items() if t in c)
-        if q.wants_figure and re.search(r"\d", c):
-            s += 0.5
-        return s
+    def window_score(lo: int, hi: int) -> float:
+        c = strip_ws(normalize_for_match(text[clauses[lo][0] : clauses[hi][1]]))
+        score = sum(w for t, w in q.weights.items() if t in c)
+        if q.wants_figure:
+            if q.asked_unit and _has_figure_with_unit(c, q.asked_unit):
+                score += 2.0
+            elif re.search(r"\d", c):
+                score += 0.5
+        if q.wants_time and DATE_RE.search(c):
+            score += 2.0
+        return score - 0.01 * len(c)
 
-    best = max(range(len(clauses)), key=lambda i: (clause_score(clauses[i]), -i))
-    lo = hi = best
+    windows = [(lo, hi) for lo in range(len(clauses)) for hi in range(lo, min(lo + 3, len(clauses)))]
+    lo, hi = max(windows, key=lambda w: (window_score(*w), -w[0], -(w[1] - w[0])))
     # Leading scope clause (`1-7月`), and continuation clauses (`同比下降13.2%`).
     if lo > 0 and _SCOPE_CLAUSE_RE.match(strip_ws(normalize_for_match(text[clauses[lo - 1][0] : clauses[lo - 1][1]]))):
         lo -= 1
     while hi + 1 < len(clauses) and _CONTINUATION_RE.match(text[clauses[hi + 1][0] : clauses[hi + 1][1]].strip()):
         hi += 1
-    s, e = clauses[lo][0], clauses[hi][1]
-    return s, e
+    return clauses[lo][0], clauses[hi][1]
+
+
+def _has_figure_with_unit(text: str, unit: str) -> bool:
+    norm = normalize_for_match(text)
+    if unit == "%":
+        return bool(re.search(r"\d(?:\.\d+)?\s*[%％]|百分点", norm))
+    return bool(re.search(r"\d(?:\.\d+)?\s*" + re.escape(unit), norm))
+
+
+_LIST_NUMBER_RE = re.compile(r"^\s*(?:\d{1,2}[.．、]|[（(]\d{1,2}[)）])")
+
+
+def _fits_intent(q: QuestionAnalysis, unit: str) -> bool:
+    """A figure question needs a figure in the answer (not a list number); a date question a date."""
+    body = normalize_for_match(_LIST_NUMBER_RE.sub("", unit))
+    if q.wants_time and not q.wants_figure:
+        return bool(DATE_RE.search(body) or re.search(r"\d", body))
+    if q.wants_figure and not (q.wants_definition or q.wants_list or q.wants_person):
+        # A date or a year is not the figure asked for (`──2020年8月18日在…会议上` answers no 多少).
+        figures = _YEAR_OR_DATE_RE.sub("", body)
+        return bool(re.search(r"\d|[一二三四五六七八九十两百千万]+[个项家件人户条次]", figures))
+    return True
+
+
+_YEAR_OR_DATE_RE = re.compile(r"\d{4}\s*年(?:度)?(?:\s*\d{1,2}\s*月(?:\s*\d{1,2}\s*日)?)?|\d{1,2}\s*月\s*\d{1,2}\s*日|\d{1,2}-\d{1,2}月")
+
+
+def _states_figures(q: QuestionAnalysis, chunk: Chunk) -> bool:
+    """Every figure the question states (2016年, 1-7月, 50亿) appears in the passage or its headings:
+    a passage about 2019 does not answer a question about 2016."""
+    stated = [n for n in q.numbers if len(n) >= 2 or "." in n]
+    if not stated:
+        return True
+    have = set(bare_numbers(chunk.text + " ".join(chunk.heading_path)))
+    return all(n in have for n in stated)
+
+
+def _documents_naming(places: list[str], place_docs: Callable[[str], set[str]]) -> set[str] | None:
+    """Documents that mention every named place (by full name, else by its name without 镇/区)."""
+    allowed: set[str] | None = None
+    for place in places:
+        docs = place_docs(place)
+        if not docs:
+            name = re.sub(r"(?:新镇|新区|镇|区|县|街道)$", "", place)
+            docs = place_docs(name) if len(name) >= 2 else set()
+        allowed = docs if allowed is None else allowed & docs
+    return allowed
 
 
 def _display(quote: str) -> str:

@@ -32,6 +32,9 @@ CONDENSE_SYSTEM = (
     "根据对话历史，把用户最后的追问改写成一个完整、独立的问题（补全省略的主语、时间和范围）。"
     "只输出改写后的问题。"
 )
+# List numbering and labels models put before a line: `1. `, `2、`, `- `, `（1）`, `改写：`, `问题：`.
+_LINE_PREFIX_RE = re.compile(r"^\s*(?:[-*•·]\s*|[（(]?\d{1,2}(?:[)）、:：]|\.(?!\d))\s*|(?:改写(?:后的问题)?|独立问题|问题)\s*\d?\s*[:：]\s*)+")
+_MAX_REWRITE_CHARS = 200
 NOT_FOUND_RE = re.compile(r"资料中未找到|无法回答|没有(?:相关)?信息|未提及|没有提到")
 
 
@@ -79,14 +82,29 @@ class LLMClient:
     def rewrite(self, question: str) -> list[str]:
         """Report-vocabulary rewrites of the question (the original stays first)."""
         reply = self._chat(REWRITE_SYSTEM, question)
-        rewrites = [line.strip(" -•0123456789.、") for line in reply.splitlines()]
-        return [question] + [r for r in rewrites if r and r != question][:2]
+        rewrites: list[str] = []
+        for line in reply.splitlines():
+            r = _clean_line(line)
+            if r and r != question and r not in rewrites and len(r) <= _MAX_REWRITE_CHARS:
+                rewrites.append(r)
+        return [question] + rewrites[:2]
 
     def condense(self, question: str, history: Sequence[Turn]) -> str:
         lines = [f"{'用户' if t.role == 'user' else '助手'}：{t.content}" for t in history[-6:] if t.role in ("user", "assistant")]
         reply = self._chat(CONDENSE_SYSTEM, "\n".join(lines) + f"\n追问：{question}")
-        return reply.splitlines()[0].strip() or question
+        standalone = next((c for c in map(_clean_line, reply.splitlines()) if c), "")
+        # A reply that is not a question-sized line (an essay, an answer) is worth less than the original.
+        return standalone if 0 < len(standalone) <= _MAX_REWRITE_CHARS else question
 
     def answer(self, question: str, passages: Sequence[Chunk]) -> str:
         blocks = [f"[{i}] 《{c.doc_title}》 {' > '.join(c.heading_path[1:])}\n{c.text}" for i, c in enumerate(passages, start=1)]
         return self._chat(ANSWER_SYSTEM, "资料：\n" + "\n\n".join(blocks) + f"\n\n问题：{question}")
+
+
+def _clean_line(line: str) -> str:
+    """One line of a rewrite/condense reply without its numbering, label or quotes.
+
+    Only a leading list number is removed: `2021年…` keeps its year (a plain digit strip would not).
+    """
+    quotes = "“”\"'「」"
+    return _LINE_PREFIX_RE.sub("", line.strip().strip(quotes)).strip().strip(quotes)

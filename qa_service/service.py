@@ -5,15 +5,16 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ingest.models import Chunk
+from ingest.zh import normalize_for_match, strip_ws
 
 from . import conversation
 from .citations import parse_marked_text, verify
-from .claims import DraftAnswer, render
+from .claims import Claim, DraftAnswer, render
 from .config import Settings
 from .errors import IndexUnavailable, NotFound
 from .extractive import ExtractiveAnswerer, ExtractiveConfig, abstain
@@ -42,6 +43,23 @@ class Loaded:
     index: Any
     retriever: Retriever
     manifest_mtime: float
+    doc_keys: dict[str, str] = field(default_factory=dict)  # doc_id -> whitespace-free normalised text
+
+    def term_weight(self, term: str) -> float:
+        """IDF of a question term; 0 for words the reports never use (everyday paraphrase words), so
+        answer coverage is measured over the words that could have matched."""
+        if term not in self.index.bm25_word.vocab_dict:
+            return 0.0
+        return self.index.idf(term)
+
+    def first_chunk(self, doc_id: str) -> Chunk | None:
+        """The document's opening passage (title, date and reporter lines)."""
+        return min((c for c in self.index.chunks if c.doc_id == doc_id and c.kind == "text"), key=lambda c: c.start, default=None)
+
+    def place_docs(self, place: str) -> set[str]:
+        """Documents whose text mentions a place name (used to keep answers about 川沙 in 川沙's report)."""
+        key = strip_ws(normalize_for_match(place))
+        return {doc_id for doc_id, text in self.doc_keys.items() if key in text}
 
 
 class QAService:
@@ -97,7 +115,8 @@ class QAService:
             scope_min_score=self.settings.scope_min_score,
         )
         log.info("loaded index %s (%d chunks)", self.index_dir, len(index.chunks))
-        return Loaded(index=index, retriever=Retriever(index, config, reranker), manifest_mtime=mtime)
+        doc_keys = {d.doc_id: strip_ws(normalize_for_match(d.text)) for d in index.documents.values()}
+        return Loaded(index=index, retriever=Retriever(index, config, reranker), manifest_mtime=mtime, doc_keys=doc_keys)
 
     # -- lookups ---------------------------------------------------------------------------------
 
@@ -171,7 +190,9 @@ class QAService:
                 try:
                     question = self.llm.condense(req.question, req.history)
                 except LLMUnavailable as exc:
+                    # The LLM is down or slow: skip its other calls rather than wait out each timeout.
                     log.info("condense fell back: %s", exc.reason)
+                    use_llm, fallback = False, exc.reason
 
         depth = max(10, req.top_k)
         queries = [question]
@@ -185,7 +206,7 @@ class QAService:
         passages = [p.chunk for p in result.passages]
         top = passages[: req.top_k]
         scores = {p.chunk.id: p.score for p in result.passages}
-        q = analyze(question, tokenize, loaded.index.idf)
+        q = analyze(question, tokenize, loaded.term_weight)
         draft: DraftAnswer | None = None
         mode = "extractive"
         if use_llm:
@@ -195,11 +216,17 @@ class QAService:
                 draft = abstain(q) if NOT_FOUND_RE.search(reply) and "[" not in reply else DraftAnswer(claims=parse_marked_text(reply, top))
             except LLMUnavailable as exc:
                 fallback = exc.reason
+        if draft is None and q.wants_reporter:
+            draft = self._reporter_answer(loaded, result)
         if draft is None:
-            draft = self.extractive.answer(q, top, result.scope.groups if result.scope.is_comparison else None)
+            draft = self.extractive.answer(
+                q, top, result.scope.groups if result.scope.is_comparison else None, place_docs=loaded.place_docs
+            )
         draft = verify(draft, passages, tokenize)
         if mode == "llm" and not draft.abstained and not any(c.sources for c in draft.claims):
+            unsupported = draft.unsupported
             draft = abstain(q)  # nothing the model said could be tied to a passage
+            draft.unsupported = unsupported  # still reported: the caller sees what was rejected
         answer_text, cites = render(draft, scores)
         t2 = time.perf_counter()
         return AskResponse(
@@ -213,6 +240,19 @@ class QAService:
             timings_ms=Timings(retrieve=round((t1 - t0) * 1000, 2), answer=round((t2 - t1) * 1000, 2), total=round((t2 - t0) * 1000, 2)),
             standalone_question=question if question != req.question else None,
         )
+
+    @staticmethod
+    def _reporter_answer(loaded: Loaded, result: RetrievalResult) -> DraftAnswer | None:
+        """`…报告是由谁作的？`: the reporter the document states, cited to its opening passage."""
+        doc_ids = result.scope.doc_ids or [p.chunk.doc_id for p in result.passages[:1]]
+        if len(doc_ids) != 1:
+            return None
+        doc = loaded.index.documents.get(doc_ids[0])
+        opening = loaded.first_chunk(doc_ids[0]) if doc else None
+        if not doc or not doc.reporter or opening is None or strip_ws(doc.reporter) not in strip_ws(opening.text):
+            return None
+        quote = next((line.strip() for line in opening.text.splitlines() if strip_ws(doc.reporter) in strip_ws(line)), doc.reporter)
+        return DraftAnswer(claims=[Claim(text=doc.reporter, sources=[opening], quotes=[quote], prefix=f"《{doc.title}》的报告人：")])
 
     @staticmethod
     def _retrieve_many(retriever: Retriever, queries: list[str], depth: int, doc_ids, heading_prefix) -> RetrievalResult:

@@ -28,6 +28,7 @@ from eval.metrics import (
     quotes_held_whole,
     retrieval_summary,
     strip_markers,
+    thresholds_from,
 )
 
 PASSAGE = "1-7月，财政总收入12.42 亿元，同比下降13.2%；一般公共预算收入3.23亿元，同比下降17.7%。"
@@ -192,3 +193,14 @@ def test_gate_floors_ceilings_and_missing():
     assert any("answer.contains_gold: not measured" in f for f in failures)
     assert any("false_abstain_rate = 0.2 is over its ceiling 0.1" in f for f in failures)
     assert gate_failures(summary, {"retrieval": {"hit@5": 0.85}}) == []
+
+
+def test_thresholds_from_a_run():
+    summary = {"retrieval": {"hit@1": 0.7852, "hit@5": 0.9453, "context_chars": 1700.0}, "answer": None,
+               "abstention": {"precision": 0.02, "recall": 0.5, "false_abstain_rate": 0.1406}}
+    t = thresholds_from(summary)
+    assert t["retrieval"] == {"hit@1": 0.75, "hit@5": 0.91}  # 0.03 below, rounded down; context_chars not gated
+    assert "answer" not in t
+    assert t["abstention"] == {"precision": 0.0, "recall": 0.47}
+    assert t["ceilings"] == {"abstention": {"false_abstain_rate": 0.18}}
+    assert gate_failures(summary, t) == []

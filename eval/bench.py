@@ -1,0 +1,588 @@
+"""`reportqa bench`: ingest, retrieval, service and growth costs, written as bench.json and bench.md.
+
+Every measurement runs in its own process so timings and RSS belong to the thing measured:
+
+* ingest: `reportqa ingest --json` twice on a fresh temporary index of the shipped reports (first build with the
+  default `auto` model, which trains the offline model; then a re-ingest of the same folder, which reuses vectors);
+* retrieval: `eval.bench_worker measure` loads the index through QAService and times Retriever.retrieve(top_k 10)
+  over the dev-set questions, then each arm alone, and runs the llama-index peer on the same chunks;
+* service: a real `reportqa serve` on loopback and a load generator in another process (`eval.bench_load`) per
+  (endpoint, concurrency); the server's RSS (children included) is sampled during the load;
+* growth: per --synthetic N, `eval.bench_worker build` makes N synthetic chunks (eval.bench_synth) and builds them
+  with build_index, then `measure` queries the result. A size whose cost, projected linearly from the largest size
+  measured before it, exceeds the time budget or the available memory is skipped and the projection recorded.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import platform
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+SCHEMA = 1
+DEV_SET = Path(__file__).resolve().parent / "datasets" / "reports_dev.jsonl"
+FULL_CONCURRENCY: tuple[int, ...] = (1, 8, 32, 64)
+QUICK_CONCURRENCY: tuple[int, ...] = (1, 8)
+ENDPOINTS: tuple[str, ...] = ("ask", "search")
+PEER_MAX_N = 100_000  # SimpleVectorStore rebuilds a numpy array of every vector per query: 1M would take ~20 s/query
+PILOT_N = 10_000  # built first (for the projection only) when the smallest requested size is larger than this
+MEMORY_HEADROOM = 0.8  # a size is skipped when its projected peak RSS exceeds this share of available memory
+RSS_SAMPLE_SECONDS = 0.05
+
+Progress = Callable[[str], None]
+
+
+class BenchError(RuntimeError):
+    """A step of the benchmark could not run (a child process failed, the server did not start)."""
+
+
+@dataclass
+class BenchConfig:
+    out_dir: Path
+    command: str
+    index: Path | None = None
+    synthetic: list[int] = field(default_factory=list)
+    quick: bool = False
+    concurrency: tuple[int, ...] = FULL_CONCURRENCY
+    requests: int = 256  # per (endpoint, concurrency)
+    max_questions: int | None = None  # None = every dev-set question
+    growth_questions: int = 100
+    peer_questions: int = 30
+    max_build_seconds: float = 900.0
+    seed: int = 0
+
+    @classmethod
+    def make(cls, out_dir: Path, command: str, *, index: Path | None = None, synthetic: Sequence[int] = (),
+             quick: bool = False, requests: int | None = None) -> "BenchConfig":
+        """The full benchmark, or with `quick` a small version of every part (a smoke test)."""
+        if quick:
+            return cls(out_dir=out_dir, command=command, index=index, synthetic=list(synthetic) or [2000], quick=True,
+                       concurrency=QUICK_CONCURRENCY, requests=requests or 16, max_questions=20,
+                       growth_questions=10, peer_questions=5, max_build_seconds=300.0)
+        return cls(out_dir=out_dir, command=command, index=index, synthetic=list(synthetic),
+                   requests=requests or 256)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# helpers
+# ----------------------------------------------------------------------------------------------------------------
+def machine_info() -> dict[str, Any]:
+    import psutil
+
+    vm = psutil.virtual_memory()
+    return {
+        "logical_cores": os.cpu_count(),
+        "physical_cores": psutil.cpu_count(logical=False),
+        "usable_cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+        "memory_bytes": int(vm.total),
+        "memory_available_bytes": int(vm.available),
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+        "python": platform.python_version(),
+    }
+
+
+def _child_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.setdefault("HF_HUB_OFFLINE", "1")  # the benchmark never downloads a model
+    env.setdefault("TRANSFORMERS_OFFLINE", "1")
+    env.setdefault("TOKENIZERS_PARALLELISM", "false")
+    return env
+
+
+def _run_child(args: Sequence[str], timeout: float, what: str) -> subprocess.CompletedProcess:
+    """Run `python -m …` in the project root; BenchError with the stderr tail when it fails."""
+    cmd = [sys.executable, *args]
+    log.info("running %s", " ".join(cmd))
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=_child_env(), timeout=timeout,
+                              cwd=Path(__file__).resolve().parents[1])
+    except subprocess.TimeoutExpired as exc:
+        raise BenchError(f"{what}: no result after {timeout:.0f} s") from exc
+    if proc.returncode not in (0, 3):  # 3 = `reportqa ingest` skipped some file: still a build
+        tail = (proc.stderr or "").strip().splitlines()[-15:]
+        raise BenchError(f"{what}: exit {proc.returncode}\n" + "\n".join(tail))
+    return proc
+
+
+def _worker(args: Sequence[str], out: Path, timeout: float, what: str) -> dict[str, Any]:
+    _run_child(["-m", "eval.bench_worker", *args, "--out", str(out)], timeout, what)
+    return json.loads(out.read_text(encoding="utf-8"))
+
+
+def load_questions(limit: int | None = None) -> list[str]:
+    from eval.dataset import load_dataset
+
+    questions = [item.question for item in load_dataset(DEV_SET)]
+    return questions[:limit] if limit else questions
+
+
+def _index_embed_spec(index_dir: Path) -> str:
+    """The source index's embedding model as a build_index `embed_model`: its offline model folder, its model
+    name, or `none` when it has no dense arm."""
+    from ingest.embeddings import KIND_OFFLINE
+    from ingest.index_store import read_manifest
+
+    manifest = read_manifest(index_dir) or {}
+    emb = manifest.get("embedding") or {}
+    if not emb.get("model"):
+        return "none"
+    if emb.get("kind") == KIND_OFFLINE:
+        return str(index_dir / manifest["build_path"] / (emb.get("path") or "model"))
+    return str(emb["model"])
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# ingest
+# ----------------------------------------------------------------------------------------------------------------
+def bench_ingest(index_dir: Path) -> dict[str, Any]:
+    """First build and re-ingest of the shipped reports into `index_dir` (stage seconds, total, wall)."""
+    out: dict[str, Any] = {"index": str(index_dir)}
+    for name in ("first_build", "reingest"):
+        t = time.perf_counter()
+        proc = _run_child(["-m", "qa_service.cli", "ingest", "--index", str(index_dir), "--json"], 1800, f"ingest ({name})")
+        wall = time.perf_counter() - t
+        summary = json.loads(proc.stdout)
+        out[name] = {
+            "stage_seconds": summary["stage_seconds"],
+            "seconds": summary["seconds"],
+            "wall_seconds": round(wall, 3),  # + interpreter start and imports
+            "chunks": sum(summary["chunks"].values()),
+            "documents": summary["documents"],
+            "embedding_model": summary["embedding_model"],
+            "reused_files": len(summary["reused_files"]),
+        }
+    return out
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# service
+# ----------------------------------------------------------------------------------------------------------------
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class _RssSampler:
+    """Samples a process tree's RSS (the process and all its children) in a thread; `.peak` in bytes."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def sample(self) -> int:
+        import psutil
+
+        try:
+            root = psutil.Process(self.pid)
+            procs = [root, *root.children(recursive=True)]
+        except psutil.Error:
+            return 0
+        total = 0
+        for p in procs:
+            try:
+                total += p.memory_info().rss
+            except psutil.Error:
+                continue
+        self.peak = max(self.peak, total)
+        return total
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self.sample()
+            self._stop.wait(RSS_SAMPLE_SECONDS)
+
+    def __enter__(self) -> "_RssSampler":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.sample()
+
+
+def start_server(index_dir: Path, log_path: Path, timeout: float = 180) -> tuple[subprocess.Popen, str]:
+    """`python -m qa_service.cli serve` on a free loopback port; returns once /readyz answers 200."""
+    import httpx
+
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    log_file = open(log_path, "w", encoding="utf-8")  # a file, not a pipe: a full pipe would block the server
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "qa_service.cli", "serve", "--index", str(index_dir), "--port", str(port)],
+        stdout=subprocess.DEVNULL, stderr=log_file, env=_child_env(), cwd=Path(__file__).resolve().parents[1],
+    )
+    log_file.close()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise BenchError(f"the server exited ({proc.returncode}): {log_path.read_text(encoding='utf-8')[-2000:]}")
+        try:
+            if httpx.get(url + "/readyz", timeout=2).status_code == 200:
+                return proc, url
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    stop_server(proc)
+    raise BenchError(f"the server did not become ready within {timeout:.0f} s")
+
+
+def stop_server(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def _warm_up(url: str, questions: Sequence[str]) -> None:
+    """A few untimed requests: the first ones load jieba's dictionary and the lazily loaded embedding model."""
+    import httpx
+
+    with httpx.Client(base_url=url, timeout=120) as client:
+        for q in questions[:3]:
+            client.post("/v1/ask", json={"question": q, "mode": "extractive"})
+            client.get("/v1/search", params={"q": q, "top_k": 10})
+
+
+def bench_service(index_dir: Path, questions: Sequence[str], config: BenchConfig, work: Path,
+                  progress: Progress) -> dict[str, Any]:
+    qfile = work / "service_questions.json"
+    qfile.write_text(json.dumps(list(questions), ensure_ascii=False), encoding="utf-8")
+    proc, url = start_server(index_dir, work / "server.log")
+    measurements: list[dict[str, Any]] = []
+    try:
+        sampler = _RssSampler(proc.pid)
+        rss_idle = sampler.sample()
+        _warm_up(url, questions)
+        rss_warm = sampler.sample()
+        with sampler:
+            for endpoint in ENDPOINTS:
+                for c in config.concurrency:
+                    progress(f"service /v1/{endpoint} at concurrency {c}")
+                    run_sampler = _RssSampler(proc.pid)
+                    out = work / f"load_{endpoint}_{c}.json"
+                    with run_sampler:
+                        _run_child(
+                            ["-m", "eval.bench_load", "--url", url, "--endpoint", endpoint, "--concurrency", str(c),
+                             "--requests", str(config.requests), "--questions", str(qfile), "--out", str(out)],
+                            timeout=1800, what=f"load /v1/{endpoint} c={c}",
+                        )
+                    m = json.loads(out.read_text(encoding="utf-8"))
+                    m["peak_rss_bytes"] = run_sampler.peak
+                    measurements.append(m)
+                    if proc.poll() is not None:
+                        raise BenchError(f"the server died during /v1/{endpoint} c={c}")
+    finally:
+        stop_server(proc)
+    return {
+        "index": str(index_dir),
+        "url": url,
+        "client": "httpx thread pool in a separate process (eval.bench_load), same machine",
+        "questions": len(questions),
+        "requests_per_measurement": config.requests,
+        "rss_bytes_ready": rss_idle,
+        "rss_bytes_warm": rss_warm,
+        "peak_rss_bytes": sampler.peak,
+        "measurements": measurements,
+    }
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# growth
+# ----------------------------------------------------------------------------------------------------------------
+def _projection(n: int, done: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
+    """Linear projection of build seconds and build peak RSS from the largest size measured so far."""
+    built = [g for g in done if g.get("status") == "ok"]
+    if not built:
+        return None
+    ref = max(built, key=lambda g: g["n"])
+    f = n / ref["n"]
+    return {
+        "from_n": ref["n"],
+        "build_seconds": round(ref["build"]["build_seconds"] * f, 1),
+        "build_peak_rss_bytes": int(ref["build"]["build_peak_rss_bytes"] * f),
+    }
+
+
+def _skip_reason(proj: dict[str, Any] | None, config: BenchConfig) -> str | None:
+    import psutil
+
+    if proj is None:
+        return None
+    available = psutil.virtual_memory().available
+    reasons = []
+    if proj["build_peak_rss_bytes"] > MEMORY_HEADROOM * available:
+        reasons.append(f"projected build peak RSS {_gib(proj['build_peak_rss_bytes'])} > "
+                       f"{MEMORY_HEADROOM:.0%} of the {_gib(available)} available")
+    if proj["build_seconds"] > config.max_build_seconds:
+        reasons.append(f"projected build {proj['build_seconds']:.0f} s > the {config.max_build_seconds:.0f} s budget")
+    return "; ".join(reasons) or None
+
+
+def bench_growth(source: Path, config: BenchConfig, work: Path, progress: Progress) -> list[dict[str, Any]]:
+    embed = _index_embed_spec(source)
+    gq = work / "growth_questions.json"
+    gq.write_text(json.dumps(load_questions(config.growth_questions), ensure_ascii=False), encoding="utf-8")
+    sizes = sorted(set(config.synthetic))
+    plan = ([PILOT_N] if sizes and sizes[0] > PILOT_N else []) + sizes
+    results: list[dict[str, Any]] = []
+    for n in plan:
+        row: dict[str, Any] = {"n": n, "pilot": n not in sizes, "embed_model": embed}
+        proj = _projection(n, results)
+        reason = _skip_reason(proj, config)
+        if reason:
+            progress(f"growth N={n}: skipped ({reason})")
+            results.append(row | {"status": "skipped", "reason": reason, "projected": proj})
+            continue
+        index_dir = work / f"synthetic_{n}"
+        try:
+            progress(f"growth N={n}: build")
+            row["build"] = _worker(
+                ["build", "--source", str(source), "--n", str(n), "--index", str(index_dir), "--embed-model", embed,
+                 "--seed", str(config.seed)],
+                work / f"build_{n}.json", timeout=max(600.0, 3 * config.max_build_seconds), what=f"build N={n}",
+            )
+            progress(f"growth N={n}: query")
+            peer_q = config.peer_questions if n <= PEER_MAX_N else 0
+            row["query"] = _worker(
+                ["measure", "--index", str(index_dir), "--questions", str(gq), "--peer-questions", str(peer_q)],
+                work / f"measure_{n}.json", timeout=1800, what=f"measure N={n}",
+            )
+            row["status"] = "ok"
+        except BenchError as exc:
+            progress(f"growth N={n}: failed")
+            row |= {"status": "failed", "reason": str(exc)}
+        finally:
+            shutil.rmtree(index_dir, ignore_errors=True)  # 100k chunks take ~1 GB on disk
+        results.append(row)
+    return results
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# the whole run
+# ----------------------------------------------------------------------------------------------------------------
+def run_bench(config: BenchConfig, progress: Progress | None = None) -> dict[str, Any]:
+    """Run every part and return the bench.json object (see write_outputs)."""
+    say = progress or (lambda msg: log.info("%s", msg))
+    started = time.perf_counter()
+    questions = load_questions(config.max_questions)
+    result: dict[str, Any] = {
+        "schema": SCHEMA,
+        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "command": config.command,
+        "quick": config.quick,
+        "machine": machine_info(),
+        "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(config).items()},
+    }
+    work = Path(tempfile.mkdtemp(prefix="reportqa-bench-"))
+    try:
+        say("ingest: first build and re-ingest of the shipped reports")
+        shipped = work / "shipped_index"
+        result["ingest"] = bench_ingest(shipped)
+        index_dir = config.index or shipped
+        qfile = work / "questions.json"
+        qfile.write_text(json.dumps(questions, ensure_ascii=False), encoding="utf-8")
+        say(f"retrieval in-process over {len(questions)} questions (and the llama-index peer)")
+        result["retrieval"] = _worker(
+            ["measure", "--index", str(index_dir), "--questions", str(qfile), "--peer-questions", str(config.peer_questions)],
+            work / "measure_shipped.json", timeout=1800, what="measure (shipped index)",
+        )
+        say("service: reportqa serve + load generator")
+        result["service"] = bench_service(index_dir, questions, config, work, say)
+        result["growth"] = bench_growth(index_dir, config, work, say) if config.synthetic else []
+        result["peer"] = peer_rows(result)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    result["errors"] = total_errors(result)
+    result["seconds"] = round(time.perf_counter() - started, 1)
+    return result
+
+
+def peer_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """The peer comparison at every size it ran: (N, peer p50, reportqa p50 on the same questions, ratio)."""
+    rows = []
+    sources = [("shipped", result.get("retrieval") or {})] + [
+        (g["n"], g.get("query") or {}) for g in result.get("growth", []) if g.get("status") == "ok"
+    ]
+    for n, measured in sources:
+        peer = measured.get("peer")
+        if peer and peer.get("status") == "ok":
+            rows.append({"n": n, "chunks": measured.get("chunks"), "questions": peer["questions"],
+                         "peer_p50_ms": peer["retrieval"]["p50_ms"], "reportqa_p50_ms": peer["reportqa_p50_ms"],
+                         "ratio_p50": peer["ratio_p50"], "peer_build_seconds": peer["build_seconds"]})
+    return rows
+
+
+def total_errors(result: dict[str, Any]) -> int:
+    return sum(int(m.get("errors", 0)) for m in (result.get("service") or {}).get("measurements", []))
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# output
+# ----------------------------------------------------------------------------------------------------------------
+def _mib(b: int | None) -> str:
+    return "–" if b is None else f"{b / 2**20:,.0f} MiB"
+
+
+def _gib(b: int | float | None) -> str:
+    return "–" if b is None else f"{b / 2**30:.1f} GiB"
+
+
+def _ms(v: float | None) -> str:
+    return "–" if v is None else f"{v:.1f}"
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join("–" if c is None else str(c) for c in row) + " |" for row in rows]
+    return lines + [""]
+
+
+def render_markdown(r: dict[str, Any]) -> str:
+    m = r["machine"]
+    out = [
+        f"# reportqa bench{' (quick)' if r.get('quick') else ''}",
+        "",
+        f"Command: `{r['command']}`  ",
+        f"Run at {r['created_at']}, {r.get('seconds', '–')} s in all.  ",
+        f"Machine: {m['usable_cores']} usable cores ({m['logical_cores']} logical, {m['physical_cores']} physical), "
+        f"{_gib(m['memory_bytes'])} memory ({_gib(m['memory_available_bytes'])} available at start), "
+        f"{m['processor']}, Python {m['python']}, {m['platform']}.",
+        "",
+    ]
+    out += _ingest_md(r.get("ingest") or {})
+    out += _retrieval_md(r.get("retrieval") or {})
+    out += _service_md(r.get("service") or {})
+    out += _growth_md(r.get("growth") or [])
+    out += _peer_md(r.get("peer") or [])
+    return "\n".join(out).rstrip() + "\n"
+
+
+def _ingest_md(ing: dict[str, Any]) -> list[str]:
+    if not ing:
+        return []
+    first, re_ = ing["first_build"], ing["reingest"]
+    stages = list(dict.fromkeys([*first["stage_seconds"], *re_["stage_seconds"]]))
+    rows = [[s, first["stage_seconds"].get(s), re_["stage_seconds"].get(s)] for s in stages]
+    rows.append(["**total (command)**", first["seconds"], re_["seconds"]])
+    rows.append(["wall incl. interpreter start", first["wall_seconds"], re_["wall_seconds"]])
+    return [
+        f"## Ingest: shipped reports ({first['documents']} documents, {first['chunks']} chunks, "
+        f"model {first['embedding_model']})",
+        "",
+        *_table(["stage", "first build (s)", "re-ingest (s)"], rows),
+        f"Re-ingest reused the vectors of {re_['reused_files']} unchanged file(s).",
+        "",
+    ]
+
+
+def _retrieval_md(ret: dict[str, Any]) -> list[str]:
+    if not ret:
+        return []
+    rv, arms = ret["retrieval"], ret.get("arm_ms") or {}
+    row = [rv["n"], _ms(rv["p50_ms"]), _ms(rv["p95_ms"]), _ms(rv["p99_ms"]),
+           *(_ms((arms.get(a) or {}).get("p50_ms")) for a in ("word", "char", "dense")), _mib(ret["rss_bytes"])]
+    return [
+        f"## Retrieval in-process (Retriever.retrieve, top_k 10, {ret['chunks']} chunks, arms {', '.join(ret['arms'])})",
+        "",
+        *_table(["questions", "p50 ms", "p95 ms", "p99 ms", "word arm p50", "char arm p50", "dense arm p50", "RSS"], [row]),
+    ]
+
+
+def _service_md(svc: dict[str, Any]) -> list[str]:
+    if not svc:
+        return []
+    rows = [[f"/v1/{x['endpoint']}", x["concurrency"], x["requests"], _ms(x["p50_ms"]), _ms(x["p95_ms"]),
+             _ms(x["p99_ms"]), x["rps"], x["errors"], _mib(x["peak_rss_bytes"])] for x in svc["measurements"]]
+    return [
+        "## Service (`reportqa serve` on loopback; load generator in another process on the same cores)",
+        "",
+        *_table(["endpoint", "concurrency", "requests", "p50 ms", "p95 ms", "p99 ms", "req/s", "errors", "peak RSS"], rows),
+        f"Server RSS: {_mib(svc['rss_bytes_ready'])} ready, {_mib(svc['rss_bytes_warm'])} after warm-up, "
+        f"**peak {_mib(svc['peak_rss_bytes'])}** during the load (process tree).",
+        "",
+    ]
+
+
+def _growth_md(growth: list[dict[str, Any]]) -> list[str]:
+    if not growth:
+        return []
+    rows, stage_rows, probe_lines = [], [], []
+    stage_names: list[str] = []
+    for g in growth:
+        for s in ((g.get("build") or {}).get("stage_seconds") or {}):
+            if s not in stage_names and s != "total_index":
+                stage_names.append(s)
+    for g in growth:
+        label = f"{g['n']:,}" + (" (pilot)" if g.get("pilot") else "")
+        if g["status"] != "ok":
+            proj = g.get("projected") or {}
+            note = f"{g['status']}: {g.get('reason', '')}".replace("\n", " ")[:300]
+            rows.append([label, note, proj.get("build_seconds"), None, _mib(proj.get("build_peak_rss_bytes")),
+                         None, None, None, None, None, None])
+            continue
+        b, q = g["build"], g["query"]
+        arms = q.get("arm_ms") or {}
+        rows.append([label, (b.get("dense") or {}).get("index", "none"), b["build_seconds"], _mib(b["index_bytes"]),
+                     _mib(b["build_peak_rss_bytes"]), _ms(q["retrieval"]["p50_ms"]), _ms(q["retrieval"]["p95_ms"]),
+                     *(_ms((arms.get(a) or {}).get("p50_ms")) for a in ("word", "char", "dense")), _mib(q["rss_bytes"])])
+        stage_rows.append([label, b["generate_seconds"], *(b["stage_seconds"].get(s) for s in stage_names)])
+        for p in q.get("dense_probe") or []:
+            probe_lines.append([label, p["efSearch"], p["recall_at_10"], _ms(p["p50_ms"])])
+    out = [
+        "## Growth: synthetic chunks (shipped chunks with digits, sentence order and names varied; seed 0)",
+        "",
+        *_table(["N", "dense index", "build s", "index size", "build peak RSS", "query p50 ms", "query p95 ms",
+                 "word p50", "char p50", "dense p50", "query RSS"], rows),
+        "Build seconds per stage:",
+        "",
+        *_table(["N", "generate", *stage_names], stage_rows),
+    ]
+    if probe_lines:
+        out += ["HNSW efSearch probe (recall@10 against an exact scan of the same vectors):", "",
+                *_table(["N", "efSearch", "recall@10", "search p50 ms"], probe_lines)]
+    return out
+
+
+def _peer_md(peer: list[dict[str, Any]]) -> list[str]:
+    if not peer:
+        return []
+    rows = [[f"{p['n']:,}" if isinstance(p["n"], int) else p["n"], p["chunks"], p["questions"], _ms(p["peer_p50_ms"]),
+             _ms(p["reportqa_p50_ms"]), p["ratio_p50"], p["peer_build_seconds"]] for p in peer]
+    return [
+        "## Peer: llama-index default VectorStoreIndex retriever (same chunks, same embedding model, top 10)",
+        "",
+        *_table(["N", "chunks", "questions", "peer p50 ms", "reportqa p50 ms", "peer / reportqa", "peer build s"], rows),
+        "reportqa's p50 is Retriever.retrieve on the same questions (all arms, scope, boosts); the peer is dense only.",
+        "",
+    ]
+
+
+def write_outputs(result: dict[str, Any], out_dir: Path) -> tuple[Path, Path]:
+    """bench.json (everything measured) and bench.md (the tables) in `out_dir`."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    json_path, md_path = out_dir / "bench.json", out_dir / "bench.md"
+    json_path.write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
+    md_path.write_text(render_markdown(result), encoding="utf-8")
+    return json_path, md_path

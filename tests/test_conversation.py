@@ -1,0 +1,80 @@
+"""Follow-up questions made standalone without a model: unit tests of conversation.condense, and the
+same over /v1/ask on a real server (no LLM configured)."""
+
+from __future__ import annotations
+
+import pytest
+
+from qa_service.conversation import condense, is_follow_up
+from qa_service.schemas import Turn
+
+FINANCE_Q = "川沙新镇1-7月财政总收入是多少？"
+FINANCE_A = "1-7月，财政总收入12.42亿元，同比下降13.2%[1]。"
+
+
+def user(text: str) -> Turn:
+    return Turn(role="user", content=text)
+
+
+def assistant(text: str) -> Turn:
+    return Turn(role="assistant", content=text)
+
+
+@pytest.mark.parametrize(
+    "previous,follow_up,standalone",
+    [
+        # A pronoun takes the previous subject and scope.
+        (FINANCE_Q, "它的同比增幅是多少？", "川沙新镇1-7月财政总收入的同比增幅是多少？"),
+        # A new time scope replaces the old one.
+        ("川沙新镇上半年财政收入是多少？", "那下半年呢？", "川沙新镇下半年财政收入是多少？"),
+        (FINANCE_Q, "那下半年呢？", "川沙新镇下半年财政总收入是多少？"),
+        # A time scope where there was none goes after the place or body.
+        ("青浦区法院受理案件多少？", "那2021年呢？", "青浦区法院2021年受理案件多少？"),
+        # A new body replaces the old one and keeps the place (and the formal `人民`).
+        ("青浦区人民法院上半年受理案件多少？", "那检察院呢？", "青浦区人民检察院上半年受理案件多少？"),
+        # A new place replaces the old one.
+        (FINANCE_Q, "那高桥镇呢？", "高桥镇1-7月财政总收入是多少？"),
+    ],
+)
+def test_condense(previous, follow_up, standalone):
+    assert condense(follow_up, [user(previous), assistant("……")]) == standalone
+
+
+def test_standalone_questions_are_left_alone():
+    history = [user(FINANCE_Q), assistant(FINANCE_A)]
+    assert condense("什么是六保？", history) == "什么是六保？"
+    assert condense("那下半年呢？", None) == "那下半年呢？"
+    assert condense("那下半年呢？", [assistant(FINANCE_A)]) == "那下半年呢？"  # no earlier question
+    assert not is_follow_up("青浦区人民法院2020年上半年共受理各类案件多少件？")
+    assert is_follow_up("那下半年呢？") and is_follow_up("它的同比增幅是多少？")
+
+
+def test_chained_follow_ups_resolve_through_the_earlier_ones():
+    history = [user("川沙新镇上半年财政收入是多少？"), assistant("……"), user("那下半年呢？"), assistant("……")]
+    assert condense("它的同比增幅呢？", history) == "川沙新镇下半年财政收入的同比增幅？"
+
+
+def test_follow_up_over_http_carries_the_subject(server):
+    body = {
+        "question": "它的同比增幅是多少？",
+        "history": [{"role": "user", "content": FINANCE_Q}, {"role": "assistant", "content": FINANCE_A}],
+    }
+    with server.client() as c:
+        r = c.post("/v1/ask", json=body)
+    assert r.status_code == 200, r.text
+    out = r.json()
+    assert "财政总收入" in out["standalone_question"] and "川沙新镇" in out["standalone_question"]
+    assert not out["abstained"] and out["mode"] == "extractive" and out["fallback"] is None
+    assert "13.2%" in out["answer"]
+    assert any("13.2" in c["quote"] and c["quote"] in c["text"] for c in out["citations"])
+
+
+def test_time_swap_over_http(server):
+    body = {"question": "那下半年呢？", "history": [{"role": "user", "content": FINANCE_Q}, {"role": "assistant", "content": FINANCE_A}]}
+    with server.client() as c:
+        out = c.post("/v1/ask", json=body).json()
+    assert out["standalone_question"] == "川沙新镇下半年财政总收入是多少？"
+    # A standalone question gets no `standalone_question`.
+    with server.client() as c:
+        plain = c.post("/v1/ask", json={"question": FINANCE_Q, "history": [{"role": "user", "content": "什么是六保？"}]}).json()
+    assert plain["standalone_question"] is None and "12.42亿元" in plain["answer"]
