@@ -33,7 +33,7 @@ from pathlib import Path
 
 from ingest.cleaning import Cleaned, clean_text
 from ingest.models import Document, Footnote, RawFile
-from ingest.zh import fold_width, strip_ws
+from ingest.zh import Line, fold_width, lines_with_offsets, strip_ws
 
 log = logging.getLogger(__name__)
 
@@ -108,16 +108,6 @@ class Contents:
 
 
 @dataclass
-class _Line:
-    start: int
-    text: str
-
-    @property
-    def end(self) -> int:
-        return self.start + len(self.text)
-
-
-@dataclass
 class _Match:
     entry: int
     first_line: int
@@ -133,7 +123,7 @@ class _Match:
 def build_documents(raw: RawFile) -> list[Document]:
     """Clean `raw.text` and split it into documents (see the module docstring)."""
     cleaned = clean_text(raw.text)
-    lines = _split_lines(cleaned.text)
+    lines = lines_with_offsets(cleaned.text)
     stem = Path(raw.path).stem
     contents = find_contents(cleaned.text)
     if contents is not None:
@@ -146,7 +136,7 @@ def build_documents(raw: RawFile) -> list[Document]:
 
 def find_contents(text: str) -> Contents | None:
     """Find and parse a table of contents near the top of `text`; None if there is none (or no entries)."""
-    lines = _split_lines(text)
+    lines = lines_with_offsets(text)
     for index, line in enumerate(lines[:_CONTENTS_SEARCH_LINES]):
         if strip_ws(line.text) in _CONTENTS_HEADINGS:
             entries, last = _parse_entries(lines, index + 1)
@@ -191,21 +181,12 @@ def append_notes(text: str, footnotes: list[Footnote]) -> str:
 # --------------------------------------------------------------------------------------------------
 
 
-def _split_lines(text: str) -> list[_Line]:
-    lines: list[_Line] = []
-    position = 0
-    for piece in text.split("\n"):
-        lines.append(_Line(position, piece))
-        position += len(piece) + 1
-    return lines
-
-
 def _match_entry_line(text: str) -> re.Match[str] | None:
     text = text.strip()
     return _ENTRY_BRACKET_RE.match(text) or _ENTRY_LEADER_RE.match(text)
 
 
-def _parse_entries(lines: list[_Line], first: int) -> tuple[list[ContentsEntry], int]:
+def _parse_entries(lines: list[Line], first: int) -> tuple[list[ContentsEntry], int]:
     """Read contents entries from line `first` on; return them and the index of the last entry line.
 
     An entry may wrap: lines without a page number directly above an entry line (no blank line between)
@@ -236,7 +217,7 @@ def _parse_entries(lines: list[_Line], first: int) -> tuple[list[ContentsEntry],
     return entries, last
 
 
-def _leads_into_entry(lines: list[_Line], index: int) -> bool:
+def _leads_into_entry(lines: list[Line], index: int) -> bool:
     """Whether the line at `index` is followed, without a blank line, by an entry line (≤2 lines down)."""
     for ahead in range(index + 1, min(index + 1 + _MAX_TITLE_LINES, len(lines))):
         text = lines[ahead].text.strip()
@@ -273,7 +254,7 @@ def _title_key(text: str) -> str:
     return fold_width(strip_ws(text)).lstrip("#")
 
 
-def _locate_titles(lines: list[_Line], first_body_line: int, entries: list[ContentsEntry]) -> list[_Match]:
+def _locate_titles(lines: list[Line], first_body_line: int, entries: list[ContentsEntry]) -> list[_Match]:
     """Find each entry's title in the body, in contents order; entries not found are left out."""
     keys = [_title_key(line.text) if "\t" not in line.text else "" for line in lines]
     candidates: list[_Match] = []
@@ -283,7 +264,7 @@ def _locate_titles(lines: list[_Line], first_body_line: int, entries: list[Conte
 
 
 def _candidates_for(
-    lines: list[_Line], keys: list[str], first_body_line: int, entry_index: int, entry: ContentsEntry
+    lines: list[Line], keys: list[str], first_body_line: int, entry_index: int, entry: ContentsEntry
 ) -> list[_Match]:
     """Body positions whose 1–3 consecutive non-blank short lines read like the entry's title.
 
@@ -312,7 +293,7 @@ def _candidates_for(
     return found
 
 
-def _following_nonblank(lines: list[_Line], start: int, count: int) -> list[int]:
+def _following_nonblank(lines: list[Line], start: int, count: int) -> list[int]:
     """`start` and the next non-blank lines after it, `count` lines in all (blank lines skipped)."""
     indices = [start]
     index = start + 1
@@ -335,7 +316,7 @@ def _similarity(a: str, b: str) -> float:
     return matcher.ratio()
 
 
-def _bonus(lines: list[_Line], last_title_line: int, entry: ContentsEntry) -> float:
+def _bonus(lines: list[Line], last_title_line: int, entry: ContentsEntry) -> float:
     """Tie-breakers between equally good title lines: the entry's reporter or a date line just below."""
     below = [lines[i].text for i in _following_nonblank(lines, last_title_line, 5)[1:]]
     bonus = 0.0
@@ -380,7 +361,7 @@ def _best_ordered_chain(candidates: list[_Match]) -> list[_Match]:
 
 
 def _split_compilation(
-    raw: RawFile, cleaned: Cleaned, lines: list[_Line], contents: Contents, stem: str
+    raw: RawFile, cleaned: Cleaned, lines: list[Line], contents: Contents, stem: str
 ) -> list[Document]:
     first_body_line = next((i for i, line in enumerate(lines) if line.start > contents.end), None)
     if first_body_line is None:
@@ -418,7 +399,7 @@ def _split_compilation(
     return documents
 
 
-def _single_document(raw: RawFile, cleaned: Cleaned, lines: list[_Line], stem: str) -> Document:
+def _single_document(raw: RawFile, cleaned: Cleaned, lines: list[Line], stem: str) -> Document:
     title, title_line = _single_title(raw, lines)
     header = _header_lines(lines, title_line) if title_line is not None else []
     return _make_document(
@@ -432,7 +413,7 @@ def _single_document(raw: RawFile, cleaned: Cleaned, lines: list[_Line], stem: s
     )
 
 
-def _single_title(raw: RawFile, lines: list[_Line]) -> tuple[str, int | None]:
+def _single_title(raw: RawFile, lines: list[Line]) -> tuple[str, int | None]:
     """Title of a file that is one document, and the index of the line that carries it (if any).
 
     Markdown: the first `#` heading; HTML/DOCX: the loader's <title>/<h1> or Title/Heading 1; otherwise
@@ -498,7 +479,7 @@ def _footnotes_in(
 # --------------------------------------------------------------------------------------------------
 
 
-def _header_lines(lines: list[_Line], last_title_line: int) -> list[str]:
+def _header_lines(lines: list[Line], last_title_line: int) -> list[str]:
     """The short lines between a title and the report's first paragraph, salutation or heading.
 
     In `履 职 报 告` / `——2020年7月15日在…常务委员会` / `第三十六次会议上` / `青浦区经济委员会主任 朱要武` /

@@ -27,7 +27,7 @@ import re
 from dataclasses import dataclass
 
 from ingest.models import Document, Section
-from ingest.zh import cn_to_int, strip_ws
+from ingest.zh import Line, cn_to_int, lines_with_offsets, strip_ws
 
 logger = logging.getLogger(__name__)
 
@@ -81,20 +81,6 @@ class HeadingCandidate:
     has_body: bool  # the line goes on after the heading part (a headed paragraph)
 
 
-@dataclass
-class _Line:
-    start: int
-    end: int
-    text: str
-
-
-def _split_lines(text: str) -> list[_Line]:
-    out: list[_Line] = []
-    pos = 0
-    for raw in text.split("\n"):
-        out.append(_Line(pos, pos + len(raw), raw))
-        pos += len(raw) + 1
-    return out
 
 
 def _clean_heading(text: str) -> str:
@@ -171,7 +157,7 @@ def match_heading(line: str, line_start: int, line_no: int = 0) -> HeadingCandid
     return None
 
 
-def _title_line_count(lines: list[_Line], title: str) -> int:
+def _title_line_count(lines: list[Line], title: str) -> int:
     """How many leading non-blank lines spell the document title (titles wrap: `…主要` / `工作安排报告`)."""
     want = strip_ws(title)
     if not want:
@@ -196,12 +182,12 @@ def _title_line_count(lines: list[_Line], title: str) -> int:
 
 def title_end(text: str, title: str) -> int:
     """Offset just after the title line(s) at the top of `text` (0 when the text is empty)."""
-    lines = _split_lines(text)
+    lines = lines_with_offsets(text)
     count = _title_line_count(lines, title)
     return lines[count - 1].end if count else 0
 
 
-def _list_item_lines(cands: list[HeadingCandidate], lines: list[_Line]) -> set[int]:
+def _list_item_lines(cands: list[HeadingCandidate], lines: list[Line]) -> set[int]:
     """Line numbers of list items: runs of ≥2 consecutive same-family candidates with nothing between them.
 
     The agenda `1. 审议人事任免事项；` … `8. 书面审议…的报告。` and duty lists `（十一）完成区委、区政府交办的其他
@@ -269,7 +255,7 @@ def parse_sections(doc: Document) -> list[Section]:
     section at the same or a higher level (or the end of the text).
     """
     text = doc.text
-    lines = _split_lines(text)
+    lines = lines_with_offsets(text)
     skip = _title_line_count(lines, doc.title)
     cands = [c for i, line in enumerate(lines) if i >= skip and (c := match_heading(line.text, line.start, i))]
     list_items = _list_item_lines(cands, lines)

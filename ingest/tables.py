@@ -18,6 +18,8 @@ import logging
 import re
 from dataclasses import dataclass, field
 
+from .zh import Line, lines_with_offsets
+
 logger = logging.getLogger(__name__)
 
 LABEL_JOINER = "·"  # spanning header over sub-header: `上半年完成·绝对数`
@@ -63,20 +65,6 @@ class Table:
     line_spans: list[tuple[int, int]] = field(default_factory=list)  # every tab line, in order
 
 
-@dataclass
-class _Line:
-    start: int
-    end: int
-    text: str
-
-
-def _lines(text: str) -> list[_Line]:
-    out: list[_Line] = []
-    pos = 0
-    for raw in text.split("\n"):
-        out.append(_Line(pos, pos + len(raw), raw))
-        pos += len(raw) + 1
-    return out
 
 
 def split_cells(line: str) -> list[str]:
@@ -156,7 +144,7 @@ def _is_name_grid(rows: list[list[str]]) -> bool:
     return len(cells) >= 4 and all(_NAME_CELL_RE.match(c) for c in cells)
 
 
-def _find_caption(lines: list[_Line], first: int) -> tuple[int, str, int] | None:
+def _find_caption(lines: list[Line], first: int) -> tuple[int, str, int] | None:
     """The caption line above the table at line index `first` (blank lines and a `单位：` line may sit between).
 
     Returns (line index, caption text, caption start offset).
@@ -179,7 +167,7 @@ def _find_caption(lines: list[_Line], first: int) -> tuple[int, str, int] | None
     return None
 
 
-def _group_runs(lines: list[_Line]) -> list[list[int]]:
+def _group_runs(lines: list[Line]) -> list[list[int]]:
     """Line indices of each run of ≥2 tab lines; blank lines and one stray furniture line may sit inside."""
     runs: list[list[int]] = []
     cur: list[int] = []
@@ -213,7 +201,7 @@ def _group_runs(lines: list[_Line]) -> list[list[int]]:
     return runs
 
 
-def _build_table(lines: list[_Line], idxs: list[int]) -> Table:
+def _build_table(lines: list[Line], idxs: list[int]) -> Table:
     cell_rows = [split_cells(lines[i].text) for i in idxs]
     spans = [(lines[i].start, lines[i].end) for i in idxs]
     table = Table(start=spans[0][0], end=spans[-1][1], line_spans=spans)
@@ -252,7 +240,7 @@ def _build_table(lines: list[_Line], idxs: list[int]) -> Table:
 
 def detect_tables(text: str) -> list[Table]:
     """Find every table (runs of ≥2 tab-separated lines) in `text`, in order, grids of names included."""
-    lines = _lines(text)
+    lines = lines_with_offsets(text)
     tables = [_build_table(lines, run) for run in _group_runs(lines)]
     logger.debug("detected %d tables (%d name grids)", len(tables), sum(t.is_grid for t in tables))
     return tables

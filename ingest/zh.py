@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass
 
 _WS_RE = re.compile(r"\s+")
 # 1—7月 / 1至7月 / 1－7月 / 1~7月 are the same month range; the reports mix all of them.
@@ -135,3 +136,21 @@ def char_ngrams(text: str, n_max: int = 2) -> list[str]:
 def char_bigrams(text: str) -> set[str]:
     s = strip_ws(text)
     return {s[i : i + 2] for i in range(len(s) - 1)}
+
+
+@dataclass(frozen=True)
+class Line:
+    """A line of a text with its code-point offsets (end excludes the newline)."""
+
+    start: int
+    end: int
+    text: str
+
+
+def lines_with_offsets(text: str) -> list[Line]:
+    out: list[Line] = []
+    pos = 0
+    for raw in text.split("\n"):
+        out.append(Line(pos, pos + len(raw), raw))
+        pos += len(raw) + 1
+    return out

@@ -12,7 +12,6 @@ from .chat import chat_completion, chat_stream
 from .config import Settings
 from .errors import BadRequest, install_error_handlers
 from .schemas import (
-    MAX_QUERY_CHARS,
     AskRequest,
     AskResponse,
     ChatRequest,
@@ -25,6 +24,7 @@ from .schemas import (
     Passage,
     Ready,
     SearchResponse,
+    check_question,
 )
 from .service import QAService
 
@@ -90,11 +90,10 @@ def create_app(settings: Settings | None = None, service: QAService | None = Non
 
 
 def _check_query(q: str) -> str:
-    if not q.strip():
-        raise BadRequest("q must not be empty or blank")
-    if len(q) > MAX_QUERY_CHARS:
-        raise BadRequest(f"q is {len(q)} characters; the limit is {MAX_QUERY_CHARS}")
-    return q
+    try:
+        return check_question(q, name="q")
+    except ValueError as exc:
+        raise BadRequest(str(exc)) from None
 
 
 def _split_ids(values: list[str] | None) -> list[str] | None:

@@ -112,11 +112,12 @@ class Turn(BaseModel):
     content: str = Field(max_length=20000)
 
 
-def _check_question(value: str) -> str:
+def check_question(value: str, name: str = "question") -> str:
+    """The one rule for questions and queries: not blank, at most MAX_QUERY_CHARS characters."""
     if not value.strip():
-        raise ValueError("question must not be empty or blank")
+        raise ValueError(f"{name} must not be empty or blank")
     if len(value) > MAX_QUERY_CHARS:
-        raise ValueError(f"question is {len(value)} characters; the limit is {MAX_QUERY_CHARS}")
+        raise ValueError(f"{name} is {len(value)} characters; the limit is {MAX_QUERY_CHARS}")
     return value
 
 
@@ -128,7 +129,7 @@ class AskRequest(BaseModel):
     history: list[Turn] | None = Field(None, max_length=50)
     mode: Literal["extractive", "llm"] = "extractive"
 
-    _validate_question = field_validator("question")(classmethod(lambda cls, v: _check_question(v)))
+    _validate_question = field_validator("question")(classmethod(lambda cls, v: check_question(v)))
 
 
 class Citation(BaseModel):

@@ -11,12 +11,14 @@ script it by plain attribute assignment: no control endpoint is needed.
 from __future__ import annotations
 
 import json
+import re
 import logging
 import threading
 import time
 import uuid
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable
 from typing import Any
 
 from qa_service.llm import ANSWER_SYSTEM, CONDENSE_SYSTEM, REWRITE_SYSTEM
@@ -30,7 +32,7 @@ KINDS = {ANSWER_SYSTEM: "answer", REWRITE_SYSTEM: "rewrite", CONDENSE_SYSTEM: "c
 class Reply:
     """What the fake answers to one kind of call."""
 
-    content: str = ""
+    content: str | Callable[[str], str] = ""  # a callable gets the request's user message (the prompt)
     status: int = 200
     delay: float = 0.0  # seconds to sleep before replying (to trip the client's timeout)
 
@@ -50,6 +52,7 @@ class FakeLLM:
     url: str = ""
     replies: dict[str, Reply] = field(default_factory=dict)
     requests: list[Recorded] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # exceptions raised by callable scripts
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def script(self, **replies: Reply | str) -> None:
@@ -57,6 +60,7 @@ class FakeLLM:
         with self.lock:
             self.replies = {k: v if isinstance(v, Reply) else Reply(v) for k, v in replies.items()}
             self.requests = []
+            self.errors = []
 
     def kinds(self) -> list[str]:
         with self.lock:
@@ -66,7 +70,7 @@ class FakeLLM:
         with self.lock:
             return [r for r in self.requests if r.kind == kind]
 
-    def _record(self, body: dict[str, Any]) -> Reply:
+    def _record(self, body: dict[str, Any]) -> tuple[Reply, str]:
         messages = body.get("messages") or []
         system = next((m.get("content") or "" for m in messages if m.get("role") == "system"), "")
         user = next((m.get("content") or "" for m in reversed(messages) if m.get("role") == "user"), "")
@@ -75,7 +79,7 @@ class FakeLLM:
             self.requests.append(Recorded(kind, system, user, body))
             # The reply is chosen when the request arrives, so a slow reply still in flight is
             # not affected by the next test's script.
-            return self.replies.get(kind, Reply(status=500, content="unscripted call kind: " + kind))
+            return self.replies.get(kind, Reply(status=500, content="unscripted call kind: " + kind)), user
 
 
 def _completion(content: str, model: str) -> dict[str, Any]:
@@ -123,13 +127,20 @@ def _handler(fake: FakeLLM) -> type[BaseHTTPRequestHandler]:
             if not self.path.rstrip("/").endswith("/chat/completions"):
                 self._send(404, {"error": {"message": "not found", "type": "not_found"}})
                 return
-            reply = fake._record(body)
+            reply, prompt = fake._record(body)
+            try:
+                content = reply.content(prompt) if callable(reply.content) else reply.content
+            except Exception as exc:  # a broken script must show up in the test, not kill the thread
+                log.exception("fake llm script failed")
+                fake.errors.append(repr(exc))
+                self._send(500, {"error": {"message": f"fake script error: {exc!r}", "type": "server_error"}})
+                return
             if reply.delay:
                 time.sleep(reply.delay)
             if reply.status != 200:
-                self._send(reply.status, {"error": {"message": reply.content or "scripted failure", "type": "server_error"}})
+                self._send(reply.status, {"error": {"message": content or "scripted failure", "type": "server_error"}})
                 return
-            self._send(200, _completion(reply.content, body.get("model", "fake")))
+            self._send(200, _completion(content, body.get("model", "fake")))
 
     return Handler
 
@@ -151,3 +162,17 @@ class FakeLLMServer:
     def __exit__(self, *exc: object) -> None:
         self._httpd.shutdown()
         self._httpd.server_close()
+
+
+def numbered_passages(prompt: str) -> dict[int, str]:
+    """The passages of an answer prompt by their number: `[n] 《title》 headings` then the text."""
+    blocks = re.split(r"(?m)^\[(\d+)\] 《", prompt.split("\n\n问题：")[0])
+    return {int(n): body for n, body in zip(blocks[1::2], blocks[2::2])}
+
+
+def passage_number(prompt: str, containing: str, present: bool = True) -> int:
+    """The first passage number whose block does (or does not) contain `containing`."""
+    for n, body in sorted(numbered_passages(prompt).items()):
+        if (containing in body) == present:
+            return n
+    raise AssertionError(f"no passage {'with' if present else 'without'} {containing!r} in the prompt")
