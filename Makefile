@@ -25,5 +25,11 @@ run: install
 test: install
 	$(PY) -m pytest
 
+# The evaluation gate: the dev set, offline and extractive, against the floors in eval/thresholds.json.
+GATE_INDEX ?= .ci-index
+eval-gate: install
+	$(VENV)/bin/reportqa ingest --index $(GATE_INDEX) --rebuild --json > /dev/null
+	$(VENV)/bin/reportqa eval --dataset eval/datasets/reports_dev.jsonl --index $(GATE_INDEX) --split all --mode extractive --out $(GATE_INDEX)/run --gate eval/thresholds.json
+
 clean:
-	rm -rf $(VENV) index
+	rm -rf $(VENV) index .ci-index
