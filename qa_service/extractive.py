@@ -297,5 +297,6 @@ def _documents_naming(places: list[str], place_docs: Callable[[str], set[str]]) 
 
 
 def _display(quote: str) -> str:
-    """Quotes shown in an answer: table lines' tabs become spaces, inner line breaks are joined."""
-    return re.sub(r"\s*\n\s*", "", quote.replace("\t", " ")).strip()
+    """Quotes shown in an answer: table tabs become spaces, line breaks are joined, and the Markdown
+    bold of the gazette's glossary (`**“四早”**：…`) is dropped; the citation keeps the exact quote."""
+    return re.sub(r"\s*\n\s*", "", quote.replace("\t", " ").replace("**", "")).strip()
