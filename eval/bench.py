@@ -549,7 +549,7 @@ def _growth_md(growth: list[dict[str, Any]]) -> list[str]:
                      *(_ms((arms.get(a) or {}).get("p50_ms")) for a in ("word", "char", "dense")), _mib(q["rss_bytes"])])
         stage_rows.append([label, b["generate_seconds"], *(b["stage_seconds"].get(s) for s in stage_names)])
         for p in q.get("dense_probe") or []:
-            probe_lines.append([label, p["efSearch"], p["recall_at_10"], _ms(p["p50_ms"])])
+            probe_lines.append([label, p["efSearch"], p["recall_at_10"], p.get("score_ratio"), f"{p['p50_ms']:.2f}"])
     out = [
         "## Growth: synthetic chunks (shipped chunks with digits, sentence order and names varied; seed 0)",
         "",
@@ -559,9 +559,14 @@ def _growth_md(growth: list[dict[str, Any]]) -> list[str]:
         "",
         *_table(["N", "generate", *stage_names], stage_rows),
     ]
+    parts = [(f"{g['n']:,}", g["build"].get("index_bytes_by_part") or {}) for g in growth if g["status"] == "ok"]
+    names = list(dict.fromkeys(k for _, d in parts for k in d))
+    if names:
+        out += ["Index size by part:", "", *_table(["N", *names], [[n, *(_mib(d.get(k)) for k in names)] for n, d in parts])]
     if probe_lines:
-        out += ["HNSW efSearch probe (recall@10 against an exact scan of the same vectors):", "",
-                *_table(["N", "efSearch", "recall@10", "search p50 ms"], probe_lines)]
+        out += ["HNSW efSearch probe against an exact scan of the same vectors (score ratio: exact scores of the "
+                "returned top 10 / the exact top 10's; synthetic near-duplicates make id recall pessimistic):", "",
+                *_table(["N", "efSearch", "recall@10", "score ratio", "search p50 ms"], probe_lines)]
     return out
 
 

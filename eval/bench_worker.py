@@ -94,8 +94,19 @@ def build_synthetic(source: Path, n: int, index_dir: Path, embed_model: str, see
         "stage_seconds": result.stage_seconds,
         "dense": result.manifest.get("dense"),
         "index_bytes": du_bytes(index_dir),
+        "index_bytes_by_part": _bytes_by_part(result.build_dir),
         "build_peak_rss_bytes": peak_rss_bytes(),
     }
+
+
+def _bytes_by_part(build_dir: Path | None) -> dict[str, int]:
+    """Disk usage of each top-level entry of a build (chunks.jsonl, bm25_char/, dense.faiss, …)."""
+    if build_dir is None:
+        return {}
+    out = {}
+    for p in sorted(Path(build_dir).iterdir()):
+        out[p.name] = du_bytes(p) if p.is_dir() else os.lstat(p).st_blocks * 512
+    return out
 
 
 def _carry_offline_model(result: Any, embed_model: str) -> None:
@@ -139,26 +150,31 @@ def _arm_timings(index: Any, questions: Sequence[str], depth: int) -> dict[str, 
 
 
 def _dense_probe(index: Any, questions: Sequence[str], k: int = 10) -> list[dict[str, Any]] | None:
-    """For an HNSW index: recall@k against an exact scan of vectors.npy, and p50 per efSearch value."""
+    """For an HNSW index, per efSearch value: recall@k against an exact scan of vectors.npy, the score ratio
+    (sum of the exact scores of what HNSW returned / sum of the exact top-k scores: near-ties make id recall look
+    worse than the ranking is) and the search p50."""
     fi = index.faiss_index
     if fi is None or index.vectors is None or not hasattr(fi, "hnsw"):
         return None
     qv = np.ascontiguousarray(index.embedder.encode(list(questions)), dtype=np.float32)
     vectors = np.asarray(index.vectors)
-    exact = [set(np.argsort(-(vectors @ v), kind="stable")[:k].tolist()) for v in qv]
+    exact_scores = [vectors @ v for v in qv]
+    exact = [np.argsort(-s, kind="stable")[:k] for s in exact_scores]
     original = fi.hnsw.efSearch
     rows = []
     try:
         for ef in EF_SEARCH_PROBE:
             fi.hnsw.efSearch = ef
-            lat, recall = [], []
-            for v, truth in zip(qv, exact):
+            lat, recall, ratio = [], [], []
+            for v, truth, scores in zip(qv, exact, exact_scores):
                 t = time.perf_counter()
                 _, ids = fi.search(v.reshape(1, -1), k)
                 lat.append((time.perf_counter() - t) * 1000)
-                recall.append(len(truth & set(ids[0].tolist())) / k)
+                got = ids[0][ids[0] >= 0]
+                recall.append(len(set(truth.tolist()) & set(got.tolist())) / k)
+                ratio.append(float(scores[got].sum() / scores[truth].sum()) if scores[truth].sum() > 0 else 1.0)
             rows.append({"efSearch": ef, "recall_at_10": round(float(np.mean(recall)), 4),
-                         "p50_ms": latency_summary(lat)["p50_ms"]})
+                         "score_ratio": round(float(np.mean(ratio)), 4), "p50_ms": latency_summary(lat)["p50_ms"]})
     finally:
         fi.hnsw.efSearch = original
     return rows
@@ -166,7 +182,6 @@ def _dense_probe(index: Any, questions: Sequence[str], k: int = 10) -> list[dict
 
 def measure(index_dir: Path, questions: Sequence[str], top_k: int = 10, peer_questions: int = 0) -> dict[str, Any]:
     """Retrieval latency over the questions on a loaded index, per-arm costs, HNSW probe and the peer."""
-    from ingest.index_store import make_search_text
     from qa_service.config import Settings
     from qa_service.retriever import RetrievalQuery
     from qa_service.service import QAService

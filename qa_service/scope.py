@@ -28,17 +28,24 @@ _BODY_SHORT_FORMS: tuple[tuple[str, tuple[str, ...]], ...] = (
     (r"财政决算", ("财政局", "决算", "财政")),
     (r"审计", ("审计局",)),
     (r"国民经济和社会发展计划", ("计划执行", "发改委")),
+    # People call `X人民政府关于上半年工作情况…的报告` the 政府工作报告.
+    (r"人民政府关于.*工作情况", ("政府工作报告", "区政府工作报告")),
 )
 # A question that names two scopes and asks to compare them gets one retrieval per scope.
-COMPARE_RE = re.compile(r"相比|比较|对比|分别|哪个|哪一个|哪份|两份|二者|两者|差多少|高多少|多多少|少多少|区别|不同|和.+(?:各|分别|都)")
+COMPARE_RE = re.compile(r"相比|比较|对比|分别|一样|一致|相同|哪个|哪一个|哪份|两份|二者|两者|差多少|高多少|多多少|少多少|区别|不同|和.+(?:各|分别|都)")
 PREAMBLE_CHARS = 120
+PREAMBLE_WEIGHT = 0.5
+# A comparison names its reports in separate phrases: `区政府工作报告和计划执行情况报告`.
+_MENTION_SPLIT_RE = re.compile(r"[，,、；;和与及跟同]|相比|比较|对比")
+_REPORT_NOUN_RE = re.compile(r"报告|决算|名单|讲话|决议|决定|议题")
 _PLACE_RE = re.compile(r"([\u4e00-\u9fff]{2,3}?)(?:区|镇|县|街道)")
 
 
 @dataclass
 class DocProfile:
     doc_id: str
-    alias_text: str  # normalised, whitespace-free
+    alias_text: str  # normalised, whitespace-free: title, reporter, short forms of the body
+    preamble: str  # normalised opening lines, a weaker signal
     full_text_key: str  # normalised whitespace-free document text, for place filtering
 
 
@@ -58,10 +65,23 @@ def _bigrams(s: str) -> set[str]:
     return {s[i : i + 2] for i in range(len(s) - 1)}
 
 
-def _aliases(title: str, reporter: str | None, text: str = "") -> str:
-    # The preamble (`──2020年8月18日在川沙新镇第二届人民代表大会…`) names the place and body when the
-    # title does not (the town report is titled just `政府上半年工作情况报告`).
-    parts = [title, reporter or "", text[:PREAMBLE_CHARS]]
+_KNOWN_PLACE_RE = re.compile(r"(?<![\u4e00-\u9fff])([\u4e00-\u9fff]{2})(?:新镇|新区|区|镇)人民(?:政府|法院|检察院|代表大会)")
+_NOT_PLACE_CHARS = re.compile(r"[全我本该各城市郊园社小片辖两老新年半上下的和与在中各为是]")
+
+
+def _known_places(texts) -> set[str]:
+    """Place names the reports use for their own bodies (`青浦区人民政府` -> 青浦, `川沙新镇人民政府` -> 川沙)."""
+    counts: dict[str, int] = {}
+    for text in texts:
+        for m in _KNOWN_PLACE_RE.finditer(text):
+            name = m.group(1)
+            if not _NOT_PLACE_CHARS.search(name):
+                counts[name] = counts.get(name, 0) + 1
+    return {name for name, n in counts.items() if n >= 2}
+
+
+def _aliases(title: str, reporter: str | None) -> str:
+    parts = [title, reporter or ""]
     for pattern, forms in _BODY_SHORT_FORMS:
         for m in re.finditer(pattern, title):
             groups = m.groups()
@@ -72,19 +92,32 @@ def _aliases(title: str, reporter: str | None, text: str = "") -> str:
 class ScopeDetector:
     """Finds the documents a question names. Built once per index from the document list."""
 
-    def __init__(self, documents: Sequence[dict], min_score: float = 4.0, tie_ratio: float = 0.97, extra_min: float = 2.5):
+    def __init__(
+        self,
+        documents: Sequence[dict],
+        min_score: float = 4.0,
+        tie_ratio: float = 0.97,
+        extra_min: float = 2.5,
+        mention_min_score: float = 4.0,
+    ):
         self.min_score = min_score
+        self.mention_min_score = mention_min_score
         self.tie_ratio = tie_ratio
         self.extra_min = extra_min
         self.profiles = [
             DocProfile(
                 doc_id=d["doc_id"],
-                alias_text=strip_ws(normalize_for_match(_aliases(d["title"], d.get("reporter"), d.get("text", "")))),
+                alias_text=strip_ws(normalize_for_match(_aliases(d["title"], d.get("reporter")))),
+                # The preamble (`──2020年8月18日在川沙新镇第二届人民代表大会…`) names the place and
+                # body when the title does not (the town report is titled `政府上半年工作情况报告`).
+                preamble=strip_ws(normalize_for_match(d.get("text", "")[:PREAMBLE_CHARS])),
                 full_text_key=strip_ws(normalize_for_match(d.get("text", ""))),
             )
             for d in documents
         ]
-        self._bigram_sets = [_bigrams(p.alias_text) for p in self.profiles]
+        self._strong = [_bigrams(p.alias_text) for p in self.profiles]
+        self._bigram_sets = [strong | _bigrams(p.preamble) for strong, p in zip(self._strong, self.profiles)]
+        self._known_places = _known_places(p.full_text_key for p in self.profiles)
         n = max(len(self.profiles), 1)
         df: dict[str, int] = {}
         for bs in self._bigram_sets:
@@ -94,18 +127,48 @@ class ScopeDetector:
         self._idf = {b: math.log((n + 1) / (c + 0.5)) for b, c in df.items()}
 
     def detect(self, question: str) -> Scope:
-        q = strip_ws(normalize_for_match(question))
         if not self.profiles:
             return Scope(residual_query=question)
+        compared = self._compared_documents(question)
+        if compared is not None:
+            return compared
+        return self._detect(question)
+
+    def _compared_documents(self, question: str) -> Scope | None:
+        """`区政府工作报告和计划执行情况报告…分别是多少？`: each named report is scoped on its own."""
+        if not COMPARE_RE.search(question):
+            return None
+        mentions = [m for m in _MENTION_SPLIT_RE.split(question) if _REPORT_NOUN_RE.search(m)]
+        if len(mentions) < 2:
+            return None
+        groups: list[list[str]] = []
+        for mention in mentions:
+            scope = self._detect(mention, min_score=self.mention_min_score, single=True)
+            if scope.doc_ids and scope.doc_ids not in groups:
+                groups.append(scope.doc_ids)
+        if len(groups) < 2:
+            return None
+        doc_ids = [d for g in groups for d in g]
+        aliases = [p.alias_text for p in self.profiles if p.doc_id in doc_ids]
+        return Scope(doc_ids=doc_ids, groups=groups, residual_query=self._residual(question, aliases), score=0.0)
+
+    def _detect(self, question: str, min_score: float | None = None, single: bool = False) -> Scope:
+        q = strip_ws(normalize_for_match(question))
         qb = _bigrams(q)
         allowed = self._place_filter(q)
         matched = [qb & bs if i in allowed else set() for i, bs in enumerate(self._bigram_sets)]
-        scores = [sum(self._idf.get(b, 0.0) for b in m) for m in matched]
+        scores = [
+            sum(self._idf.get(b, 0.0) * (1.0 if b in strong else PREAMBLE_WEIGHT) for b in m)
+            for m, strong in zip(matched, self._strong)
+        ]
         best = max(range(len(scores)), key=lambda i: scores[i])
-        if scores[best] < self.min_score:
+        if scores[best] < (self.min_score if min_score is None else min_score):
             return Scope(residual_query=question)
         # Documents that tie with the best (e.g. two 履职报告 with the same title) form the first group.
         first = [i for i, s in enumerate(scores) if s >= self.tie_ratio * scores[best]]
+        if single:
+            ids = [self.profiles[i].doc_id for i in first]
+            return Scope(doc_ids=ids, groups=[ids], residual_query=question, score=scores[best])
         groups = [first]
         covered = set().union(*(matched[i] for i in first))
         # Greedy cover: another document joins only if it matches distinctive words the others don't
@@ -135,8 +198,12 @@ class ScopeDetector:
         )
 
     def _place_filter(self, q: str) -> set[int]:
-        """Documents that never mention a place the question names are out of scope (川沙 vs 青浦)."""
-        places = {m.group(1) for m in _PLACE_RE.finditer(q)}
+        """Documents that never mention a place the question names are out of scope (川沙 vs 青浦).
+
+        A place is named with its suffix (`川沙新镇`, `嘉定区`) or, for places the reports themselves
+        name, without it (`青浦上半年…`).
+        """
+        places = {m.group(1) for m in _PLACE_RE.finditer(q)} | {p for p in self._known_places if p in q}
         allowed = set(range(len(self.profiles)))
         for place in places:
             holders = {i for i, p in enumerate(self.profiles) if place in p.full_text_key}
