@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 _WS_RE = re.compile(r"\s+")
 # 1—7月 / 1至7月 / 1－7月 / 1~7月 are the same month range; the reports mix all of them.
@@ -36,20 +37,15 @@ def strip_ws(text: str) -> str:
     return _WS_RE.sub("", text)
 
 
+_WIDTH_TABLE = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
+
+
 def fold_width(text: str) -> str:
     """Full-width ASCII (digits, letters, punctuation such as ％ and －) to half-width; CJK untouched."""
-    out = []
-    for ch in text:
-        code = ord(ch)
-        if 0xFF01 <= code <= 0xFF5E:
-            out.append(chr(code - 0xFEE0))
-        elif code == 0x3000:
-            out.append(" ")
-        else:
-            out.append(ch)
-    return "".join(out)
+    return text.translate(_WIDTH_TABLE)
 
 
+@lru_cache(maxsize=65536)
 def normalize_for_match(text: str) -> str:
     """Key used to match queries and passages: width folded, lower-cased, ranges and numbers unified.
 
@@ -60,6 +56,13 @@ def normalize_for_match(text: str) -> str:
     text = _SPACE_BEFORE_NUM_RE.sub("", text)
     text = _RANGE_RE.sub(lambda m: f"{m.group(1)}-{m.group(2)}{m.group(3)}", text)
     return text
+
+
+@lru_cache(maxsize=32768)
+def match_key(text: str) -> str:
+    """`strip_ws(normalize_for_match(text))`, cached: answering compares the same passages again and
+    again, and this normalisation was a third of a /v1/ask request before it was cached."""
+    return strip_ws(normalize_for_match(text))
 
 
 def sentence_spans(text: str, ends: str = SENTENCE_ENDS) -> list[tuple[int, int]]:

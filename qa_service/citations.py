@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, Sequence
 
 from ingest.models import Chunk
-from ingest.zh import bare_numbers, char_bigrams, normalize_for_match, sentence_spans, strip_ws
+from ingest.zh import bare_numbers, char_bigrams, match_key, normalize_for_match, sentence_spans, strip_ws
 
 from .claims import Claim, DraftAnswer
 from .question import STOPWORDS
@@ -94,7 +94,7 @@ def _context(chunk: Chunk) -> str:
 
 def support(claim_text: str, passage_text: str, tokenize: Callable[[str], list[str]]) -> float:
     """How well a passage supports a sentence: 0 if any figure is missing, else its key-term share."""
-    norm = strip_ws(normalize_for_match(passage_text))
+    norm = match_key(passage_text)
     nums = set(bare_numbers(passage_text))
     if any(n not in nums for n in bare_numbers(claim_text)):
         return 0.0

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from ingest.models import Chunk
-from ingest.zh import bare_numbers, char_bigrams, normalize_for_match, sentence_spans, strip_ws
+from ingest.zh import bare_numbers, char_bigrams, match_key, normalize_for_match, sentence_spans, strip_ws
 
 from .claims import Claim, DraftAnswer
 from .question import DATE_RE, QuestionAnalysis
@@ -94,11 +94,11 @@ class ExtractiveAnswerer:
         """`什么是六保？`: the glossary definition of the named term, whole, when one was retrieved."""
         if not q.wants_definition:
             return None
-        wanted = [strip_ws(normalize_for_match(t)) for t in (q.quoted or q.terms)]
+        wanted = [match_key(t) for t in (q.quoted or q.terms)]
         for chunk in passages:
             if chunk.kind != "definition":
                 continue
-            head = strip_ws(normalize_for_match(chunk.text.split("：", 1)[0]))
+            head = match_key(chunk.text.split("：", 1)[0])
             if any(w and w in head for w in wanted):
                 quote = chunk.text.strip()
                 return Claim(text=_display(quote), sources=[chunk], quotes=[quote])
@@ -110,10 +110,10 @@ class ExtractiveAnswerer:
         out: list[Candidate] = []
         total = sum(q.weights.values()) or 1.0
         for rank, chunk in enumerate(passages[: self.config.max_passages]):
-            context = strip_ws(normalize_for_match(" ".join(chunk.heading_path)))
+            context = match_key(" ".join(chunk.heading_path))
             for start, end in _units(chunk):
                 unit = chunk.text[start:end]
-                cov = _coverage(q, strip_ws(normalize_for_match(unit)), context, total)
+                cov = _coverage(q, match_key(unit), context, total)
                 score = _intent_adjust(q, chunk, unit, cov) * (1.0 - self.config.rank_decay * rank)
                 out.append(Candidate(chunk, rank, start, end, score, cov))
         out.sort(key=lambda c: (-c.score, c.rank, c.start))
@@ -209,7 +209,7 @@ def _intent_adjust(q: QuestionAnalysis, chunk: Chunk, unit: str, cov: float) -> 
         # evidence the passage is about something else (2021年 vs 2020年).
         score -= 0.15 * len(missing)
     if q.time_scopes:
-        norm = strip_ws(normalize_for_match(unit + "".join(chunk.heading_path)))
+        norm = match_key(unit + "".join(chunk.heading_path))
         score += 0.04 * sum(1 for t in q.time_scopes if t in norm)
     return score
 
@@ -228,7 +228,7 @@ def _trim_to_clauses(q: QuestionAnalysis, text: str, start: int, end: int) -> tu
         return start, end
 
     def window_score(lo: int, hi: int) -> float:
-        c = strip_ws(normalize_for_match(text[clauses[lo][0] : clauses[hi][1]]))
+        c = match_key(text[clauses[lo][0] : clauses[hi][1]])
         score = sum(w for t, w in q.weights.items() if t in c)
         if q.wants_figure:
             if q.asked_unit and _has_figure_with_unit(c, q.asked_unit):
@@ -242,7 +242,7 @@ def _trim_to_clauses(q: QuestionAnalysis, text: str, start: int, end: int) -> tu
     windows = [(lo, hi) for lo in range(len(clauses)) for hi in range(lo, min(lo + 3, len(clauses)))]
     lo, hi = max(windows, key=lambda w: (window_score(*w), -w[0], -(w[1] - w[0])))
     # Leading scope clause (`1-7月`), and continuation clauses (`同比下降13.2%`).
-    if lo > 0 and _SCOPE_CLAUSE_RE.match(strip_ws(normalize_for_match(text[clauses[lo - 1][0] : clauses[lo - 1][1]]))):
+    if lo > 0 and _SCOPE_CLAUSE_RE.match(match_key(text[clauses[lo - 1][0] : clauses[lo - 1][1]])):
         lo -= 1
     while hi + 1 < len(clauses) and _CONTINUATION_RE.match(text[clauses[hi + 1][0] : clauses[hi + 1][1]].strip()):
         hi += 1

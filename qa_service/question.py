@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ingest.zh import bare_numbers, normalize_for_match, strip_ws
+from ingest.zh import bare_numbers, match_key
 
 # Question words and fillers that carry no content: matching them in a passage proves nothing.
 STOPWORDS = frozenset(
@@ -52,7 +52,7 @@ class QuestionAnalysis:
 
 
 def analyze(question: str, tokenize: Callable[[str], list[str]], idf: Callable[[str], float] | None = None) -> QuestionAnalysis:
-    norm = strip_ws(normalize_for_match(question))
+    norm = match_key(question)
     tokens = []
     for t in tokenize(question):
         if t in STOPWORDS or len(t) < 2 and not t.isdigit():

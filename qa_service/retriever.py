@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from ingest.models import Chunk
-from ingest.zh import bare_numbers, normalize_for_match, strip_ws
+from ingest.zh import bare_numbers, match_key, strip_ws
 
 from .fusion import weighted_rrf
 from .scope import Scope, ScopeDetector
@@ -88,7 +88,7 @@ class Retriever:
         self.reranker = reranker
         self.chunks: list[Chunk] = index.chunks
         self._doc_of = np.array([c.doc_id for c in self.chunks], dtype=object)
-        self._norm_text = [strip_ws(normalize_for_match(c.text)) for c in self.chunks]
+        self._norm_text = [match_key(c.text) for c in self.chunks]
         self._by_id = {c.id: i for i, c in enumerate(self.chunks)}
         docs = [
             {"doc_id": d["doc_id"], "title": d["title"], "reporter": d.get("reporter"), "text": d.get("text", "")}
@@ -159,7 +159,7 @@ class Retriever:
     def _boosts(self, question: str, order: Sequence[int]) -> np.ndarray:
         """Multiplicative boosts for the figures, time scopes and glossary terms the question names."""
         cfg = self.config
-        qn = strip_ws(normalize_for_match(question))
+        qn = match_key(question)
         numbers = [n for n in bare_numbers(question) if len(n) >= 2 or "." in n]
         times = set(_TIME_RE.findall(qn))
         wants_definition = bool(_DEFINITION_RE.search(qn))
@@ -182,7 +182,7 @@ class Retriever:
         terms = set()
         for entry in self.index.glossary_dicts():
             for t in re.split(r"[“”\"、]+", entry["term"]):
-                t = strip_ws(normalize_for_match(t)).strip("*")
+                t = match_key(t).strip("*")
                 if len(t) >= 2:
                     terms.add(t)
         return sorted(terms, key=len, reverse=True)

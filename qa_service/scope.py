@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 
-from ingest.zh import normalize_for_match, strip_ws
+from ingest.zh import match_key
 
 # Short forms of issuing bodies as people say them; each regex on a title yields extra aliases.
 # e.g. 青浦区人民法院 -> 区法院 / 法院 / 青浦区法院 / 青浦法院
@@ -107,11 +107,11 @@ class ScopeDetector:
         self.profiles = [
             DocProfile(
                 doc_id=d["doc_id"],
-                alias_text=strip_ws(normalize_for_match(_aliases(d["title"], d.get("reporter")))),
+                alias_text=match_key(_aliases(d["title"], d.get("reporter"))),
                 # The preamble (`──2020年8月18日在川沙新镇第二届人民代表大会…`) names the place and
                 # body when the title does not (the town report is titled `政府上半年工作情况报告`).
-                preamble=strip_ws(normalize_for_match(d.get("text", "")[:PREAMBLE_CHARS])),
-                full_text_key=strip_ws(normalize_for_match(d.get("text", ""))),
+                preamble=match_key(d.get("text", "")[:PREAMBLE_CHARS]),
+                full_text_key=match_key(d.get("text", "")),
             )
             for d in documents
         ]
@@ -153,7 +153,7 @@ class ScopeDetector:
         return Scope(doc_ids=doc_ids, groups=groups, residual_query=self._residual(question, aliases), score=0.0)
 
     def _detect(self, question: str, min_score: float | None = None, single: bool = False) -> Scope:
-        q = strip_ws(normalize_for_match(question))
+        q = match_key(question)
         qb = _bigrams(q)
         allowed = self._place_filter(q)
         matched = [qb & bs if i in allowed else set() for i, bs in enumerate(self._bigram_sets)]
@@ -214,7 +214,7 @@ class ScopeDetector:
     @staticmethod
     def _residual(question: str, aliases: list[str]) -> str:
         """The question without the runs of 3+ characters it shares with the named documents' aliases."""
-        q = strip_ws(normalize_for_match(question))
+        q = match_key(question)
         drop = [False] * len(q)
         for alias in aliases:
             for block in SequenceMatcher(None, q, alias, autojunk=False).get_matching_blocks():
