@@ -144,3 +144,12 @@ def test_ask_wrong_method_and_content_type(server):
         assert r.status_code == 405 and r.json()["error"]["type"] == "method_not_allowed"
         r = c.post("/v1/ask", content="question=x", headers={"Content-Type": "application/x-www-form-urlencoded"})
         assert 400 <= r.status_code < 500 and r.json()["error"]["message"]
+
+
+@pytest.mark.parametrize("question", ["川沙新镇1-7月财政总收入是多少？", "青浦区人民法院上半年受理各类案件多少件？", "什么是六保？"])
+def test_search_returns_the_ranking_ask_uses(server, question):
+    with server.client() as c:
+        ask = c.post("/v1/ask", json={"question": question, "top_k": 5}).json()
+        search = c.get("/v1/search", params={"q": question, "top_k": 10}).json()
+    assert [r["passage_id"] for r in ask["retrieved"]] == [r["passage_id"] for r in search["results"]]
+    assert [r["score"] for r in ask["retrieved"]] == [r["score"] for r in search["results"]]
