@@ -234,15 +234,16 @@ def serve(
     port = port or settings.port
     app_ = create_app(settings)
     try:
-        app_.state.service.loaded()
+        app_.state.service.warm_up()
     except Exception as exc:  # still serve: /healthz works and other endpoints answer 503 with the fix
         err.print(f"[yellow]warning:[/yellow] {exc}", highlight=False)
-    err.print(f"reportqa serving {settings.index} on http://{host}:{port}  (docs: http://{host}:{port}/docs)", highlight=False)
+    err.print(f"reportqa serving {settings.index} on http://{host}:{port}  (docs: http://{host}:{port}/docs)", highlight=False, soft_wrap=True)
     err.print(
         f"try: curl -s 'http://{host}:{port}/v1/ask' -H 'Content-Type: application/json' "
         "-d '{\"question\": \"川沙新镇1-7月财政总收入是多少？\"}'",
         highlight=False,
         markup=False,
+        soft_wrap=True,
     )
     uvicorn.run(app_, host=host, port=port, log_level="warning")
 

@@ -119,6 +119,11 @@ class QAService:
         doc_keys = {d.doc_id: match_key(d.text) for d in index.documents.values()}
         return Loaded(index=index, retriever=Retriever(index, config, reranker), manifest_mtime=mtime, doc_keys=doc_keys)
 
+    def warm_up(self) -> None:
+        """Load the index and answer one question, so the embedding model (loaded lazily) and jieba's
+        dictionary are ready before the first user request instead of costing it seconds."""
+        self.ask(AskRequest(question="财政收入是多少？"))
+
     # -- lookups ---------------------------------------------------------------------------------
 
     def retrieve(self, query: str, top_k: int, doc_ids: list[str] | None = None, heading_prefix: str | None = None) -> RetrievalResult:
