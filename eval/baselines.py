@@ -114,15 +114,11 @@ def spans_of(text: str, pieces: Sequence[str]) -> list[tuple[int, int]]:
 
 def index_documents(index: Any) -> list[tuple[str, str, str]]:
     """(doc_id, title, cleaned text) of every indexed document, in index order."""
-    docs = getattr(index, "documents", None)
-    if isinstance(docs, dict):
-        return [(d.doc_id, d.title, d.text) for d in docs.values()]
-    return [(d["doc_id"], d["title"], d.get("text", "")) for d in index.document_dicts()]
+    return [(d.doc_id, d.title, d.text) for d in index.documents.values()]
 
 
 def _embedder(index: Any, name: str):
-    # qa_service wraps ingest's LoadedIndex in an IndexView (`.index`); the embedder lives on the inner one
-    emb = getattr(index, "embedder", None) or getattr(getattr(index, "index", None), "embedder", None)
+    emb = index.embedder
     if emb is None:
         raise BaselineError(f"{name} needs the index's embedding model, and this index has no dense arm")
     return emb
