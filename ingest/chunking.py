@@ -65,15 +65,16 @@ def chunk_id(doc_id: str, kind: str, start: int, end: int, text: str) -> str:
 
 
 def search_text(chunk: Chunk, *, with_heading: bool = True, with_title: bool = True) -> str:
-    """What an index should tokenise: the heading path (context words) on a line, then the chunk text.
+    """What the index tokenises: the heading path (context words) on a line, then the chunk text.
 
-    `青浦区人民政府关于… > 二、下半年工作安排 > （一）全力抓好“六稳”“六保”各项工作\n…`
+    `青浦区人民政府关于… 二、下半年工作安排 （一）全力抓好“六稳”“六保”各项工作\n…`. The heading words
+    are worth 11 points of hit@1 on the dev set (README, Evaluation).
     """
     if not with_heading:
         return chunk.text
     path = chunk.heading_path if with_title else chunk.heading_path[1:]
     path = [p for p in path if p]
-    return f"{HEADING_SEP.join(path)}\n{chunk.text}" if path else chunk.text
+    return " ".join(path) + "\n" + chunk.text if path else chunk.text
 
 
 # ---------------------------------------------------------------- spans

@@ -88,7 +88,6 @@ class Retriever:
         self.reranker = reranker
         self.chunks: list[Chunk] = index.chunks
         self._doc_of = np.array([c.doc_id for c in self.chunks], dtype=object)
-        self._norm_text = [match_key(c.text) for c in self.chunks]
         self._by_id = {c.id: i for i, c in enumerate(self.chunks)}
         docs = [
             {"doc_id": d["doc_id"], "title": d["title"], "reporter": d.get("reporter"), "text": d.get("text", "")}
@@ -166,7 +165,7 @@ class Retriever:
         terms = [t for t in self._glossary_terms if t in qn] if wants_definition else []
         boosts = np.ones(len(order))
         for j, i in enumerate(order):
-            text = self._norm_text[i]
+            text = match_key(self.chunks[i].text)  # only the candidates, cached across queries
             b = 1.0
             if numbers:
                 b += cfg.number_boost * sum(1 for n in numbers if n in text)

@@ -15,16 +15,19 @@ import numpy as np
 import pytest
 
 from ingest import embeddings as E
+from ingest.bm25_build import arm_tokens, build_bm25_arm
 from ingest.index_store import (
     IndexNotFound,
     ModelMismatch,
     build_index,
+    default_search_text,
     load_index,
     read_manifest,
     read_store,
     write_json_atomic,
 )
 from ingest.models import Chunk, Document, GlossaryEntry, ParsedCorpus, RawFile, Section
+from ingest.tokenize import Tokenizer, corpus_terms
 
 ROOT = Path(__file__).resolve().parents[1]
 REPORTS = ROOT / "ingest" / "data" / "reports"
@@ -244,3 +247,96 @@ def test_sigkill_during_build_keeps_old_index(tmp_path, corpus):
     assert m1["build_id"] != m0["build_id"]
     assert sorted(p.name for p in (ix_dir / "builds").iterdir()) == [m1["build_id"]]
     assert load_index(ix_dir).manifest == m1
+
+
+# ----- streaming BM25 build, parallel tokenisation, offline model given by path ----------------------------------
+def _queries(corpus: ParsedCorpus) -> list[str]:
+    """Sentences of the chunks plus a few questions and an all-unknown query."""
+    qs = [s for c in corpus.chunks[::3] for s in c.text.split("。")[:2] if s.strip()]
+    return qs + ["全镇共封闭管理多少个居村出入通道", "区级财政收入12.42亿元，同比增长13.2%", "xyzxyz"]
+
+
+def _scores(retriever, tokens: list[str]) -> np.ndarray | None:
+    ids = retriever.get_tokens_ids(tokens)
+    return retriever.get_scores_from_ids(ids) if ids else None
+
+
+def test_streaming_bm25_matches_bm25s_reference(tmp_path, corpus):
+    import bm25s
+
+    tok = Tokenizer()
+    tok.add_words(corpus_terms(corpus, tok))
+    texts = [default_search_text(c) for c in corpus.chunks]
+    for arm in ("word", "char"):
+        tokens = arm_tokens(tok, arm)
+        ref = bm25s.BM25()
+        ref.index([tokens(t) for t in texts], show_progress=False)
+        # batch_docs=7: many batches, so the spill/scatter path crosses batch boundaries
+        new, stats = build_bm25_arm(texts, arm, tok, tmp_path / arm, batch_docs=7)
+        loaded = bm25s.BM25.load(str(tmp_path / arm), mmap=True, show_progress=False)
+        assert stats.docs == len(texts) and stats.vocab == len(ref.vocab_dict) - 1
+        assert set(new.vocab_dict) == set(loaded.vocab_dict) == set(ref.vocab_dict)
+        assert new.vocab_dict[""] == len(new.vocab_dict) - 1 and loaded.scores["num_docs"] == len(texts)
+        # the same posting list (documents and float32 scores, bit for bit) for every token
+        R, N = ref.scores, loaded.scores
+        for token, i in ref.vocab_dict.items():
+            if token:
+                j = new.vocab_dict[token]
+                a, b = slice(R["indptr"][i], R["indptr"][i + 1]), slice(N["indptr"][j], N["indptr"][j + 1])
+                assert np.array_equal(R["indices"][a], N["indices"][b]), token
+                assert np.array_equal(R["data"][a], N["data"][b]), token
+        for q in _queries(corpus):
+            want = _scores(ref, tokens(q))
+            for got in (_scores(new, tokens(q)), _scores(loaded, tokens(q))):
+                assert (want is None) == (got is None)
+                if want is not None:
+                    assert got.dtype == want.dtype and np.array_equal(got, want), q
+    # the rest of the index files round-trip through bm25s
+    assert sorted(p.name for p in (tmp_path / "word").iterdir()) == sorted(
+        ["data.csc.index.npy", "indices.csc.index.npy", "indptr.csc.index.npy", "vocab.index.json", "params.index.json"]
+    )
+    assert not list(tmp_path.glob(".bm25-*"))  # spill folders removed
+
+
+def _bm25_files(ix_dir: Path, arm: str) -> dict[str, bytes]:
+    m = read_manifest(ix_dir)
+    folder = ix_dir / m["build_path"] / f"bm25_{arm}"
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def test_parallel_tokenisation_gives_the_same_index(tmp_path, corpus):
+    serial = build_index(corpus, tmp_path / "serial", embed_model="none")
+    # parallel_min_chunks=0 forces 2 spawned workers on this small corpus
+    parallel = build_index(corpus, tmp_path / "parallel", embed_model="none", parallel_min_chunks=0,
+                           tokenize_workers=2)
+    assert serial.manifest["tokenizer"] == parallel.manifest["tokenizer"]
+    for arm in ("word", "char"):
+        # token ids are in sorted token order, so even the files are identical
+        assert _bm25_files(tmp_path / "serial", arm) == _bm25_files(tmp_path / "parallel", arm)
+    a, b = load_index(tmp_path / "serial"), load_index(tmp_path / "parallel")
+    for q in _queries(corpus):
+        wt, ct = a.tokenizer.tokenize(q), a.tokenizer.char_tokens(q)
+        assert wt == b.tokenizer.tokenize(q) and ct == b.tokenizer.char_tokens(q)
+        assert a.rank_word(wt, 50) == b.rank_word(wt, 50) and a.rank_char(ct, 50) == b.rank_char(ct, 50)
+    assert [p.name for p in (tmp_path / "parallel" / "builds" / parallel.manifest["build_id"]).glob(".bm25-*")] == []
+
+
+def test_build_with_an_offline_model_path_is_self_contained(tmp_path, corpus):
+    model = E.train_offline_model(corpus.chunks, tmp_path / "external_model", glossary=corpus.glossary)
+    ix_dir = tmp_path / "ix"
+    res = build_index(corpus, ix_dir, embed_model=str(model))
+    emb = res.manifest["embedding"]
+    assert emb["kind"] == "offline-static" and emb["path"] == "model" and res.embedding_source == "named"
+    assert (res.build_dir / "model" / "modules.json").is_file()
+    (tmp_path / "external_model").rename(tmp_path / "moved_away")  # the index must not need the original folder
+    ix = load_index(ix_dir)
+    assert ix.dense_error is None and ix.arms == ["word", "char", "dense"]
+    assert ix.embedder.sha256 == emb["sha256"]
+    target = next(i for i, c in enumerate(corpus.chunks) if "三问三登记" in c.text and "封闭管理" in c.text)
+    rows, _ = ix.search_dense(corpus.chunks[target].text.split("。")[1], 5)
+    assert target in rows.tolist()
+    assert load_index(ix_dir, query_model="offline").embedder is not None
+    # re-ingest with the copy inside the index (a folder the next build sweeps away): every vector is reused
+    again = build_index(corpus, ix_dir, embed_model=str(res.build_dir / "model"))
+    assert again.reused_vectors == len(corpus.chunks) and not res.build_dir.exists()
+    assert load_index(ix_dir).search_dense(corpus.chunks[target].text.split("。")[1], 5)[0].size == 5

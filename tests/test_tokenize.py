@@ -2,6 +2,8 @@ import os
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -88,3 +90,20 @@ def test_corpus_terms():
         assert t in terms, t
     assert "推进区" not in terms and not any("”" in t for t in terms)
     assert len(terms) == len(set(terms))
+
+
+def _tokens_in_child(tokenizer_dir: str, texts: list[str]) -> tuple[list[list[str]], list[list[str]]]:
+    t = Tokenizer.load(tokenizer_dir)
+    return [t.tokenize(x) for x in texts], [t.char_tokens(x) for x in texts]
+
+
+def test_saved_tokenizer_gives_the_same_tokens_in_a_spawned_process(tmp_path):
+    """What the parallel BM25 build relies on: a worker re-created from the saved folder cuts exactly alike."""
+    text = REPORT.read_text(encoding="utf-8")
+    texts = [p for p in text.split("\n") if p.strip()][:80]
+    t = Tokenizer(["川沙新镇", "五大倍增行动", "三问三登记", "六稳"])
+    t.save(tmp_path / "tok")
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        words, chars = pool.submit(_tokens_in_child, str(tmp_path / "tok"), texts).result()
+    assert words == [t.tokenize(x) for x in texts] and chars == [t.char_tokens(x) for x in texts]
+    assert any("三问三登记" in w for w in words)
