@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from ingest.index_reader import IndexReader
 from ingest.models import Chunk
 
 from .systems import ChunkRankingSystem, ExtractiveOverPassages, ReportQASystem
@@ -112,12 +113,12 @@ def spans_of(text: str, pieces: Sequence[str]) -> list[tuple[int, int]]:
 # -- helpers over a loaded reportqa index -------------------------------------------------------------------
 
 
-def index_documents(index: Any) -> list[tuple[str, str, str]]:
+def index_documents(index: IndexReader) -> list[tuple[str, str, str]]:
     """(doc_id, title, cleaned text) of every indexed document, in index order."""
     return [(d.doc_id, d.title, d.text) for d in index.documents.values()]
 
 
-def _embedder(index: Any, name: str):
+def _embedder(index: IndexReader, name: str):
     emb = index.embedder
     if emb is None:
         raise BaselineError(f"{name} needs the index's embedding model, and this index has no dense arm")
@@ -131,8 +132,8 @@ def _stdout_to_stderr():
         yield
 
 
-def _answerer(index: Any, abstain_below: float) -> ExtractiveOverPassages:
-    return ExtractiveOverPassages(index.tokenizer.tokenize, getattr(index, "idf", None), abstain_below)
+def _answerer(index: IndexReader, abstain_below: float) -> ExtractiveOverPassages:
+    return ExtractiveOverPassages(index.tokenizer.tokenize, index.idf, abstain_below)
 
 
 def make_chunks(prefix: str, pieces: Sequence[tuple[str, str, str, int, int]]) -> list[Chunk]:
@@ -177,7 +178,7 @@ def wrap_embedder(embedder: Any):
     return ReportQAEmbedding(embedder)
 
 
-def llamaindex_default(index: Any, top_k: int, abstain_below: float = 0.35) -> ChunkRankingSystem:
+def llamaindex_default(index: IndexReader, top_k: int, abstain_below: float) -> ChunkRankingSystem:
     from llama_index.core import Document, Settings, VectorStoreIndex
     from llama_index.core.node_parser import SentenceSplitter
 
@@ -234,7 +235,7 @@ def rrf_ranker(
     return ranker
 
 
-def chatchat_style(index: Any, top_k: int, abstain_below: float = 0.35) -> ChunkRankingSystem:
+def chatchat_style(index: IndexReader, top_k: int, abstain_below: float) -> ChunkRankingSystem:
     import bm25s
     import faiss
 
@@ -292,5 +293,5 @@ def build_baseline(name: str, service: Any, top_k: int) -> Any:
     build = llamaindex_default if name == "llamaindex-default" else chatchat_style
     system = build(index, top_k, abstain_below)
     # the documents and the embedder came from this index: the run records which build
-    system.config = {"index": index.manifest, "fusion_weights": None, **system.config}
+    system.config = {"index": index.manifest.to_dict(), "fusion_weights": None, **system.config}
     return system

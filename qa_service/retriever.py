@@ -1,6 +1,6 @@
 """The Retriever component: hybrid ranking over the index's arms with scope awareness and domain boosts.
 
-    >>> from ingest.index_store import load_index
+    >>> from ingest.index_reader import load_index
     >>> r = Retriever(load_index("index"))
     >>> hits = r.retrieve(RetrievalQuery(query="川沙新镇1-7月财政总收入是多少？", top_k=5))
     >>> hits[0].chunk.text[:20]
@@ -20,8 +20,9 @@ from typing import Any
 
 import numpy as np
 
+from ingest.index_reader import IndexReader
 from ingest.models import Chunk
-from ingest.zh import bare_numbers, match_key, strip_ws
+from ingest.zh import bare_numbers, match_key
 
 from .fusion import weighted_rrf
 from .scope import Scope, ScopeDetector
@@ -82,7 +83,7 @@ class RetrieverConfig:
 class Retriever:
     """Hybrid retriever over a loaded index (see module docstring for an example)."""
 
-    def __init__(self, index: Any, config: RetrieverConfig | None = None, reranker: Any | None = None):
+    def __init__(self, index: IndexReader, config: RetrieverConfig | None = None, reranker: Any | None = None):
         self.index = index
         self.config = config or RetrieverConfig()
         self.reranker = reranker
@@ -90,10 +91,10 @@ class Retriever:
         self._doc_of = np.array([c.doc_id for c in self.chunks], dtype=object)
         self._by_id = {c.id: i for i, c in enumerate(self.chunks)}
         docs = [
-            {"doc_id": d["doc_id"], "title": d["title"], "reporter": d.get("reporter"), "text": d.get("text", "")}
-            for d in index.document_dicts()
+            {"doc_id": d.doc_id, "title": d.title, "reporter": d.reporter, "text": d.text}
+            for d in index.documents.values()
         ]
-        self.scope_detector = ScopeDetector(docs, min_score=self.config.scope_min_score)
+        self.scope_detector = ScopeDetector(docs, min_score=self.config.scope_min_score, mentions=index.mentions)
         self._glossary_terms = self._definition_terms()
 
     @property
@@ -179,8 +180,8 @@ class Retriever:
 
     def _definition_terms(self) -> list[str]:
         terms = set()
-        for entry in self.index.glossary_dicts():
-            for t in re.split(r"[“”\"、]+", entry["term"]):
+        for entry in self.index.glossary:
+            for t in re.split(r"[“”\"、]+", entry.term):
                 t = match_key(t).strip("*")
                 if len(t) >= 2:
                     terms.add(t)
@@ -195,8 +196,7 @@ class Retriever:
         if doc_ids:
             mask &= np.isin(self._doc_of, list(doc_ids))
         if heading_prefix:
-            prefix = strip_ws(heading_prefix)
-            mask &= np.array([_heading_matches(c.heading_path, prefix) for c in self.chunks], dtype=bool)
+            mask &= self.index.heading_mask(heading_prefix)
         return mask
 
     def _restrict(self, mask: np.ndarray | None, doc_ids: list[str]) -> np.ndarray:
@@ -226,12 +226,6 @@ class Retriever:
     def chunk(self, passage_id: str) -> Chunk | None:
         i = self._by_id.get(passage_id)
         return None if i is None else self.chunks[i]
-
-
-def _heading_matches(path: list[str], prefix: str) -> bool:
-    """`heading_prefix` matches a heading path element, or the joined path, that starts with it."""
-    joined = "".join(strip_ws(h) for h in path[1:])
-    return joined.startswith(prefix) or any(strip_ws(h).startswith(prefix) for h in path)
 
 
 def _interleave_ids(fusions: list[tuple[list[int], dict, dict]]) -> tuple[list[int], dict, dict]:

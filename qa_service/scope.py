@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 
+from ingest.lookups import DocumentMentions
+from ingest.models import Document
 from ingest.zh import match_key
 
 # Short forms of issuing bodies as people say them; each regex on a title yields extra aliases.
@@ -46,7 +48,6 @@ class DocProfile:
     doc_id: str
     alias_text: str  # normalised, whitespace-free: title, reporter, short forms of the body
     preamble: str  # normalised opening lines, a weaker signal
-    full_text_key: str  # normalised whitespace-free document text, for place filtering
 
 
 @dataclass
@@ -89,6 +90,12 @@ def _aliases(title: str, reporter: str | None) -> str:
     return " ".join(parts)
 
 
+def _mentions_of(documents: Sequence[dict]) -> DocumentMentions:
+    return DocumentMentions(
+        Document(doc_id=d["doc_id"], title=d["title"], source_file="", text=d.get("text", "")) for d in documents
+    )
+
+
 class ScopeDetector:
     """Finds the documents a question names. Built once per index from the document list."""
 
@@ -99,6 +106,7 @@ class ScopeDetector:
         tie_ratio: float = 0.97,
         extra_min: float = 2.5,
         mention_min_score: float = 4.0,
+        mentions: DocumentMentions | None = None,
     ):
         self.min_score = min_score
         self.mention_min_score = mention_min_score
@@ -111,13 +119,17 @@ class ScopeDetector:
                 # The preamble (`──2020年8月18日在川沙新镇第二届人民代表大会…`) names the place and
                 # body when the title does not (the town report is titled `政府上半年工作情况报告`).
                 preamble=match_key(d.get("text", "")[:PREAMBLE_CHARS]),
-                full_text_key=match_key(d.get("text", "")),
             )
             for d in documents
         ]
+        # Which documents mention a place: shared with the answerer (IndexReader.mentions), precomputed for the
+        # places the reports name, so a question's place filter does not scan every document's text.
+        self.mentions = mentions if mentions is not None else _mentions_of(documents)
+        self._position = {p.doc_id: i for i, p in enumerate(self.profiles)}
         self._strong = [_bigrams(p.alias_text) for p in self.profiles]
         self._bigram_sets = [strong | _bigrams(p.preamble) for strong, p in zip(self._strong, self.profiles)]
-        self._known_places = _known_places(p.full_text_key for p in self.profiles)
+        self._known_places = _known_places(self.mentions.keys[p.doc_id] for p in self.profiles)
+        self.mentions.precompute(self._known_places)
         n = max(len(self.profiles), 1)
         df: dict[str, int] = {}
         for bs in self._bigram_sets:
@@ -206,7 +218,7 @@ class ScopeDetector:
         places = {m.group(1) for m in _PLACE_RE.finditer(q)} | {p for p in self._known_places if p in q}
         allowed = set(range(len(self.profiles)))
         for place in places:
-            holders = {i for i, p in enumerate(self.profiles) if place in p.full_text_key}
+            holders = {self._position[doc_id] for doc_id in self.mentions.docs_mentioning(place)}
             if holders:  # a place no document mentions is not a scope signal at all
                 allowed &= holders
         return allowed

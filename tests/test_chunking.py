@@ -9,9 +9,13 @@ from pathlib import Path
 import pytest
 
 from ingest.chunking import chunk_document, search_text
+from ingest.config import ChunkingConfig
 from ingest.models import Chunk, Document, Footnote, GlossaryEntry
 from ingest.sections import parse_sections
 from ingest.zh import strip_ws
+from qa_service.config import Settings
+
+CHUNKING = Settings().chunking_config()  # the chunk size and overlap production uses
 
 REPORTS = Path(__file__).resolve().parents[1] / "ingest" / "data" / "reports"
 # Running page headers that cleaning removes (one of each leaked into the gazette's tables).
@@ -73,7 +77,7 @@ def town_document() -> Document:
 def _all_chunked() -> tuple[tuple[Document, list[Chunk], list[GlossaryEntry]], ...]:
     out = []
     for doc in gazette_documents() + [town_document()]:
-        chunks, glossary = chunk_document(doc, parse_sections(doc))
+        chunks, glossary = chunk_document(doc, parse_sections(doc), CHUNKING)
         out.append((doc, chunks, glossary))
     return tuple(out)
 
@@ -100,7 +104,7 @@ def test_text_chunks_respect_chunk_size_and_are_never_heading_only() -> None:
         heads = {s.heading for s in parse_sections(doc)}
         for c in chunks:
             if c.kind == "text":
-                assert 0 < len(c.text) <= 750
+                assert 0 < len(c.text) <= CHUNKING.chunk_size
                 assert c.text.strip("。 ") not in heads, c.text
 
 
@@ -141,7 +145,7 @@ def test_heading_path_and_small_section_keeps_its_heading_line() -> None:
 
 def test_long_sections_split_with_overlap() -> None:
     doc = town_document()
-    chunks, _ = chunk_document(doc, parse_sections(doc), chunk_size=300, overlap=80)
+    chunks, _ = chunk_document(doc, parse_sections(doc), ChunkingConfig(chunk_size=300, overlap=80))
     texts = [c for c in chunks if c.kind == "text"]
     assert all(len(c.text) <= 300 for c in texts)
     pairs = [(a, b) for a, b in zip(texts, texts[1:]) if a.section_id == b.section_id and b.start < a.end]
@@ -191,8 +195,8 @@ def test_reading_order_links() -> None:
 
 def test_ids_are_stable_unique_and_url_safe() -> None:
     doc = gazette_documents()[14]
-    first = [c.id for c in chunk_document(doc, parse_sections(doc))[0]]
-    second = [c.id for c in chunk_document(doc, parse_sections(doc))[0]]
+    first = [c.id for c in chunk_document(doc, parse_sections(doc), CHUNKING)[0]]
+    second = [c.id for c in chunk_document(doc, parse_sections(doc), CHUNKING)[0]]
     assert first == second and len(set(first)) == len(first)
     for cid in first:
         assert not re.search(r"[/?#\s]", cid) and cid.startswith("gz14.")
@@ -210,7 +214,7 @@ def test_heading_with_empty_body_travels_with_next() -> None:
     doc = Document(doc_id="a", title="出席情况", source_file="x",
                    text="出席情况\n\n(会期两天)\n\n一、应出席会议: 34人\n\n二、全程出席: 31人\n\n丁峰雷\t尤佳秋\t印国荣\n"
                         "庄惠元\t汤福明\t许峰\n\n三、请假: 3人\n\n沈伯明 张国妹 蒋家敏")
-    chunks, _ = chunk_document(doc, parse_sections(doc))
+    chunks, _ = chunk_document(doc, parse_sections(doc), CHUNKING)
     assert all(c.kind == "text" for c in chunks)  # name grids stay in the text flow
     assert any("一、应出席会议: 34人" in c.text and "丁峰雷" in c.text for c in chunks)
 
@@ -218,6 +222,6 @@ def test_heading_with_empty_body_travels_with_next() -> None:
 def test_invalid_arguments() -> None:
     doc = Document(doc_id="a", title="t", source_file="x", text="t\n正文。")
     with pytest.raises(ValueError, match="chunk_size"):
-        chunk_document(doc, parse_sections(doc), chunk_size=0)
+        chunk_document(doc, parse_sections(doc), ChunkingConfig(chunk_size=0, overlap=0))
     with pytest.raises(ValueError, match="overlap"):
-        chunk_document(doc, parse_sections(doc), chunk_size=100, overlap=100)
+        chunk_document(doc, parse_sections(doc), ChunkingConfig(chunk_size=100, overlap=100))
