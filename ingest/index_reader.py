@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -59,6 +60,13 @@ def top_rows(scores: np.ndarray, k: int) -> np.ndarray:
     return pos[order].astype(np.int64)
 
 
+@dataclass(frozen=True)
+class DenseArm:
+    faiss_index: Any  # faiss.Index over vectors.npy (memory-mapped where faiss can)
+    embedder: Any  # ingest.embeddings.Embedder: encodes the query
+    vectors: np.ndarray | None  # vectors.npy memory-mapped: exact scores under a mask
+
+
 class IndexReader:
     """One loaded build: typed records, one ranking method per arm, and lookups precomputed at load."""
 
@@ -69,7 +77,7 @@ class IndexReader:
         records: IndexRecords,
         tokenizer: Tokenizer,
         bm25: tuple[Any, Any],
-        dense: tuple[Any, Any, np.ndarray | None] | None = None,
+        dense: DenseArm | None = None,
         dense_error: str | None = None,
     ) -> None:
         self.index_dir = index_dir
@@ -83,9 +91,11 @@ class IndexReader:
         self.chunk_by_id = {c.id: c for c in self.chunks}
         self.chunk_pos = {c.id: i for i, c in enumerate(self.chunks)}  # chunk id -> row in every arm
         self.tokenizer = tokenizer
-        self._bm25_word, self._bm25_char = bm25
-        # FAISS index, embedder and vectors.npy (memory-mapped) when the dense arm is on
-        self.faiss_index, self.embedder, self.vectors = dense if dense is not None else (None, None, None)
+        self._bm25_word, self._bm25_char = bm25  # bm25s.BM25 (word, char), memory-mapped
+        # The dense arm's parts, None when it is off (the bench probes faiss_index and vectors directly).
+        self.faiss_index = dense.faiss_index if dense else None
+        self.embedder = dense.embedder if dense else None
+        self.vectors = dense.vectors if dense else None
         self.dense_error = dense_error  # why the dense arm is off although the index has vectors
         self._lookups = ChunkLookups(self.chunks)
         self._word_df = np.diff(np.asarray(self._bm25_word.scores["indptr"]))
@@ -212,11 +222,11 @@ def _load_build(index_dir: Path, manifest: Manifest, query_model: str | None, lo
         _check_query_model(index_dir, manifest, qm)
     records = read_records(build)
     tokenizer = Tokenizer.load(build / "tokenizer")
-    bm25 = tuple(bm25s.BM25.load(str(build / f"bm25_{arm}"), show_progress=False, mmap=True) for arm in ("word", "char"))
+    word, char = (bm25s.BM25.load(str(build / f"bm25_{arm}"), show_progress=False, mmap=True) for arm in ("word", "char"))
     dense, dense_error = None, None
     if "dense" in manifest.arms and load_dense and qm != "none":
         dense, dense_error = _load_dense(index_dir, manifest, qm)
-    return IndexReader(index_dir, manifest, records, tokenizer, bm25, dense, dense_error)  # type: ignore[arg-type]
+    return IndexReader(index_dir, manifest, records, tokenizer, (word, char), dense, dense_error)
 
 
 def _check_query_model(index_dir: Path, manifest: Manifest, qm: str) -> None:
@@ -247,10 +257,8 @@ def _model_matches(query_model: str, manifest: Manifest) -> bool:
     return a is not None and b is not None and a.resolve() == b.resolve()
 
 
-def _load_dense(
-    index_dir: Path, manifest: Manifest, qm: str | None
-) -> tuple[tuple[Any, Any, np.ndarray | None] | None, str | None]:
-    """((faiss index, embedder, vectors) or None, why the arm is off)."""
+def _load_dense(index_dir: Path, manifest: Manifest, qm: str | None) -> tuple[DenseArm | None, str | None]:
+    """(the dense arm or None, why it is off)."""
     from .embeddings import EmbedderUnavailable
 
     build = manifest.build_dir(index_dir)
@@ -273,7 +281,7 @@ def _load_dense(
     if embedder is None:
         return None, None
     vectors = np.load(build / "vectors.npy", mmap_mode="r") if (build / "vectors.npy").is_file() else None
-    return (faiss_index, embedder, vectors), None
+    return DenseArm(faiss_index, embedder, vectors), None
 
 
 def _read_faiss(path: Path) -> Any:

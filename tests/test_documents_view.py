@@ -87,3 +87,10 @@ def test_scope_place_filter_uses_the_shared_lookup(reader):
     for question, allowed in expected.items():
         q = match_key(question)
         assert own._place_filter(q) == shared._place_filter(q) == allowed, question
+
+
+def test_search_filters_by_heading_prefix(index_dir):
+    service = QAService(Settings(index=index_dir))
+    hits = service.search("案件", top_k=10, heading_prefix="一、 审判").results
+    assert hits and all("一、审判工作" in h.heading_path for h in hits)
+    assert service.search("案件", top_k=10, heading_prefix="三、").results == []

@@ -24,7 +24,7 @@ from ingest.chunking import make_search_text
 from ingest.config import BuildConfig
 from ingest.index_build import build_index
 from ingest.index_reader import IndexNotFound, ModelMismatch, load_index, read_store
-from ingest.manifest import Manifest, read_manifest
+from ingest.manifest import read_manifest
 from ingest.models import Chunk, Document, GlossaryEntry, ParsedCorpus, RawFile, Section
 from ingest.publish import PUBLISH_STAGE, write_json_atomic
 from ingest.tokenize import Tokenizer, corpus_terms
