@@ -18,19 +18,20 @@ from __future__ import annotations
 import json
 import logging
 import os
-import platform
 import shutil
 import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
+
+from .bench_machine import RssSampler, machine_info
+from .bench_report import gib
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +43,6 @@ ENDPOINTS: tuple[str, ...] = ("ask", "search")
 PEER_MAX_N = 100_000  # SimpleVectorStore rebuilds a numpy array of every vector per query: 1M would take ~20 s/query
 PILOT_N = 10_000  # built first (for the projection only) when the smallest requested size is larger than this
 MEMORY_HEADROOM = 0.8  # a size is skipped when its projected peak RSS exceeds this share of available memory
-RSS_SAMPLE_SECONDS = 0.05
 
 Progress = Callable[[str], None]
 
@@ -83,22 +83,6 @@ class BenchConfig:
 # ----------------------------------------------------------------------------------------------------------------
 # helpers
 # ----------------------------------------------------------------------------------------------------------------
-def machine_info() -> dict[str, Any]:
-    import psutil
-
-    vm = psutil.virtual_memory()
-    return {
-        "logical_cores": os.cpu_count(),
-        "physical_cores": psutil.cpu_count(logical=False),
-        "usable_cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
-        "memory_bytes": int(vm.total),
-        "memory_available_bytes": int(vm.available),
-        "platform": platform.platform(),
-        "processor": platform.processor() or platform.machine(),
-        "python": platform.python_version(),
-    }
-
-
 def _child_env() -> dict[str, str]:
     env = dict(os.environ)
     env.setdefault("HF_HUB_OFFLINE", "1")  # the benchmark never downloads a model
@@ -180,47 +164,6 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-class _RssSampler:
-    """Samples a process tree's RSS (the process and all its children) in a thread; `.peak` in bytes."""
-
-    def __init__(self, pid: int) -> None:
-        self.pid = pid
-        self.peak = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, daemon=True)
-
-    def sample(self) -> int:
-        import psutil
-
-        try:
-            root = psutil.Process(self.pid)
-            procs = [root, *root.children(recursive=True)]
-        except psutil.Error:
-            return 0
-        total = 0
-        for p in procs:
-            try:
-                total += p.memory_info().rss
-            except psutil.Error:
-                continue
-        self.peak = max(self.peak, total)
-        return total
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            self.sample()
-            self._stop.wait(RSS_SAMPLE_SECONDS)
-
-    def __enter__(self) -> "_RssSampler":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.sample()
-
-
 def start_server(index_dir: Path, log_path: Path, timeout: float = 180) -> tuple[subprocess.Popen, str]:
     """`python -m qa_service.cli serve` on a free loopback port; returns once /readyz answers 200."""
     import httpx
@@ -273,7 +216,7 @@ def bench_service(index_dir: Path, questions: Sequence[str], config: BenchConfig
     proc, url = start_server(index_dir, work / "server.log")
     measurements: list[dict[str, Any]] = []
     try:
-        sampler = _RssSampler(proc.pid)
+        sampler = RssSampler(proc.pid)
         rss_idle = sampler.sample()
         _warm_up(url, questions)
         rss_warm = sampler.sample()
@@ -281,7 +224,7 @@ def bench_service(index_dir: Path, questions: Sequence[str], config: BenchConfig
             for endpoint in ENDPOINTS:
                 for c in config.concurrency:
                     progress(f"service /v1/{endpoint} at concurrency {c}")
-                    run_sampler = _RssSampler(proc.pid)
+                    run_sampler = RssSampler(proc.pid)
                     out = work / f"load_{endpoint}_{c}.json"
                     with run_sampler:
                         _run_child(
@@ -334,8 +277,8 @@ def _skip_reason(proj: dict[str, Any] | None, config: BenchConfig) -> str | None
     available = psutil.virtual_memory().available
     reasons = []
     if proj["build_peak_rss_bytes"] > MEMORY_HEADROOM * available:
-        reasons.append(f"projected build peak RSS {_gib(proj['build_peak_rss_bytes'])} > "
-                       f"{MEMORY_HEADROOM:.0%} of the {_gib(available)} available")
+        reasons.append(f"projected build peak RSS {gib(proj['build_peak_rss_bytes'])} > "
+                       f"{MEMORY_HEADROOM:.0%} of the {gib(available)} available")
     if proj["build_seconds"] > config.max_build_seconds:
         reasons.append(f"projected build {proj['build_seconds']:.0f} s > the {config.max_build_seconds:.0f} s budget")
     return "; ".join(reasons) or None
@@ -437,158 +380,3 @@ def peer_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
 
 def total_errors(result: dict[str, Any]) -> int:
     return sum(int(m.get("errors", 0)) for m in (result.get("service") or {}).get("measurements", []))
-
-
-# ----------------------------------------------------------------------------------------------------------------
-# output
-# ----------------------------------------------------------------------------------------------------------------
-def _mib(b: int | None) -> str:
-    return "–" if b is None else f"{b / 2**20:,.0f} MiB"
-
-
-def _gib(b: int | float | None) -> str:
-    return "–" if b is None else f"{b / 2**30:.1f} GiB"
-
-
-def _ms(v: float | None) -> str:
-    return "–" if v is None else f"{v:.1f}"
-
-
-def _table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    lines += ["| " + " | ".join("–" if c is None else str(c) for c in row) + " |" for row in rows]
-    return lines + [""]
-
-
-def render_markdown(r: dict[str, Any]) -> str:
-    m = r["machine"]
-    out = [
-        f"# reportqa bench{' (quick)' if r.get('quick') else ''}",
-        "",
-        f"Command: `{r['command']}`  ",
-        f"Run at {r['created_at']}, {r.get('seconds', '–')} s in all.  ",
-        f"Machine: {m['usable_cores']} usable cores ({m['logical_cores']} logical, {m['physical_cores']} physical), "
-        f"{_gib(m['memory_bytes'])} memory ({_gib(m['memory_available_bytes'])} available at start), "
-        f"{m['processor']}, Python {m['python']}, {m['platform']}.",
-        "",
-    ]
-    out += _ingest_md(r.get("ingest") or {})
-    out += _retrieval_md(r.get("retrieval") or {})
-    out += _service_md(r.get("service") or {})
-    out += _growth_md(r.get("growth") or [])
-    out += _peer_md(r.get("peer") or [])
-    return "\n".join(out).rstrip() + "\n"
-
-
-def _ingest_md(ing: dict[str, Any]) -> list[str]:
-    if not ing:
-        return []
-    first, re_ = ing["first_build"], ing["reingest"]
-    stages = list(dict.fromkeys([*first["stage_seconds"], *re_["stage_seconds"]]))
-    rows = [[s, first["stage_seconds"].get(s), re_["stage_seconds"].get(s)] for s in stages]
-    rows.append(["**total (command)**", first["seconds"], re_["seconds"]])
-    rows.append(["wall incl. interpreter start", first["wall_seconds"], re_["wall_seconds"]])
-    return [
-        f"## Ingest: shipped reports ({first['documents']} documents, {first['chunks']} chunks, "
-        f"model {first['embedding_model']})",
-        "",
-        *_table(["stage", "first build (s)", "re-ingest (s)"], rows),
-        f"Re-ingest reused the vectors of {re_['reused_files']} unchanged file(s).",
-        "",
-    ]
-
-
-def _retrieval_md(ret: dict[str, Any]) -> list[str]:
-    if not ret:
-        return []
-    rv, arms = ret["retrieval"], ret.get("arm_ms") or {}
-    row = [rv["n"], _ms(rv["p50_ms"]), _ms(rv["p95_ms"]), _ms(rv["p99_ms"]),
-           *(_ms((arms.get(a) or {}).get("p50_ms")) for a in ("word", "char", "dense")), _mib(ret["rss_bytes"])]
-    return [
-        f"## Retrieval in-process (Retriever.retrieve, top_k 10, {ret['chunks']} chunks, arms {', '.join(ret['arms'])})",
-        "",
-        *_table(["questions", "p50 ms", "p95 ms", "p99 ms", "word arm p50", "char arm p50", "dense arm p50", "RSS"], [row]),
-    ]
-
-
-def _service_md(svc: dict[str, Any]) -> list[str]:
-    if not svc:
-        return []
-    rows = [[f"/v1/{x['endpoint']}", x["concurrency"], x["requests"], _ms(x["p50_ms"]), _ms(x["p95_ms"]),
-             _ms(x["p99_ms"]), x["rps"], x["errors"], _mib(x["peak_rss_bytes"])] for x in svc["measurements"]]
-    return [
-        "## Service (`reportqa serve` on loopback; load generator in another process on the same cores)",
-        "",
-        *_table(["endpoint", "concurrency", "requests", "p50 ms", "p95 ms", "p99 ms", "req/s", "errors", "peak RSS"], rows),
-        f"Server RSS: {_mib(svc['rss_bytes_ready'])} ready, {_mib(svc['rss_bytes_warm'])} after warm-up, "
-        f"**peak {_mib(svc['peak_rss_bytes'])}** during the load (process tree).",
-        "",
-    ]
-
-
-def _growth_md(growth: list[dict[str, Any]]) -> list[str]:
-    if not growth:
-        return []
-    rows, stage_rows, probe_lines = [], [], []
-    stage_names: list[str] = []
-    for g in growth:
-        for s in ((g.get("build") or {}).get("stage_seconds") or {}):
-            if s not in stage_names and s != "total_index":
-                stage_names.append(s)
-    for g in growth:
-        label = f"{g['n']:,}" + (" (pilot)" if g.get("pilot") else "")
-        if g["status"] != "ok":
-            proj = g.get("projected") or {}
-            note = f"{g['status']}: {g.get('reason', '')}".replace("\n", " ")[:300]
-            rows.append([label, note, proj.get("build_seconds"), None, _mib(proj.get("build_peak_rss_bytes")),
-                         None, None, None, None, None, None])
-            continue
-        b, q = g["build"], g["query"]
-        arms = q.get("arm_ms") or {}
-        rows.append([label, (b.get("dense") or {}).get("index", "none"), b["build_seconds"], _mib(b["index_bytes"]),
-                     _mib(b["build_peak_rss_bytes"]), _ms(q["retrieval"]["p50_ms"]), _ms(q["retrieval"]["p95_ms"]),
-                     *(_ms((arms.get(a) or {}).get("p50_ms")) for a in ("word", "char", "dense")), _mib(q["rss_bytes"])])
-        stage_rows.append([label, b["generate_seconds"], *(b["stage_seconds"].get(s) for s in stage_names)])
-        for p in q.get("dense_probe") or []:
-            probe_lines.append([label, p["efSearch"], p["recall_at_10"], p.get("score_ratio"), f"{p['p50_ms']:.2f}"])
-    out = [
-        "## Growth: synthetic chunks (shipped chunks with digits, sentence order and names varied; seed 0)",
-        "",
-        *_table(["N", "dense index", "build s", "index size", "build peak RSS", "query p50 ms", "query p95 ms",
-                 "word p50", "char p50", "dense p50", "query RSS"], rows),
-        "Build seconds per stage:",
-        "",
-        *_table(["N", "generate", *stage_names], stage_rows),
-    ]
-    parts = [(f"{g['n']:,}", g["build"].get("index_bytes_by_part") or {}) for g in growth if g["status"] == "ok"]
-    names = list(dict.fromkeys(k for _, d in parts for k in d))
-    if names:
-        out += ["Index size by part:", "", *_table(["N", *names], [[n, *(_mib(d.get(k)) for k in names)] for n, d in parts])]
-    if probe_lines:
-        out += ["HNSW efSearch probe against an exact scan of the same vectors (score ratio: exact scores of the "
-                "returned top 10 / the exact top 10's; synthetic near-duplicates make id recall pessimistic):", "",
-                *_table(["N", "efSearch", "recall@10", "score ratio", "search p50 ms"], probe_lines)]
-    return out
-
-
-def _peer_md(peer: list[dict[str, Any]]) -> list[str]:
-    if not peer:
-        return []
-    rows = [[f"{p['n']:,}" if isinstance(p["n"], int) else p["n"], p["chunks"], p["questions"], _ms(p["peer_p50_ms"]),
-             _ms(p["reportqa_p50_ms"]), p["ratio_p50"], p["peer_build_seconds"]] for p in peer]
-    return [
-        "## Peer: llama-index default VectorStoreIndex retriever (same chunks, same embedding model, top 10)",
-        "",
-        *_table(["N", "chunks", "questions", "peer p50 ms", "reportqa p50 ms", "peer / reportqa", "peer build s"], rows),
-        "reportqa's p50 is Retriever.retrieve on the same questions (all arms, scope, boosts); the peer is dense only.",
-        "",
-    ]
-
-
-def write_outputs(result: dict[str, Any], out_dir: Path) -> tuple[Path, Path]:
-    """bench.json (everything measured) and bench.md (the tables) in `out_dir`."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    json_path, md_path = out_dir / "bench.json", out_dir / "bench.md"
-    json_path.write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
-    md_path.write_text(render_markdown(result), encoding="utf-8")
-    return json_path, md_path

@@ -27,7 +27,8 @@ def bench_cmd(
     requests: Optional[int] = typer.Option(None, "--requests", min=1, help="Requests per service measurement."),
 ) -> None:
     """Benchmark ingest, retrieval, the HTTP service and index growth; writes bench.json and bench.md."""
-    from eval.bench import BenchConfig, BenchError, render_markdown, run_bench, write_outputs
+    from eval.bench import BenchConfig, BenchError, run_bench
+    from eval.bench_report import render_markdown, write_outputs
 
     if more_sizes and not synthetic:
         _fail("sizes must follow --synthetic, e.g. reportqa bench --synthetic 10000 100000")

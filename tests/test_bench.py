@@ -13,6 +13,7 @@ import pytest
 
 from conftest import free_port, run_cli
 from eval import bench as B
+from eval.bench_report import growth_md
 from eval.bench_load import latency_summary, run_load
 from eval.bench_synth import SOURCE_PERSONS, SOURCE_PLACES, perturb_text, synthetic_chunks, synthetic_corpus
 from ingest.models import Chunk, Document
@@ -151,7 +152,7 @@ def test_projection_skips_sizes_that_would_not_fit():
 def test_markdown_renders_skipped_growth_rows():
     row = {"n": 1_000_000, "status": "skipped", "reason": "projected build 4000 s > the 900 s budget",
            "projected": {"from_n": 100_000, "build_seconds": 4000.0, "build_peak_rss_bytes": 2**35}}
-    md = B._growth_md([row])
+    md = growth_md([row])
     assert "1,000,000" in "\n".join(md) and "skipped" in "\n".join(md)
 
 
