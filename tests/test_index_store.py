@@ -210,6 +210,20 @@ def test_progress_reports_every_stage_and_publication_step(tmp_path, corpus):
     assert calls == [(s, d, 1) for s in stages for d in (0, 1)] + [(PUBLISH_STAGE, d, 2) for d in (0, 1, 2)]
 
 
+def test_the_cli_progress_bars_show_the_build_stages(tmp_path, corpus):
+    import io
+
+    from rich.console import Console
+
+    from qa_service.progress import stage_progress
+
+    screen = io.StringIO()
+    with stage_progress(Console(file=screen, force_terminal=True, width=120)) as progress:
+        build_index(corpus, build_config(tmp_path / "ix"), progress)
+    shown = screen.getvalue()
+    assert all(stage in shown for stage in ("write_records", "bm25_word", "bm25_char", PUBLISH_STAGE))
+
+
 def test_a_failing_progress_callback_stops_the_build_and_keeps_the_index(tmp_path, corpus):
     ix_dir = tmp_path / "ix"
     m0 = build_index(corpus, build_config(ix_dir)).manifest
