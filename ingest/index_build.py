@@ -117,7 +117,7 @@ def tokenize_workers(n_chunks: int, config: BuildConfig) -> int:
 def build_index(corpus: ParsedCorpus, config: BuildConfig, progress: ProgressFn | None = None) -> BuildResult:
     """Build (or incrementally rebuild) the index for `corpus` in `config.index_dir`, publish it atomically.
 
-    `progress(stage, done, total)` (qa_service.progress.ProgressFn) is called as each stage starts and ends, and
+    `progress(stage, done, total)` is called as each stage starts and ends, and
     at each step of the publication (ingest.publish.PUBLISH_STAGE). An exception it raises stops the build and
     leaves the previous index in service.
     """
