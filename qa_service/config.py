@@ -7,13 +7,34 @@ ablation derives a new one with `dataclasses.replace` instead of mutating the li
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from types import MappingProxyType
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Weights(Mapping[str, float]):
+    """Read-only fusion weights per arm: a frozen config must not change through its mapping either."""
+
+    def __init__(self, weights: Mapping[str, float]):
+        self._weights = dict(weights)
+
+    def __getitem__(self, arm: str) -> float:
+        return self._weights[arm]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._weights)
+
+    def __len__(self) -> int:
+        return len(self._weights)
+
+    def __hash__(self) -> int:
+        return hash(frozenset(self._weights.items()))
+
+    def __repr__(self) -> str:
+        return f"Weights({self._weights!r})"
 
 
 @dataclass(frozen=True)
@@ -42,7 +63,7 @@ class RetrieverConfig:
 
     def __post_init__(self) -> None:
         # A read-only copy: the config stays frozen even when the caller's dict changes.
-        object.__setattr__(self, "weights", MappingProxyType(dict(self.weights)))
+        object.__setattr__(self, "weights", Weights(self.weights))
 
 
 @dataclass(frozen=True)
