@@ -16,12 +16,17 @@ whose text is `doc.text[start:end]`.
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass
 
 from ingest.models import Document, Footnote, GlossaryEntry, Section
 from ingest.sections import heading_span, innermost_section
 from ingest.zh import strip_ws
+from ingest.zh.headings import (
+    FOOTNOTE_PREFIX_RE as _FOOTNOTE_PREFIX_RE,
+    ITEM_NUMBER_RE as _ITEM_NUMBER_RE,
+    TERM_COLON_RE as _COLON_RE,
+)
+from ingest.zh.markup import SUPERSCRIPT_LINE_RE as _SUPERSCRIPT_LINE_RE, SUPERSCRIPT_RUN_RE as _SUPERSCRIPT_RUN_RE
 
 logger = logging.getLogger(__name__)
 
@@ -29,13 +34,6 @@ SOURCE_GLOSSARY = "名词解释"
 SOURCE_FOOTNOTE = "footnote"
 
 MAX_TERM_CHARS = 40
-# `1. `, `10．`, `3、`, `[2]`, `①`, and the `、` docx leaves after a footnote number (`[1: 、六稳：…]`).
-_ITEM_NUMBER_RE = re.compile(r"^\s*(?:\*\*)?(?:\d{1,3}\s*[.．、]|\[\d{1,3}\]|[①-⑳])\s*")
-_FOOTNOTE_PREFIX_RE = re.compile(r"^\s*(?:\d{1,3}\s*[.．、:：]|\[\d{1,3}\]|[①-⑳]|、)\s*")
-_SUPERSCRIPTS = "¹²³⁴⁵⁶⁷⁸⁹⁰"
-_SUPERSCRIPT_LINE_RE = re.compile(rf"^\s*([{_SUPERSCRIPTS}]+)\s*")
-_SUPERSCRIPT_RUN_RE = re.compile(rf"[{_SUPERSCRIPTS}]+")
-_COLON_RE = re.compile(r"[：:]")
 
 
 @dataclass

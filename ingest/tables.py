@@ -15,25 +15,17 @@ Cell text is kept verbatim (only the cell's outer whitespace is trimmed).
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass, field
 
 from .zh import Line, lines_with_offsets
+from .zh.headings import TABLE_CAPTION_RE as _CAPTION_RE, UNIT_LINE_RE as _UNIT_LINE_RE
+from .zh.names import NAME_CELL_RE as _NAME_CELL_RE
+from .zh.numbers import NUMERIC_CELL_RE as _NUMERIC_CELL_RE
+from .zh.text import PROSE_PUNCT_RE as _PROSE_PUNCT_RE
 
 logger = logging.getLogger(__name__)
 
 LABEL_JOINER = "·"  # spanning header over sub-header: `上半年完成·绝对数`
-
-# `表2 2020年度…`, `表 1 …`, `续表1`, `附表3：…`, `表一 …`: a caption names the table on the line before it.
-_CAPTION_RE = re.compile(r"^\s*(?:续|附)?表\s*[0-9０-９一二三四五六七八九十]+(?:[\s：:．.、-]|$)")
-# `单位：万元` / `（单位：亿元）` sits between a caption and its table.
-_UNIT_LINE_RE = re.compile(r"^\s*[（(]?\s*单位\s*[：:][^。]{0,20}[)）]?\s*$")
-# A cell that is a figure, not a label: `8.8`, `-6.4`, `450 亿元`, `25 家`, `—`.
-_NUMERIC_CELL_RE = re.compile(r"^\s*[-+—–]?\s*\d")
-# A name in an attendance grid: 2-4 Han characters, possibly with a space inside (`何 强`).
-_NAME_CELL_RE = re.compile(r"^[\u4e00-\u9fff](?:\s?[\u4e00-\u9fff]){1,3}$")
-# Sentence punctuation: a line with it is prose, never page furniture leaked into a table.
-_PROSE_PUNCT_RE = re.compile(r"[。，；：！？,;:]")
 
 _MAX_LABEL_LEN = 20
 _MAX_BRIDGE_LEN = 40

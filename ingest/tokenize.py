@@ -23,6 +23,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Iterable
 
 from . import zh
+from .zh.headings import HEADING_NUMBER_PREFIX_RE as _HEADING_NUM_RE
+from .zh.names import ORG_SUFFIX as _ORG_SUFFIX
+from .zh.numbers import TOKEN_NUMBER_RE as _NUMBER_RE, TOKEN_UNIT_AFTER_RE as _UNIT_AFTER_RE
+from .zh.places import place_body_re
+from .zh.text import (
+    HAN_RE as _CJK_RE,
+    JIEBA_WORD_RE as _JIEBA_WORD_RE,
+    PHRASE_SPLIT_RE as _PHRASE_SPLIT_RE,
+    PUNCT_ONLY_RE as _PUNCT_ONLY_RE,
+    QUOTES as _QUOTES,
+    TERM_SPLIT_RE as _TERM_SPLIT_RE,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from .models import ParsedCorpus
@@ -32,28 +44,8 @@ SETTINGS_FILE = "tokenizer.json"
 USER_WORDS_FILE = "user_words.txt"
 _VERSION = 1
 
-# A number: digits with an optional decimal part, an optional range to a second number, an optional percent sign.
-_NUM = r"\d+(?:\.\d+)?"
-_NUMBER_RE = re.compile(rf"{_NUM}(?:-{_NUM})?%?")
-_UNIT_AFTER_RE = re.compile(
-    "(?:" + "|".join(sorted((re.escape(u) for u in (*zh.UNITS, "亿", "万", "年", "月", "日", "周岁", "岁", "批")),
-                            key=len, reverse=True)) + ")"
-)
-_PUNCT_ONLY_RE = re.compile(r"^[\W_]+$")
-_CJK_RE = re.compile(r"[\u4e00-\u9fff]")
-# jieba only matches dictionary words made of these characters (its `re_han_default`).
-_JIEBA_WORD_RE = re.compile(r"^[\u4E00-\u9FD5a-zA-Z0-9+#&\._%\-]+$")
-_QUOTES = "“”‘’\"'「」『』《》〈〉"
-# Heading numbering: 一、 （一） (1) 1. 1、 第一， 第一章 第二节 ……
-_HEADING_NUM_RE = re.compile(
-    r"^\s*(?:[（(]?[一二三四五六七八九十百零〇\d]+[）)]|[一二三四五六七八九十百零〇\d]+[、.．]"
-    r"|第[一二三四五六七八九十百零〇\d]+[章节部分条项篇]?[，,、：:\s]?)\s*"
-)
-ORG_RE = re.compile(r"青浦区[\u4e00-\u9fff]{2,12}?(?:法院|检察院|政府|委员会|局)")
-# A place followed by a people's body (川沙新镇人民政府, 青浦区人民法院): the place's suffix and the body anchor it.
-_PLACE_BODY_RE = re.compile(r"(新镇|新区|街道|镇|区|县|市)(人民政府|人民法院|人民检察院|人民代表大会)")
-_ORG_SUFFIX = r"[\u4e00-\u9fff]{2,10}?(?:法院|检察院|政府|委员会|局)"
-_PHRASE_SPLIT_RE = re.compile(r"[，,、：:；;。！!？?（）()\s“”\"《》]+")
+# The patterns (number tokens and the units after them, heading numbering, place + people's body, body
+# names, phrase and term separators) live in ingest.zh, each with an example of what it matches.
 
 _logger_quieted = False
 
@@ -216,7 +208,7 @@ def _place_names(texts: Iterable[str], tk) -> list[str]:
     tags = jieba.posseg.POSTokenizer(tk).word_tag_tab
     out: list[str] = []
     for text in texts:
-        for m in _PLACE_BODY_RE.finditer(text):
+        for m in place_body_re().finditer(text):
             left = text[max(0, m.start() - 6) : m.start()]
             words = [w for w in tk.cut(left, HMM=False) if w.strip()] if left else []
             if not words or not 2 <= len(words[-1]) <= 3 or not all("\u4e00" <= ch <= "\u9fff" for ch in words[-1]):
@@ -230,7 +222,7 @@ def _place_names(texts: Iterable[str], tk) -> list[str]:
 
 def _split_term(term: str) -> list[str]:
     """A glossary term as dictionary words: `“六稳”“六保”` -> 六稳, 六保; `深淘滩、低作堰` -> both halves."""
-    pieces = [p.strip() for p in re.split(r"[“”\"‘’'「」『』《》、，,；;：:\s]+", term)]
+    pieces = [p.strip() for p in _TERM_SPLIT_RE.split(term)]
     return [p for p in pieces if len(p) >= 2]
 
 
