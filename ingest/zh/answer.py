@@ -26,3 +26,6 @@ MARKER_NUMBER_RE = re.compile(r"\d+")
 MODEL_LINE_PREFIX_RE = re.compile(
     r"^\s*(?:[-*•·]\s*|[（(]?\d{1,2}(?:[)）、:：]|\.(?!\d))\s*|(?:改写(?:后的问题)?|独立问题|问题)\s*\d?\s*[:：]\s*)+"
 )
+
+# A model's reply saying the passages do not hold the answer: `资料中未找到相关信息。` -> an abstention.
+NOT_FOUND_RE = re.compile(alternation(words("not_found_phrases")))

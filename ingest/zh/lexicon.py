@@ -14,13 +14,13 @@ import re
 from functools import cache
 from importlib import resources
 
-_DATA_PACKAGE = "ingest.zh.data"
+_PACKAGE = "ingest.zh"  # the files are package data under ingest/zh/data/
 
 
 @cache
 def _lines(name: str) -> tuple[str, ...]:
     """Non-empty, comment-free lines of `data/<name>.txt`."""
-    text = resources.files(_DATA_PACKAGE).joinpath(f"{name}.txt").read_text(encoding="utf-8")
+    text = resources.files(_PACKAGE).joinpath("data", f"{name}.txt").read_text(encoding="utf-8")
     out: list[str] = []
     for raw in text.splitlines():
         line = raw.split("#", 1)[0].strip()

@@ -61,7 +61,3 @@ FOLLOW_UP_TAIL_RE = re.compile(r"呢[？?]?$")
 TRAILING_PARTICLES_RE = re.compile(r"[呢吗？?。！!\s]+$")
 # The asking words and marks at the end of a question (`.sub` leaves its subject): `…收入是多少？` -> `…收入`.
 QUESTION_TAIL_RE = re.compile(r"(?:" + alternation(words("question_tails")) + r")?[呢吗？?。！!\s]*$")
-
-# -- model replies ----------------------------------------------------------------------------------------
-# A model's reply saying the passages do not hold the answer: `资料中未找到相关信息。`.
-NOT_FOUND_RE = re.compile(alternation(words("not_found_phrases")))
