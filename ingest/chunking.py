@@ -32,7 +32,7 @@ from ingest.models import Chunk, Document, GlossaryEntry, Section
 from ingest.sections import heading_span, innermost_section, parse_sections, title_end
 from ingest.tables import Table, detect_tables, render_row
 from ingest.zh import sentence_spans
-from ingest.zh.text import SOFT_BREAKS as _SOFT_BREAKS
+from ingest.zh.text import SOFT_BREAKS
 
 logger = logging.getLogger(__name__)
 
@@ -106,7 +106,7 @@ def _split_long(text: str, start: int, end: int, limit: int) -> list[tuple[int, 
     pieces: list[tuple[int, int]] = []
     while end - start > limit:
         window = text[start:start + limit]
-        cut = max((window.rfind(ch) for ch in _SOFT_BREAKS), default=-1)
+        cut = max((window.rfind(ch) for ch in SOFT_BREAKS), default=-1)
         cut = start + (cut + 1 if cut > limit // 4 else limit)
         s, e = _trim(text, start, cut)
         if e > s:

@@ -24,18 +24,18 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from ingest.models import Footnote
-from ingest.zh.headings import HEADING_LIKE_RE as _HEADING_LIKE_RE
+from ingest.zh.headings import HEADING_LIKE_RE
 from ingest.zh.markup import (
-    BOOKMARK_RE as _BOOKMARK_RE,
-    FOOTNOTE_DEF_RE as _FOOTNOTE_DEF_RE,
-    FOOTNOTE_REF_RE as _FOOTNOTE_REF_RE,
-    FOOTNOTE_SHAPE_RE as _FOOTNOTE_SHAPE_RE,
-    ISSUE_LINE_RE as _ISSUE_LINE_RE,
-    LONE_BRACKET_RE as _LONE_BRACKET_RE,
-    PAGE_NUMBER_RE as _PAGE_NUMBER_RE,
+    BOOKMARK_RE,
+    FOOTNOTE_DEF_RE,
+    FOOTNOTE_REF_RE,
+    FOOTNOTE_SHAPE_RE,
+    ISSUE_LINE_RE,
+    LONE_BRACKET_RE,
+    PAGE_NUMBER_RE,
 )
-from ingest.zh.names import ANY_GAZETTE_RE as _ANY_GAZETTE_RE, INSTITUTION_GAZETTE_RE as _INSTITUTION_GAZETTE_RE
-from ingest.zh.text import BLANK_LINES_RE, LINE_END_PUNCT as _LINE_END_PUNCT, SENTENCE_PUNCT_RE as _SENTENCE_PUNCT_RE
+from ingest.zh.names import ANY_GAZETTE_RE, INSTITUTION_GAZETTE_RE
+from ingest.zh.text import BLANK_LINES_RE, LINE_END_PUNCT, SENTENCE_PUNCT_RE
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +73,7 @@ def clean_text(text: str) -> Cleaned:
 
     text, definitions = _extract_footnote_definitions(text, removed)
     text, ref_numbers = _mark_footnote_refs(text, sentinel, removed)
-    text, n_bookmarks = _BOOKMARK_RE.subn("", text)
+    text, n_bookmarks = BOOKMARK_RE.subn("", text)
     removed["bookmark"] += n_bookmarks
 
     lines = [_strip_line(line) for line in text.split("\n")]
@@ -103,13 +103,13 @@ def _pick_sentinel(text: str) -> str:
 
 def _extract_footnote_definitions(text: str, removed: Counter[str]) -> tuple[str, dict[int, Footnote]]:
     """Cut out `[N: 、术语：释义]` definitions; return the text without them and the footnotes by number."""
-    referenced = {int(n) for n in _FOOTNOTE_REF_RE.findall(text)}
+    referenced = {int(n) for n in FOOTNOTE_REF_RE.findall(text)}
     definitions: dict[int, Footnote] = {}
 
     def cut(match: re.Match[str]) -> str:
         n, body = int(match.group(1)), match.group(2)
         # Without a `[footnoteRef:N]` for it, `[3: …]` is only a definition if it has the `、术语：` shape.
-        if n not in referenced and not _FOOTNOTE_SHAPE_RE.match(body):
+        if n not in referenced and not FOOTNOTE_SHAPE_RE.match(body):
             return match.group(0)
         if n in definitions:
             log.warning("footnote %d defined twice; keeping the first definition", n)
@@ -118,7 +118,7 @@ def _extract_footnote_definitions(text: str, removed: Counter[str]) -> tuple[str
         removed["footnote_definition"] += 1
         return ""
 
-    return _FOOTNOTE_DEF_RE.sub(cut, text), definitions
+    return FOOTNOTE_DEF_RE.sub(cut, text), definitions
 
 
 def _parse_definition(n: int, body: str) -> Footnote:
@@ -141,7 +141,7 @@ def _mark_footnote_refs(text: str, sentinel: str, removed: Counter[str]) -> tupl
         removed["footnote_ref"] += 1
         return sentinel
 
-    return _FOOTNOTE_REF_RE.sub(mark, text), numbers
+    return FOOTNOTE_REF_RE.sub(mark, text), numbers
 
 
 def _resolve_footnote_refs(
@@ -191,7 +191,7 @@ def _strip_line(line: str) -> str:
 def _drop_lone_brackets(lines: list[str], removed: Counter[str]) -> list[str]:
     kept = []
     for line in lines:
-        if _LONE_BRACKET_RE.match(line):
+        if LONE_BRACKET_RE.match(line):
             removed["lone_bracket"] += 1
         else:
             kept.append(line)
@@ -235,9 +235,9 @@ def _find_furniture(lines: list[str]) -> set[int]:
     for index, line in enumerate(lines):
         if not line or _is_table_row(line):
             continue
-        if _ISSUE_LINE_RE.match(line) or _PAGE_NUMBER_RE.match(line) or _INSTITUTION_GAZETTE_RE.match(line):
+        if ISSUE_LINE_RE.match(line) or PAGE_NUMBER_RE.match(line) or INSTITUTION_GAZETTE_RE.match(line):
             drop.add(index)
-        elif _ANY_GAZETTE_RE.match(line) and (counts[line] >= 2 or _table_rows_around(lines, index, set())):
+        elif ANY_GAZETTE_RE.match(line) and (counts[line] >= 2 or _table_rows_around(lines, index, set())):
             drop.add(index)
     for line, count in counts.items():
         if count >= _REPEAT_MIN and _could_be_running_header(line):
@@ -262,8 +262,8 @@ def _could_be_running_header(line: str) -> bool:
     return (
         len(line) <= _REPEAT_MAX_LEN
         and not _is_table_row(line)
-        and not _SENTENCE_PUNCT_RE.search(line)
-        and not _HEADING_LIKE_RE.match(line)
+        and not SENTENCE_PUNCT_RE.search(line)
+        and not HEADING_LIKE_RE.match(line)
         and not line.startswith(("——", "──", "—"))
         and _brackets_balanced(line)
     )
@@ -281,7 +281,7 @@ def _continues_previous_line(lines: list[str], index: int) -> bool:
     if previous is None:
         return False
     text = lines[previous]
-    return not _is_table_row(text) and text[-1] not in _LINE_END_PUNCT
+    return not _is_table_row(text) and text[-1] not in LINE_END_PUNCT
 
 
 def _collapse_blank_lines(text: str) -> str:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ingest.zh.markup import CONTROL_RE as _CONTROL_RE
+from ingest.zh.markup import CONTROL_RE
 
 # charset-normalizer names the Chinese national encodings by their narrowest match; GB18030 is a strict
 # superset of GBK and GB2312, so decoding with it never loses a character the narrower one would read.
@@ -91,7 +91,7 @@ def _looks_like_gb18030(data: bytes) -> bool:
 
 def _check_not_binary(text: str, path: str | Path) -> str:
     """Reject text that decoded but is mostly control characters (a renamed binary file)."""
-    controls = len(_CONTROL_RE.findall(text))
+    controls = len(CONTROL_RE.findall(text))
     if text and controls / len(text) > _MAX_CONTROL_RATIO:
         raise UnreadableFile(path, "binary file")
     return text

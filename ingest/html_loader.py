@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ingest.decoding import decode_text
-from ingest.zh.markup import HTML_WS_RE as _HTML_WS_RE
+from ingest.zh.markup import HTML_WS_RE
 
 # Separators between a page's own title and the site's name in <title>.
 _TITLE_SEPARATORS = "-–—|_·:：｜"
@@ -52,7 +52,7 @@ def _is_decorated(title: str, h1: str) -> bool:
 
 
 def _collapse_html_ws(text: str) -> str:
-    return _HTML_WS_RE.sub(" ", text).strip()
+    return HTML_WS_RE.sub(" ", text).strip()
 
 
 def _render_html(node: object, lines: list[str]) -> None:

@@ -26,7 +26,7 @@ from ingest.decoding import UnreadableFile, decode_text
 from ingest.html_loader import load_html
 from ingest.models import RawFile, Skipped
 from ingest.office_loaders import load_docx, load_pdf
-from ingest.zh.markup import MD_HEADING_RE as _MD_HEADING_RE
+from ingest.zh.markup import MD_HEADING_RE
 
 log = logging.getLogger(__name__)
 
@@ -127,7 +127,7 @@ def _markdown_title(text: str) -> str | None:
     """The first level-1 `# heading`; failing that, the first heading of any level."""
     first_any: str | None = None
     for line in text.splitlines():
-        match = _MD_HEADING_RE.match(line.strip())
+        match = MD_HEADING_RE.match(line.strip())
         if not match:
             continue
         if len(match.group(1)) == 1:

@@ -6,7 +6,7 @@ import io
 from pathlib import Path
 
 from ingest.decoding import UnreadableFile
-from ingest.zh.markup import DOCX_HEADING_RE as _DOCX_HEADING_RE
+from ingest.zh.markup import DOCX_HEADING_RE, DOCX_TITLE_STYLES
 
 
 def load_docx(data: bytes, path: Path) -> tuple[str, str | None]:
@@ -51,9 +51,9 @@ def _docx_heading_level(paragraph: object) -> int | None:
     """
     style = getattr(paragraph, "style", None)
     name = (getattr(style, "name", None) or "").strip()
-    if name.lower() in ("title", "标题"):
+    if name.lower() in DOCX_TITLE_STYLES:
         return 0
-    match = _DOCX_HEADING_RE.match(name)
+    match = DOCX_HEADING_RE.match(name)
     return int(match.group(1)) if match else None
 
 

@@ -10,7 +10,7 @@ from ingest.title_locator import following_nonblank
 from ingest.zh import Line, strip_ws
 from ingest.zh.headings import HEADER_STOP_HEADING_RE
 from ingest.zh.names import INSTITUTION_RE, OFFICE_NAME_RE, PERSON_NAME_RE
-from ingest.zh.time import DATE_LINE_START_RE, REPORT_DATE_RE
+from ingest.zh.time import DATE_LINE_ENDINGS, DATE_LINE_START_RE, REPORT_DATE_RE
 
 _HEADER_MAX_LINES = 6
 _HEADER_MAX_LEN = 80
@@ -68,7 +68,7 @@ def _non_date_lines(header: list[str]) -> list[str]:
             continues = False
             continue
         if DATE_LINE_START_RE.match(line) and REPORT_DATE_RE.search(line):
-            continues = not line.endswith(("上", "）", ")", "讲话"))
+            continues = not line.endswith(DATE_LINE_ENDINGS)
             continue
         kept.append(line)
     return kept

@@ -28,14 +28,14 @@ from dataclasses import dataclass
 from ingest.models import Document, Section
 from ingest.zh import Line, cn_to_int, lines_with_offsets, strip_ws
 from ingest.zh.headings import (
-    APPENDIX_RE as _APPENDIX_RE,
-    GLOSSARY_TITLES as _GLOSSARY_TITLES,
-    HEADING_FAMILIES as _FAMILY_PATTERNS,
-    HEADING_MARKUP_RE as _MARKUP_RE,
-    NOTES_TITLES as _NOTES_TITLES,
-    TOC_TAIL_RE as _TOC_TAIL_RE,
+    APPENDIX_RE,
+    GLOSSARY_TITLES,
+    HEADING_FAMILIES,
+    HEADING_MARKUP_RE,
+    NOTES_TITLES,
+    TOC_TAIL_RE,
 )
-from ingest.zh.text import HEADING_SENTENCE_ENDS as _SENTENCE_END
+from ingest.zh.text import HEADING_SENTENCE_ENDS
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +62,7 @@ class HeadingCandidate:
 
 def _clean_heading(text: str) -> str:
     """Display text: markup removed, trailing `。`/`：` dropped (but `附：` stays `附：`, not `附`)."""
-    text = _MARKUP_RE.sub("", text).strip()
+    text = HEADING_MARKUP_RE.sub("", text).strip()
     trimmed = text.rstrip("。：: ").strip()
     return trimmed if len(trimmed) > 1 else text
 
@@ -74,12 +74,12 @@ def _ordinal(raw: str | None) -> int | None:
 
 
 def _back_matter_family(stripped: str) -> str | None:
-    bare = _MARKUP_RE.sub("", stripped).lstrip("#").strip()
-    if bare in _GLOSSARY_TITLES:
+    bare = HEADING_MARKUP_RE.sub("", stripped).lstrip("#").strip()
+    if bare in GLOSSARY_TITLES:
         return "glossary"
-    if bare in _NOTES_TITLES:
+    if bare in NOTES_TITLES:
         return "notes"
-    if len(bare) <= MAX_HEADING_CHARS and _APPENDIX_RE.match(bare):
+    if len(bare) <= MAX_HEADING_CHARS and APPENDIX_RE.match(bare):
         return "appendix"
     return None
 
@@ -94,7 +94,7 @@ def match_heading(line: str, line_start: int, line_no: int = 0) -> HeadingCandid
         return None
     lead = len(line) - len(line.lstrip())
     stripped = line.strip()
-    if not stripped or _TOC_TAIL_RE.search(stripped):
+    if not stripped or TOC_TAIL_RE.search(stripped):
         return None
     start = line_start + lead
     line_end = line_start + len(line.rstrip())
@@ -102,7 +102,7 @@ def match_heading(line: str, line_start: int, line_no: int = 0) -> HeadingCandid
     if bm is not None:
         return HeadingCandidate(line_no, start, line_end, line_end, bm, None, _clean_heading(stripped), False)
     body = stripped[2:] if stripped.startswith("**") else stripped
-    for family, pattern in _FAMILY_PATTERNS:
+    for family, pattern in HEADING_FAMILIES:
         m = pattern.match(body)
         if not m:
             continue
@@ -114,15 +114,15 @@ def match_heading(line: str, line_start: int, line_no: int = 0) -> HeadingCandid
             if ordinal is None or ordinal == 0 or ordinal > 50:
                 return None
         rest = body[m.end():]
-        if not _MARKUP_RE.sub("", rest).strip():
+        if not HEADING_MARKUP_RE.sub("", rest).strip():
             return None  # a bare marker (`一、`) with nothing after it
         # The heading part ends at the first sentence end; a heading never contains `；` (list items do).
-        cut = min((i for i, ch in enumerate(stripped) if ch in _SENTENCE_END), default=-1)
+        cut = min((i for i, ch in enumerate(stripped) if ch in HEADING_SENTENCE_ENDS), default=-1)
         head_len = cut + 1 if cut >= 0 else len(stripped)
         head = stripped[:head_len]
         if "；" in head or ";" in head:
             return None
-        if len(_MARKUP_RE.sub("", head)) > MAX_HEADING_CHARS and not family.startswith("md"):
+        if len(HEADING_MARKUP_RE.sub("", head)) > MAX_HEADING_CHARS and not family.startswith("md"):
             return None
         has_body = bool(stripped[head_len:].strip())
         if family.startswith("md"):
@@ -313,7 +313,7 @@ def heading_span(text: str, section: Section) -> tuple[int, int]:
     line = text[section.start:line_end]
     if section.family in BACK_MATTER_FAMILIES or section.family.startswith("md"):
         return section.start, section.start + len(line.rstrip())
-    cut = min((i for i, ch in enumerate(line) if ch in _SENTENCE_END), default=-1)
+    cut = min((i for i, ch in enumerate(line) if ch in HEADING_SENTENCE_ENDS), default=-1)
     end = section.start + (cut + 1 if cut >= 0 else len(line.rstrip()))
     # keep a closing quote/bracket glued to the sentence end: `…阻击战。”`
     while end < line_end and text[end] in "”’」』）)】":

@@ -18,10 +18,10 @@ import logging
 from dataclasses import dataclass, field
 
 from .zh import Line, lines_with_offsets
-from .zh.headings import TABLE_CAPTION_RE as _CAPTION_RE, UNIT_LINE_RE as _UNIT_LINE_RE
-from .zh.names import NAME_CELL_RE as _NAME_CELL_RE
-from .zh.numbers import NUMERIC_CELL_RE as _NUMERIC_CELL_RE
-from .zh.text import PROSE_PUNCT_RE as _PROSE_PUNCT_RE
+from .zh.headings import TABLE_CAPTION_RE, UNIT_LINE_RE
+from .zh.names import NAME_CELL_RE
+from .zh.numbers import NUMERIC_CELL_RE
+from .zh.text import PROSE_PUNCT_RE
 
 logger = logging.getLogger(__name__)
 
@@ -81,13 +81,13 @@ def _is_bridge_line(line: str) -> bool:
     s = line.strip()
     return (
         0 < len(s) <= _MAX_BRIDGE_LEN
-        and not _PROSE_PUNCT_RE.search(s)
-        and not _CAPTION_RE.match(s)
+        and not PROSE_PUNCT_RE.search(s)
+        and not TABLE_CAPTION_RE.match(s)
     )
 
 
 def _is_label(cell: str) -> bool:
-    return bool(cell) and len(cell) <= _MAX_LABEL_LEN and not _NUMERIC_CELL_RE.match(cell)
+    return bool(cell) and len(cell) <= _MAX_LABEL_LEN and not NUMERIC_CELL_RE.match(cell)
 
 
 def _looks_like_header(cells: list[str]) -> bool:
@@ -133,7 +133,7 @@ def merge_header(top: list[str], sub: list[str]) -> list[str]:
 def _is_name_grid(rows: list[list[str]]) -> bool:
     """Attendance lists: every cell a 2-4 character personal name, several per line, no header."""
     cells = [c for r in rows for c in r if c]
-    return len(cells) >= 4 and all(_NAME_CELL_RE.match(c) for c in cells)
+    return len(cells) >= 4 and all(NAME_CELL_RE.match(c) for c in cells)
 
 
 def _find_caption(lines: list[Line], first: int) -> tuple[int, str, int] | None:
@@ -148,11 +148,11 @@ def _find_caption(lines: list[Line], first: int) -> tuple[int, str, int] | None:
         if not s:
             i -= 1
             continue
-        if _UNIT_LINE_RE.match(s) and not seen_unit:
+        if UNIT_LINE_RE.match(s) and not seen_unit:
             seen_unit = True
             i -= 1
             continue
-        if _CAPTION_RE.match(s) and "\t" not in s and len(s) <= 80:
+        if TABLE_CAPTION_RE.match(s) and "\t" not in s and len(s) <= 80:
             lead = len(lines[i].text) - len(lines[i].text.lstrip())
             return i, s, lines[i].start + lead
         return None

@@ -23,17 +23,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Iterable
 
 from . import zh
-from .zh.headings import HEADING_NUMBER_PREFIX_RE as _HEADING_NUM_RE
-from .zh.names import ORG_SUFFIX as _ORG_SUFFIX
-from .zh.numbers import TOKEN_NUMBER_RE as _NUMBER_RE, TOKEN_UNIT_AFTER_RE as _UNIT_AFTER_RE
-from .zh.places import place_body_re
+from .zh.headings import HEADING_NUMBER_PREFIX_RE
+from .zh.names import ORG_SUFFIX
+from .zh.numbers import TOKEN_NUMBER_RE, TOKEN_UNIT_AFTER_RE
+from .zh.places import HOME_PLACES, place_body_re
 from .zh.text import (
-    HAN_RE as _CJK_RE,
-    JIEBA_WORD_RE as _JIEBA_WORD_RE,
-    PHRASE_SPLIT_RE as _PHRASE_SPLIT_RE,
-    PUNCT_ONLY_RE as _PUNCT_ONLY_RE,
-    QUOTES as _QUOTES,
-    TERM_SPLIT_RE as _TERM_SPLIT_RE,
+    HAN_RE,
+    JIEBA_WORD_RE,
+    PHRASE_SPLIT_RE,
+    PUNCT_ONLY_RE,
+    QUOTES,
+    TERM_SPLIT_RE,
 )
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -60,8 +60,8 @@ def _quiet_jieba() -> None:
 
 
 def _clean_word(word: str) -> str | None:
-    w = zh.strip_ws(zh.normalize_for_match(word)).strip(_QUOTES)
-    if len(w) < 2 or not _JIEBA_WORD_RE.match(w):
+    w = zh.strip_ws(zh.normalize_for_match(word)).strip(QUOTES)
+    if len(w) < 2 or not JIEBA_WORD_RE.match(w):
         return None
     return w
 
@@ -121,14 +121,14 @@ class Tokenizer:
         freq = tk.FREQ
         out: list[str] = []
         pos = 0
-        for m in _NUMBER_RE.finditer(norm):
+        for m in TOKEN_NUMBER_RE.finditer(norm):
             if m.start() > pos:
                 self._cut(norm[pos : m.start()], tk, freq, out)
             num = m.group(0)
             if num.endswith("%"):
                 out.append(num[:-1])
             out.append(num)
-            unit = _UNIT_AFTER_RE.match(norm, m.end())
+            unit = TOKEN_UNIT_AFTER_RE.match(norm, m.end())
             if unit and not num.endswith("%"):
                 out.append(num + unit.group(0))
             pos = m.end()
@@ -139,10 +139,10 @@ class Tokenizer:
     def _cut(self, segment: str, tk, freq: dict, out: list[str]) -> None:
         for word in tk.cut(segment, HMM=self.hmm):
             word = word.strip()
-            if not word or _PUNCT_ONLY_RE.match(word):
+            if not word or PUNCT_ONLY_RE.match(word):
                 continue
             n = len(word)
-            if n > 2 and _CJK_RE.search(word):
+            if n > 2 and HAN_RE.search(word):
                 for size in range(2, n):
                     for i in range(n - size + 1):
                         sub = word[i : i + size]
@@ -152,7 +152,7 @@ class Tokenizer:
 
     def char_tokens(self, text: str) -> list[str]:
         """Character 1–2-grams of the normalised text (zh.char_ngrams), punctuation-only grams dropped."""
-        return [g for g in zh.char_ngrams(text or "") if not _PUNCT_ONLY_RE.match(g)]
+        return [g for g in zh.char_ngrams(text or "") if not PUNCT_ONLY_RE.match(g)]
 
     def tokenize_many(self, texts: Iterable[str]) -> list[list[str]]:
         return [self.tokenize(t) for t in texts]
@@ -192,11 +192,11 @@ class Tokenizer:
 
 
 def _heading_phrases(heading: str, max_len: int = 12) -> list[str]:
-    h = _HEADING_NUM_RE.sub("", heading.strip())
-    h = h.strip(_QUOTES + "。；;，, ")
+    h = HEADING_NUMBER_PREFIX_RE.sub("", heading.strip())
+    h = h.strip(QUOTES + "。；;，, ")
     if 2 <= len(h) <= max_len:
         return [h]
-    return [p for p in _PHRASE_SPLIT_RE.split(h) if 2 <= len(p) <= 10 and _CJK_RE.search(p)]
+    return [p for p in PHRASE_SPLIT_RE.split(h) if 2 <= len(p) <= 10 and HAN_RE.search(p)]
 
 
 def _place_names(texts: Iterable[str], tk) -> list[str]:
@@ -222,7 +222,7 @@ def _place_names(texts: Iterable[str], tk) -> list[str]:
 
 def _split_term(term: str) -> list[str]:
     """A glossary term as dictionary words: `“六稳”“六保”` -> 六稳, 六保; `深淘滩、低作堰` -> both halves."""
-    pieces = [p.strip() for p in _TERM_SPLIT_RE.split(term)]
+    pieces = [p.strip() for p in TERM_SPLIT_RE.split(term)]
     return [p for p in pieces if len(p) >= 2]
 
 
@@ -238,7 +238,7 @@ def corpus_terms(corpus: "ParsedCorpus", tokenizer: Tokenizer | None = None) -> 
     seen: set[str] = set()
 
     def add(t: str) -> None:
-        t = t.strip().strip(_QUOTES).strip()
+        t = t.strip().strip(QUOTES).strip()
         if t and t not in seen:
             seen.add(t)
             terms.append(t)
@@ -261,8 +261,8 @@ def corpus_terms(corpus: "ParsedCorpus", tokenizer: Tokenizer | None = None) -> 
     places = _place_names((d.text for d in corpus.documents), (tokenizer or Tokenizer())._tk())
     for p in places:
         add(p)
-    org_re = re.compile("(?:" + "|".join(re.escape(p) for p in sorted({*places, "青浦区"}, key=len, reverse=True))
-                        + ")" + _ORG_SUFFIX)
+    org_re = re.compile("(?:" + "|".join(re.escape(p) for p in sorted({*places, *HOME_PLACES}, key=len, reverse=True))
+                        + ")" + ORG_SUFFIX)
     for d in corpus.documents:
         for m in org_re.finditer(d.text):
             add(m.group(0))

@@ -7,7 +7,9 @@ spans and groups for every match, on questions and report lines of the kinds the
 
 from __future__ import annotations
 
+import ast
 import re
+from pathlib import Path
 
 import pytest
 
@@ -344,3 +346,43 @@ def test_text_helpers_still_reexported() -> None:
     assert zh.cn_to_int("三十六") == 36
     assert zh.split_sentences("一。二！三") == ["一。", "二！", "三"]
     assert [line.text for line in zh.lines_with_offsets("a\nb")] == ["a", "b"]
+
+
+# -- one home -------------------------------------------------------------------------------------------------
+
+_HAN = re.compile(r"[\u4e00-\u9fff]")
+_INGEST = Path(__file__).resolve().parent.parent / "ingest"
+
+
+def _han_heuristics(path: Path) -> list[str]:
+    """Regexes with Han characters, and literal collections of Han strings, written in a module."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found: list[str] = []
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and isinstance(node.func.value, ast.Name)
+            and node.func.value.id == "re"
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and isinstance(node.args[0].value, str)
+            and _HAN.search(node.args[0].value)
+        ):
+            found.append(f"{path.name}:{node.lineno} re.{node.func.attr}")
+        if isinstance(node, (ast.Tuple, ast.List, ast.Set)):
+            han = [e for e in node.elts if isinstance(e, ast.Constant) and isinstance(e.value, str) and _HAN.search(e.value)]
+            if len(han) >= 2:
+                found.append(f"{path.name}:{node.lineno} word list")
+    return found
+
+
+def test_ingest_keeps_its_chinese_heuristics_in_zh() -> None:
+    offenders = [f for path in sorted(_INGEST.glob("*.py")) for f in _han_heuristics(path)]
+    assert offenders == []
+
+
+def test_the_guard_sees_a_regex_and_a_word_list(tmp_path: Path) -> None:
+    module = tmp_path / "m.py"
+    module.write_text('import re\nX = re.compile(r"上半年|下半年")\nY = ("报告", "决定")\n', encoding="utf-8")
+    assert _han_heuristics(module) == ["m.py:2 re.compile", "m.py:3 word list"]

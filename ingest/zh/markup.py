@@ -40,5 +40,7 @@ CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
 MD_HEADING_RE = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t]*#*[ \t]*$")
 # python-docx style names: "Heading 1" .. "Heading 9" (and localised "标题 1" in some Word templates).
 DOCX_HEADING_RE = re.compile(r"^(?:Heading|标题)\s*(\d)$", re.IGNORECASE)
+# The document-title style, English or localised (compared lower-cased): its paragraph is the title hint.
+DOCX_TITLE_STYLES: tuple[str, ...] = ("title", "标题")
 # HTML collapses runs of ASCII whitespace; U+00A0 and U+3000 are content and are kept.
 HTML_WS_RE = re.compile(r"[ \t\n\r\f]+")

@@ -12,6 +12,8 @@ from functools import cache
 from .lexicon import alternation, tagged, tagged_char_class, words
 from .text import HAN
 
+# Places whose bodies' names (`青浦区经济委员会`) the tokenizer learns even when no `…人民政府` line names them.
+HOME_PLACES: tuple[str, ...] = words("home_places")
 
 @cache
 def place_suffixes(variant: str) -> tuple[str, ...]:

@@ -14,6 +14,9 @@ from .lexicon import alternation, tagged
 REPORT_DATE_RE = re.compile(r"\d{4}\s*年\s*\d{1,2}\s*月(?:\s*\d{1,2}\s*日)?")
 # The start of a line that dates a report: `——2020年7月15日在…会议上` (also `──`), `（2020年7月16日）`.
 DATE_LINE_START_RE = re.compile(r"^(?:[—─－-]{1,2}|[（(])")
+# How a date line ends when it is complete: `——2020年7月15日在…第三十六次会议上`, `（2020年7月16日）`,
+# `…上的讲话`. Ending otherwise (`——2020年7月15日在…常务委员会`), it wraps onto the next header line.
+DATE_LINE_ENDINGS: tuple[str, ...] = ("上", "）", ")", "讲话")
 # A date in a question or an answer (normalised text): `7月15日`, `2020年7月`, `7月底`, `8月中旬`.
 DATE_RE = re.compile(r"\d{1,2}月\d{1,2}日|\d{4}年\d{1,2}月(?:\d{1,2}日)?|\d{1,2}月(?:底|初|中旬|上旬|下旬)")
 # A year or a date, which is not the figure a `多少` question asks for: `2020年度`, `2020年8月18日`, `1-7月`.
