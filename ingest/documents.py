@@ -38,7 +38,9 @@ from ingest.zh.headings import MD_TITLE_LINE_RE
 
 log = logging.getLogger(__name__)
 
-__all__ = ["NOTES_HEADING", "Contents", "ContentsEntry", "append_notes", "build_documents", "find_contents", "normalize_title"]
+__all__ = [
+    "NOTES_HEADING", "Contents", "ContentsEntry", "append_notes", "build_documents", "find_contents", "normalize_title",
+]
 
 NOTES_HEADING = "注释"
 

@@ -33,7 +33,12 @@ def header_lines(lines: list[Line], last_title_line: int) -> list[str]:
 
 def _ends_header(text: str) -> bool:
     """A paragraph, a table row, a salutation (`各位代表：`) or a heading is where the header stops."""
-    return len(text) > _HEADER_MAX_LEN or "\t" in text or text.endswith(("：", ":")) or bool(HEADER_STOP_HEADING_RE.match(text))
+    return (
+        len(text) > _HEADER_MAX_LEN
+        or "\t" in text
+        or text.endswith(("：", ":"))
+        or bool(HEADER_STOP_HEADING_RE.match(text))
+    )
 
 
 def find_date(header: list[str]) -> str | None:

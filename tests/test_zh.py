@@ -386,3 +386,8 @@ def test_the_guard_sees_a_regex_and_a_word_list(tmp_path: Path) -> None:
     module = tmp_path / "m.py"
     module.write_text('import re\nX = re.compile(r"上半年|下半年")\nY = ("报告", "决定")\n', encoding="utf-8")
     assert _han_heuristics(module) == ["m.py:2 re.compile", "m.py:3 word list"]
+
+
+def test_place_noise_examples_from_the_data_comments() -> None:
+    assert places.question_place_re().findall("我镇工业区产值") == ["工业区"]
+    assert places.known_places(["在全区人民代表大会上"] * 2) == set()

@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import re
 from functools import cache
+from typing import Literal
 
 from .lexicon import alternation, tagged, tagged_char_class, words
 from .text import HAN
 
 # Places whose bodies' names (`青浦区经济委员会`) the tokenizer learns even when no `…人民政府` line names them.
 HOME_PLACES: tuple[str, ...] = words("home_places")
+
+Capture = Literal["place", "name", "suffix"]
+
 
 @cache
 def place_suffixes(variant: str) -> tuple[str, ...]:
@@ -25,7 +29,7 @@ def place_pattern(
     variant: str,
     *,
     name_len: tuple[int, int] | None = (2, 3),
-    capture: str | None = None,
+    capture: Capture | None = None,
     not_after: str | None = None,
     before_body: bool = False,
 ) -> str:
@@ -56,7 +60,8 @@ def place_pattern(
 @cache
 def question_place_re() -> re.Pattern[str]:
     """Places a question names (group 1): `川沙新镇`, `嘉定区`; not `全区`/`我区`/`城区` (the character before)."""
-    return re.compile(place_pattern("question", capture="place", not_after=tagged_char_class("place_noise_chars", "before")))
+    not_after = tagged_char_class("place_noise_chars", "before")
+    return re.compile(place_pattern("question", capture="place", not_after=not_after))
 
 
 @cache
@@ -95,7 +100,8 @@ def scope_place_name_re() -> re.Pattern[str]:
 def known_body_place_re() -> re.Pattern[str]:
     """A 2-character place right before a people's body, not inside a longer word (group 1):
     `青浦区人民政府` -> 青浦, `川沙新镇人民代表大会` -> 川沙."""
-    return re.compile(place_pattern("known_body", name_len=(2, 2), capture="name", not_after=f"[{HAN}]", before_body=True))
+    pattern = place_pattern("known_body", name_len=(2, 2), capture="name", not_after=f"[{HAN}]", before_body=True)
+    return re.compile(pattern)
 
 
 @cache
