@@ -7,6 +7,7 @@ Every pattern is searched in the question's normalised text unless its comment s
 from __future__ import annotations
 
 import re
+
 from .lexicon import alternation, tagged, word_set, words
 
 # Question words and fillers that carry no content: matching them in a passage proves nothing.
