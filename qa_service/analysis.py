@@ -6,20 +6,21 @@ the question analysis (terms, weights, intents, places) and the scope. Nothing d
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from ingest.zh import bare_numbers, match_key
+from ingest.zh.question import RETRIEVAL_DEFINITION_RE
+from ingest.zh.time import time_scope_re
 
 from .question import QuestionAnalysis, analyze
 from .scope import Scope, ScopeDetector
 
-# The retriever's boosts were measured with these patterns, which differ slightly from the answerer's
-# (question.TIME_SCOPE_RE also has 今年/去年; question.DEFINITION_RE also has 是哪几…): unifying them
-# would change rankings, so both readings are kept, each named for its reader.
-_BOOST_TIME_RE = re.compile(r"上半年|下半年|全年|一季度|二季度|三季度|四季度|\d{1,2}-\d{1,2}月|\d{4}年度?|\d{1,2}月底?|年初|年底")
-_BOOST_DEFINITION_RE = re.compile(r"什么是|是什么|指什么|指的是|含义|意思|是指|包括哪些|包含哪些|有哪些内容|具体指|定义")
+# The retriever's boosts were measured with their own variants of the time-scope and definition cues
+# (the answerer's also have 今年/去年 and 是哪几…; see ingest/zh/data): unifying them would change
+# rankings, so both readings are kept, each named for its reader.
+_BOOST_TIME_RE = time_scope_re("retrieval")
+_BOOST_DEFINITION_RE = RETRIEVAL_DEFINITION_RE
 
 
 @dataclass(frozen=True)
