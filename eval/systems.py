@@ -8,7 +8,7 @@ system answers through the same qa_service AnswerPipeline; a retrieval baseline 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -65,10 +65,6 @@ class AnsweringSystem(RetrievalSystem, Protocol):
         ...
 
     def describe(self) -> dict[str, Any]: ...
-
-
-def ranked_from_chunks(chunks: Sequence[Chunk], scores: Sequence[float]) -> list[Ranked]:
-    return [Ranked(c.id, c.text, c.kind, float(s)) for c, s in zip(chunks, scores)]
 
 
 class PipelineSystem:

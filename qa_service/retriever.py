@@ -1,7 +1,9 @@
 """The Retriever component: hybrid ranking over the index's arms with scope awareness and domain boosts.
 
     >>> from ingest.index_store import load_index
+    >>> from qa_service.analysis import QueryAnalyzer
     >>> from qa_service.config import Settings
+    >>> from qa_service.scope import ScopeDetector
     >>> settings = Settings()
     >>> index = load_index("index")
     >>> r = Retriever(index, settings.retriever_config())
@@ -15,8 +17,8 @@ the documents the question names (its QueryAnalysis scope) -> domain boosts (fig
 glossary terms) -> filters -> near-duplicate collapse -> optional cross-encoder rerank. `/v1/search`
 and `/v1/ask` both run it through qa_service.pipeline, so they rank alike.
 
-Any object with `chunks`, `retrieve` and `opening` (the PassageRetriever protocol) can stand in for
-it in the pipeline: the evaluation baselines do.
+In the service the AnswerPipeline does the analysis (`pipeline.search(query)`). Any object with `chunks`,
+`retrieve` and `opening` (the PassageRetriever protocol) can stand in for it there: the eval baselines do.
 """
 
 from __future__ import annotations
