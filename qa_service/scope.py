@@ -14,9 +14,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 
+from ingest.index_reader import IndexReader
 from ingest.lookups import DocumentMentions
 from ingest.models import Document
 from ingest.zh import match_key
+
+from .config import ScopeConfig
 
 # Short forms of issuing bodies as people say them; each regex on a title yields extra aliases.
 # e.g. 青浦区人民法院 -> 区法院 / 法院 / 青浦区法院 / 青浦法院
@@ -62,6 +65,14 @@ class Scope:
         return len(self.groups) > 1
 
 
+def documents_of(index: IndexReader) -> list[dict]:
+    """What scope detection reads of each indexed document."""
+    return [
+        {"doc_id": d.doc_id, "title": d.title, "reporter": d.reporter, "text": d.text or ""}
+        for d in index.documents.values()
+    ]
+
+
 def _bigrams(s: str) -> set[str]:
     return {s[i : i + 2] for i in range(len(s) - 1)}
 
@@ -97,21 +108,20 @@ def _mentions_of(documents: Sequence[dict]) -> DocumentMentions:
 
 
 class ScopeDetector:
-    """Finds the documents a question names. Built once per index from the document list."""
+    """Finds the documents a question names. Built once per index from the document list
+    (dicts with doc_id, title, reporter and text; see `documents_of`)."""
 
-    def __init__(
-        self,
-        documents: Sequence[dict],
-        min_score: float = 4.0,
-        tie_ratio: float = 0.97,
-        extra_min: float = 2.5,
-        mention_min_score: float = 4.0,
-        mentions: DocumentMentions | None = None,
-    ):
-        self.min_score = min_score
-        self.mention_min_score = mention_min_score
-        self.tie_ratio = tie_ratio
-        self.extra_min = extra_min
+    @classmethod
+    def for_index(cls, index: IndexReader, config: ScopeConfig) -> ScopeDetector:
+        """The detector over an index's documents, sharing its place lookup (IndexReader.mentions)."""
+        return cls(documents_of(index), config, mentions=index.mentions)
+
+    def __init__(self, documents: Sequence[dict], config: ScopeConfig, mentions: DocumentMentions | None = None):
+        self.config = config
+        self.min_score = config.min_score
+        self.mention_min_score = config.mention_min_score
+        self.tie_ratio = config.tie_ratio
+        self.extra_min = config.extra_min
         self.profiles = [
             DocProfile(
                 doc_id=d["doc_id"],

@@ -70,14 +70,16 @@ def test_loaded_helpers(index_dir):
     assert loaded.term_weight(unseen) == 0.0  # paraphrase words the reports never use weigh nothing
     word = loaded.index.tokenizer.tokenize("全院共受理各类案件")[0]
     assert loaded.term_weight(word) == loaded.index.idf(word) > 0
-    assert loaded.first_chunk("a").id == "a.2" and loaded.first_chunk("nope") is None
+    assert loaded.retriever.opening("a").id == "a.2" and loaded.retriever.opening("nope") is None
     assert loaded.place_docs("川沙新镇") == {"a", "b"} and loaded.place_docs("法院") == {"b"}
 
 
 def test_scope_place_filter_uses_the_shared_lookup(reader):
     docs = [{"doc_id": d.doc_id, "title": d.title, "reporter": d.reporter, "text": d.text} for d in reader.documents.values()]
-    own = ScopeDetector(docs)  # its own lookup over the same texts
-    shared = ScopeDetector(docs, mentions=reader.mentions)
+    config = Settings().scope_config()
+    own = ScopeDetector(docs, config)  # its own lookup over the same texts
+    shared = ScopeDetector.for_index(reader, config)
+    assert shared.mentions is reader.mentions and own.mentions is not reader.mentions
     expected = {
         "朱家角镇审结了多少案件？": {1},  # only b mentions 朱家角
         "川沙新镇上半年财政收入是多少？": {0, 1},  # b mentions 川 沙 新镇 too (whitespace ignored)

@@ -7,6 +7,7 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 
 import dataclasses
 import hashlib
+import io
 import json
 import re
 import signal
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from rich.console import Console
 
 from ingest import embeddings as E
 from ingest.bm25_build import arm_tokens, build_bm25_arm
@@ -29,6 +31,7 @@ from ingest.models import Chunk, Document, GlossaryEntry, ParsedCorpus, RawFile,
 from ingest.publish import PUBLISH_STAGE, write_json_atomic
 from ingest.tokenize import Tokenizer, corpus_terms
 from qa_service.config import Settings
+from reportqa.progress import stage_progress
 
 ROOT = Path(__file__).resolve().parents[1]
 REPORTS = ROOT / "ingest" / "data" / "reports"
@@ -211,12 +214,6 @@ def test_progress_reports_every_stage_and_publication_step(tmp_path, corpus):
 
 
 def test_the_cli_progress_bars_show_the_build_stages(tmp_path, corpus):
-    import io
-
-    from rich.console import Console
-
-    from qa_service.progress import stage_progress
-
     screen = io.StringIO()
     with stage_progress(Console(file=screen, force_terminal=True, width=120)) as progress:
         build_index(corpus, build_config(tmp_path / "ix"), progress)

@@ -1,4 +1,4 @@
-"""`reportqa bench` output: bench.json (everything measured) and bench.md (its tables)."""
+"""bench.json as Markdown tables (bench.md and the command's stdout)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 
-def _mib(b: int | None) -> str:
+def mib(b: int | None) -> str:
     return "–" if b is None else f"{b / 2**20:,.0f} MiB"
 
 
@@ -41,7 +41,7 @@ def render_markdown(r: dict[str, Any]) -> str:
     out += _ingest_md(r.get("ingest") or {})
     out += _retrieval_md(r.get("retrieval") or {})
     out += _service_md(r.get("service") or {})
-    out += growth_md(r.get("growth") or [])
+    out += _growth_md(r.get("growth") or [])
     out += _peer_md(r.get("peer") or [])
     return "\n".join(out).rstrip() + "\n"
 
@@ -69,7 +69,7 @@ def _retrieval_md(ret: dict[str, Any]) -> list[str]:
         return []
     rv, arms = ret["retrieval"], ret.get("arm_ms") or {}
     row = [rv["n"], _ms(rv["p50_ms"]), _ms(rv["p95_ms"]), _ms(rv["p99_ms"]),
-           *(_ms((arms.get(a) or {}).get("p50_ms")) for a in ("word", "char", "dense")), _mib(ret["rss_bytes"])]
+           *(_ms((arms.get(a) or {}).get("p50_ms")) for a in ("word", "char", "dense")), mib(ret["rss_bytes"])]
     return [
         f"## Retrieval in-process (Retriever.retrieve, top_k 10, {ret['chunks']} chunks, arms {', '.join(ret['arms'])})",
         "",
@@ -81,18 +81,18 @@ def _service_md(svc: dict[str, Any]) -> list[str]:
     if not svc:
         return []
     rows = [[f"/v1/{x['endpoint']}", x["concurrency"], x["requests"], _ms(x["p50_ms"]), _ms(x["p95_ms"]),
-             _ms(x["p99_ms"]), x["rps"], x["errors"], _mib(x["peak_rss_bytes"])] for x in svc["measurements"]]
+             _ms(x["p99_ms"]), x["rps"], x["errors"], mib(x["peak_rss_bytes"])] for x in svc["measurements"]]
     return [
         "## Service (`reportqa serve` on loopback; load generator in another process on the same cores)",
         "",
         *_table(["endpoint", "concurrency", "requests", "p50 ms", "p95 ms", "p99 ms", "req/s", "errors", "peak RSS"], rows),
-        f"Server RSS: {_mib(svc['rss_bytes_ready'])} ready, {_mib(svc['rss_bytes_warm'])} after warm-up, "
-        f"**peak {_mib(svc['peak_rss_bytes'])}** during the load (process tree).",
+        f"Server RSS: {mib(svc['rss_bytes_ready'])} ready, {mib(svc['rss_bytes_warm'])} after warm-up, "
+        f"**peak {mib(svc['peak_rss_bytes'])}** during the load (process tree).",
         "",
     ]
 
 
-def growth_md(growth: list[dict[str, Any]]) -> list[str]:
+def _growth_md(growth: list[dict[str, Any]]) -> list[str]:
     if not growth:
         return []
     rows, stage_rows, probe_lines = [], [], []
@@ -106,14 +106,14 @@ def growth_md(growth: list[dict[str, Any]]) -> list[str]:
         if g["status"] != "ok":
             proj = g.get("projected") or {}
             note = f"{g['status']}: {g.get('reason', '')}".replace("\n", " ")[:300]
-            rows.append([label, note, proj.get("build_seconds"), None, _mib(proj.get("build_peak_rss_bytes")),
+            rows.append([label, note, proj.get("build_seconds"), None, mib(proj.get("build_peak_rss_bytes")),
                          None, None, None, None, None, None])
             continue
         b, q = g["build"], g["query"]
         arms = q.get("arm_ms") or {}
-        rows.append([label, (b.get("dense") or {}).get("index", "none"), b["build_seconds"], _mib(b["index_bytes"]),
-                     _mib(b["build_peak_rss_bytes"]), _ms(q["retrieval"]["p50_ms"]), _ms(q["retrieval"]["p95_ms"]),
-                     *(_ms((arms.get(a) or {}).get("p50_ms")) for a in ("word", "char", "dense")), _mib(q["rss_bytes"])])
+        rows.append([label, (b.get("dense") or {}).get("index", "none"), b["build_seconds"], mib(b["index_bytes"]),
+                     mib(b["build_peak_rss_bytes"]), _ms(q["retrieval"]["p50_ms"]), _ms(q["retrieval"]["p95_ms"]),
+                     *(_ms((arms.get(a) or {}).get("p50_ms")) for a in ("word", "char", "dense")), mib(q["rss_bytes"])])
         stage_rows.append([label, b["generate_seconds"], *(b["stage_seconds"].get(s) for s in stage_names)])
         for p in q.get("dense_probe") or []:
             probe_lines.append([label, p["efSearch"], p["recall_at_10"], p.get("score_ratio"), f"{p['p50_ms']:.2f}"])
@@ -129,7 +129,7 @@ def growth_md(growth: list[dict[str, Any]]) -> list[str]:
     parts = [(f"{g['n']:,}", g["build"].get("index_bytes_by_part") or {}) for g in growth if g["status"] == "ok"]
     names = list(dict.fromkeys(k for _, d in parts for k in d))
     if names:
-        out += ["Index size by part:", "", *_table(["N", *names], [[n, *(_mib(d.get(k)) for k in names)] for n, d in parts])]
+        out += ["Index size by part:", "", *_table(["N", *names], [[n, *(mib(d.get(k)) for k in names)] for n, d in parts])]
     if probe_lines:
         out += ["HNSW efSearch probe against an exact scan of the same vectors (score ratio: exact scores of the "
                 "returned top 10 / the exact top 10's; synthetic near-duplicates make id recall pessimistic):", "",
