@@ -82,6 +82,8 @@ def eval_cmd(
     _check_options(mode, baseline, url, index is not None or bool(baseline or weights or no_scope or no_boosts))
     if (dataset is None) == (squad is None):
         fail("give exactly one of --dataset FILE and --squad FILE")
+    if squad is not None and url:
+        fail("--squad builds its own index of the set's paragraphs; it cannot evaluate a running server (--url)")
     out_dir = out or Path("eval/runs") / time.strftime("%Y%m%d-%H%M%S")
     run_config: dict[str, Any] = {"dataset": str(dataset or squad), "split": split, "mode": "retrieval-only" if retrieval_only else mode, "top_k": top_k}
     if squad is not None:

@@ -148,6 +148,8 @@ def test_cli_rejects_a_non_squad_file_without_a_traceback(tmp_path: Path):
     assert "no top-level `data` list" in result.stderr and "Traceback" not in result.stderr
     both = run_cli("eval", "--squad", str(path), "--dataset", "reports_dev", "--out", str(tmp_path / "run"))
     assert both.returncode == 1 and "exactly one of --dataset" in both.stderr
+    served = run_cli("eval", "--squad", str(path), "--url", "http://127.0.0.1:9", "--out", str(tmp_path / "run"))
+    assert served.returncode == 1 and "--squad builds its own index" in served.stderr
 
 
 def test_cli_runs_the_set_end_to_end_and_reuses_its_index(tiny: Path, tmp_path: Path):
