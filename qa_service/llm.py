@@ -1,7 +1,8 @@
 """The `llm` answer mode: a llama-index `OpenAILike` LLM at any OpenAI-compatible endpoint.
 
 Passages go into the prompt numbered; the model is told, in Chinese, to cite every claim with [n]
-and to say when the passages do not answer. Before retrieval, everyday wording is rewritten into the
+and to say when the passages do not answer (the prompts are in `messages`; reading the model's reply,
+its line prefixes and "not found" phrases, is `ingest.zh.answer`'s). Before retrieval, everyday wording is rewritten into the
 reports' vocabulary (multi-query). Any failure raises LLMUnavailable with a short reason, and the
 service falls back to the extractive answer with `fallback` set to that reason.
 """
