@@ -1,0 +1,161 @@
+"""The Retriever (qa_service.retriever) on a tiny index built from hand-made Documents and Chunks.
+
+The index is built by the public build function with the lexical arms only (no model), so the test
+needs no torch and knows every passage: which one answers, which are a table and its rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from ingest.index_store import build_index, load_index
+from ingest.models import Chunk, Document, GlossaryEntry, ParsedCorpus
+from qa_service.config import Settings
+from qa_service.retriever import RetrievalQuery, Retriever, RetrieverConfig
+
+TOWN, COURT, PLAN = "town", "court", "plan"
+TITLES = {
+    TOWN: "川沙新镇2020年1-7月工作情况",
+    COURT: "青浦区人民法院2020年上半年工作报告",
+    PLAN: "关于青浦区2020年上半年国民经济和社会发展计划执行情况的报告",
+}
+# (id, doc, kind, heading below the title, text, parent)
+PASSAGES = [
+    ("t-open", TOWN, "text", None, "川沙新镇2020年1-7月工作情况\n镇长 宦勇", None),
+    ("t-finance", TOWN, "text", "一、经济运行", "1-7月，财政总收入12.42亿元，同比下降13.2%，一般公共预算收入3.23亿元。", None),
+    ("t-sixes", TOWN, "text", "二、六保工作", "全镇扎实做好“六稳”“六保”工作，六保工作成效明显，六保任务全面完成。", None),
+    ("t-def", TOWN, "definition", "注释", "六保：保居民就业、保基本民生、保市场主体、保粮食能源安全、保产业链供应链稳定、保基层运转。", None),
+    ("c-cases", COURT, "text", "一、审判执行", "上半年，共受理各类案件20813件，审结18000件。", None),
+    ("c-plans", COURT, "text", "二、下半年工作", "下半年，将继续深化司法改革，推进繁简分流。", None),
+    ("p-table", PLAN, "table", "表1 主要指标", "表1 主要指标\n指标名称\t完成\n合同外资\t8.8亿美元\n财政总收入\t240亿元", None),
+    ("p-row-fdi", PLAN, "table_row", "表1 主要指标", "指标名称：合同外资；完成：8.8亿美元", "p-table"),
+    ("p-row-fin", PLAN, "table_row", "表1 主要指标", "指标名称：财政总收入；完成：240亿元", "p-table"),
+    ("p-text", PLAN, "text", "一、总体情况", "上半年全区合同外资8.8亿美元，实到外资4.5亿美元。", None),
+]
+
+
+def tiny_corpus() -> ParsedCorpus:
+    """Documents whose text is their passages in order; offsets, links and the glossary entry to match."""
+    documents, chunks = [], []
+    for doc_id, title in TITLES.items():
+        rows = [p for p in PASSAGES if p[1] == doc_id]
+        text, offsets = "", []
+        for _, _, _, _, body, _ in rows:
+            if not text or body not in text:  # a table row's text is not in the document: point at its table
+                text += ("\n" if text else "") + body
+            offsets.append(text.index(body) if body in text else offsets[-1])
+        documents.append(Document(doc_id=doc_id, title=title, source_file=f"{doc_id}.txt", text=text))
+        for i, (pid, _, kind, heading, body, parent) in enumerate(rows):
+            chunks.append(Chunk(
+                id=pid, doc_id=doc_id, doc_title=title, heading_path=[title] + ([heading] if heading else []),
+                kind=kind, text=body, start=offsets[i], end=offsets[i] + len(body), parent_id=parent,
+                prev_id=rows[i - 1][0] if i else None, next_id=rows[i + 1][0] if i + 1 < len(rows) else None,
+            ))
+    glossary = [GlossaryEntry(term="六保", definition=PASSAGES[3][4].split("：", 1)[1], doc_id=TOWN, source="footnote", chunk_id="t-def")]
+    return ParsedCorpus(documents=documents, sections=[], chunks=chunks, glossary=glossary, files=[])
+
+
+def retriever_config(**overrides) -> RetrieverConfig:
+    """The retriever settings production uses (as QAService builds them), with `overrides`."""
+    s = Settings()
+    config = RetrieverConfig(
+        weights=s.fusion_weights, rrf_k=s.rrf_k, candidate_depth=s.candidate_depth,
+        scope_weight=s.scope_weight, scope_min_score=s.scope_min_score,
+    )
+    return replace(config, **overrides)
+
+
+@pytest.fixture(scope="module")
+def tiny_index(tmp_path_factory) -> Path:
+    index_dir = tmp_path_factory.mktemp("tiny") / "index"
+    build_index(tiny_corpus(), index_dir, embed_model="none")
+    return index_dir
+
+
+@pytest.fixture(scope="module")
+def retriever(tiny_index) -> Retriever:
+    return Retriever(load_index(tiny_index), retriever_config())
+
+
+def ids(retriever: Retriever, query: str, **kwargs) -> list[str]:
+    return [p.chunk.id for p in retriever.retrieve(RetrievalQuery(query=query, **kwargs)).passages]
+
+
+def test_the_answer_passage_ranks_first(retriever):
+    result = retriever.retrieve(RetrievalQuery(query="川沙新镇1-7月财政总收入是多少？", top_k=5))
+    first = result.passages[0]
+    assert first.chunk.id == "t-finance"
+    assert first.score == max(p.score for p in result.passages)
+    assert [p.score for p in result.passages] == sorted((p.score for p in result.passages), reverse=True)
+    # The index has no dense arm: its rank is None; the lexical arms found the passage.
+    assert retriever.arms == ["word", "char"]
+    assert first.ranks["dense"] is None and first.ranks["word"] >= 1 and first.ranks["char"] >= 1
+
+
+def test_top_k_bounds_the_result(retriever):
+    assert len(ids(retriever, "上半年", top_k=2)) == 2
+    assert len(ids(retriever, "上半年", top_k=1000)) <= len(PASSAGES)
+
+
+def test_a_definition_question_puts_the_definition_first(retriever):
+    # t-sixes says 六保 three times; the definition passage is what `什么是` asks for.
+    assert ids(retriever, "什么是六保？", top_k=3)[0] == "t-def"
+
+
+def test_table_and_its_rows_count_once(retriever):
+    found = ids(retriever, "合同外资8.8亿美元", top_k=10)
+    family = [pid for pid in found if pid in {"p-table", "p-row-fdi", "p-row-fin"}]
+    assert len(family) == 1, found
+    assert "p-text" in found
+
+
+def test_doc_filter_keeps_only_those_documents(retriever):
+    found = retriever.retrieve(RetrievalQuery(query="财政总收入", top_k=10, doc_ids=[PLAN])).passages
+    assert found and {p.chunk.doc_id for p in found} == {PLAN}
+    both = retriever.retrieve(RetrievalQuery(query="上半年", top_k=10, doc_ids=[COURT, PLAN])).passages
+    assert {p.chunk.doc_id for p in both} == {COURT, PLAN}
+
+
+def test_heading_prefix_filter(retriever):
+    found = retriever.retrieve(RetrievalQuery(query="下半年工作", top_k=10, heading_prefix="二、")).passages
+    assert {p.chunk.id for p in found} <= {"t-sixes", "c-plans"} and "c-plans" in {p.chunk.id for p in found}
+    assert all(p.chunk.heading_path[1].startswith("二、") for p in found)
+
+
+def test_a_named_report_scopes_the_ranking(retriever):
+    result = retriever.retrieve(RetrievalQuery(query="国民经济和社会发展计划执行情况的报告里财政总收入是多少", top_k=3))
+    assert result.scope.doc_ids == [PLAN]
+    assert result.passages[0].chunk.id == "p-row-fin"
+    # Three documents give small scope scores: a lower minimum lets the town report's title name it.
+    index = retriever.index
+    question = "川沙新镇2020年1-7月工作情况中上半年有什么？"
+    scoped = Retriever(index, retriever_config(scope_min_score=3.0)).retrieve(RetrievalQuery(query=question, top_k=6))
+    assert scoped.scope.doc_ids == [TOWN]
+    assert [p.chunk.doc_id for p in scoped.passages[:4]] == [TOWN] * 4
+    # Without scope detection, the other reports' 上半年 passages come in between.
+    unscoped = Retriever(index, retriever_config(use_scope=False)).retrieve(RetrievalQuery(query=question, top_k=6))
+    assert unscoped.scope.doc_ids == [] and {p.chunk.doc_id for p in unscoped.passages[:4]} != {TOWN}
+    # A document filter overrides scope detection.
+    filtered = retriever.retrieve(RetrievalQuery(query="国民经济和社会发展计划执行情况的报告里财政总收入是多少", top_k=3, doc_ids=[TOWN]))
+    assert filtered.scope.doc_ids == [] and {p.chunk.doc_id for p in filtered.passages} == {TOWN}
+
+
+def test_same_query_same_ranking(retriever):
+    query = "上半年财政总收入和合同外资"
+    first = retriever.retrieve(RetrievalQuery(query=query, top_k=10)).passages
+    again = retriever.retrieve(RetrievalQuery(query=query, top_k=10)).passages
+    assert [(p.chunk.id, p.score) for p in first] == [(p.chunk.id, p.score) for p in again]
+
+
+def test_passage_lookup(retriever):
+    assert retriever.chunk("c-cases").text.startswith("上半年，共受理各类案件20813件")
+    assert retriever.chunk("nope") is None
+
+
+@pytest.mark.parametrize("kwargs,message", [({"query": "  "}, "empty"), ({"query": "财政", "top_k": 0}, "top_k")])
+def test_bad_queries_are_refused(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        RetrievalQuery(**kwargs)
