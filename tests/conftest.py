@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import time
+import traceback
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -36,17 +37,18 @@ def run_cli(*args: str, env: dict | None = None, timeout: float = 600) -> subpro
     return subprocess.run([*CLI, *args], capture_output=True, text=True, env=full_env, timeout=timeout)
 
 
-def run_cli_in_process(*args: str) -> str:
-    """Run a `reportqa` command in this process (the same Typer app as `CLI`, without a new interpreter);
-    returns its stdout, fails the test on a non-zero exit."""
+def run_cli_in_process(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    """`run_cli` without a new interpreter: the same Typer app as `CLI`, invoked in this process through
+    Typer's CliRunner (`env` is set for the call only). An uncaught exception is exit code 1 with its
+    traceback on stderr, as in a subprocess."""
     from typer.testing import CliRunner
 
     app = importlib.import_module(CLI[-1]).app
-    result = CliRunner().invoke(app, list(args))
-    if result.exit_code != 0:
-        detail = result.stderr if result.exception is None or isinstance(result.exception, SystemExit) else repr(result.exception)
-        pytest.fail(f"reportqa {' '.join(args)} exited {result.exit_code}: {detail}")
-    return result.stdout
+    result = CliRunner().invoke(app, list(args), env=env)
+    stderr = result.stderr
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        stderr += "".join(traceback.format_exception(result.exception))
+    return subprocess.CompletedProcess([*CLI, *args], result.exit_code, result.stdout, stderr)
 
 
 def free_port() -> int:
@@ -60,7 +62,8 @@ def shipped_index(tmp_path_factory) -> Path:
     """The shipped reports ingested with the default settings (offline embedding model included), built
     once per session by `reportqa ingest` run in-process."""
     index = tmp_path_factory.mktemp("shipped") / "index"
-    run_cli_in_process("ingest", "--index", str(index), "--json")
+    result = run_cli_in_process("ingest", "--index", str(index), "--json")
+    assert result.returncode == 0, result.stderr
     return index
 
 

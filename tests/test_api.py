@@ -183,7 +183,8 @@ def test_real_server_lifecycle(tmp_path):
             assert c.get("/healthz").json() == {"status": "ok"}
             r = c.get("/readyz")
             assert r.status_code == 503 and "reportqa ingest" in r.json()["error"]["message"]
-            run_cli_in_process("ingest", str(REPORTS / f"{TOWN}.txt"), "--index", str(index), "--embed-model", "none", "--json")
+            ingest = run_cli_in_process("ingest", str(REPORTS / f"{TOWN}.txt"), "--index", str(index), "--embed-model", "none", "--json")
+            assert ingest.returncode == 0, ingest.stderr
             ready = c.get("/readyz").json()
             assert ready["status"] == "ready" and ready["counts"]["documents"] == 1
             assert ready["arms"] == ["word", "char"]
