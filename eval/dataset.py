@@ -16,6 +16,7 @@ from typing import Any
 TYPES = ("numeric", "table", "definition", "entity", "list", "paraphrase", "multi_hop", "comparison", "unanswerable")
 SPLITS = ("tune", "report", "all")
 _KNOWN = {"id", "question", "answers", "evidence", "type", "derivation", "split"}
+PACKAGED_DIR = Path(__file__).resolve().parent / "datasets"
 
 
 class DatasetError(ValueError):
@@ -86,15 +87,36 @@ def _parse_line(raw: str, lineno: int, path: Path) -> EvalItem:
     )
 
 
+def packaged_datasets() -> list[str]:
+    """Names of the dev sets shipped inside the package (eval/datasets/NAME.jsonl), usable without a clone."""
+    return sorted(p.stem for p in PACKAGED_DIR.glob("*.jsonl"))
+
+
+def resolve_dataset(spec: str | Path) -> Path:
+    """The dataset file `spec` names: the file itself when it exists, else the packaged dev set called `spec`
+    (`reports_dev` or `reports_dev.jsonl`). A path with a folder in it is never swapped for a packaged file."""
+    path = Path(spec)
+    if path.exists() or path.parent != Path("."):
+        return path
+    name = path.name.removesuffix(".jsonl")
+    if name in packaged_datasets():
+        return PACKAGED_DIR / f"{name}.jsonl"
+    raise DatasetError(f"{spec}: no such dataset file, nor a packaged dataset (packaged: {', '.join(packaged_datasets())})")
+
+
 def load_dataset(path: str | Path, split: str = "all") -> list[EvalItem]:
-    """Parse and validate every line before anything is evaluated; raise DatasetError on the first bad line."""
-    path = Path(path)
+    """Parse and validate every line before anything is evaluated; raise DatasetError on the first bad line.
+
+    `path` is a file or the name of a packaged dev set (see resolve_dataset)."""
     if split not in SPLITS:
         raise DatasetError(f"--split must be one of {', '.join(SPLITS)}, got {split!r}")
+    path = resolve_dataset(path)
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except FileNotFoundError:
-        raise DatasetError(f"{path}: no such dataset file") from None
+        raise DatasetError(f"{path}: no such dataset file (packaged datasets: {', '.join(packaged_datasets())})") from None
+    except IsADirectoryError:
+        raise DatasetError(f"{path}: a folder, not a dataset file") from None
     except UnicodeDecodeError:
         raise DatasetError(f"{path}: not UTF-8 text") from None
     items = [_parse_line(raw, n, path) for n, raw in enumerate(lines, start=1) if raw.strip()]

@@ -24,49 +24,29 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from ingest.models import Footnote
+from ingest.zh.headings import HEADING_LIKE_RE
+from ingest.zh.markup import (
+    BOOKMARK_RE,
+    FOOTNOTE_DEF_RE,
+    FOOTNOTE_REF_RE,
+    FOOTNOTE_SHAPE_RE,
+    ISSUE_LINE_RE,
+    LONE_BRACKET_RE,
+    PAGE_NUMBER_RE,
+)
+from ingest.zh.names import ANY_GAZETTE_RE, INSTITUTION_GAZETTE_RE
+from ingest.zh.text import BLANK_LINES_RE, LINE_END_PUNCT, SENTENCE_PUNCT_RE
 
 log = logging.getLogger(__name__)
 
-# `[bookmark: _GoBack]` — Word's "last edit position" and other bookmarks, written out by the converter.
-_BOOKMARK_RE = re.compile(r"\[bookmark:[^\]\n]*\]")
-# `扎实做好“六稳”[footnoteRef:1]“六保”` — where footnote 1 is referenced.
-_FOOTNOTE_REF_RE = re.compile(r"\[footnoteRef:\s*(\d+)\s*\]")
-# `[1: 、六稳：稳就业、稳金融、…。]` — the footnote's definition, written inline after the paragraph. It
-# may run over several lines, its `]` then standing alone on the last one (definition 19 of the town
-# report: `[19: 、四种形态：…极少数。 \n] `). Non-greedy up to the first `]`; capped so that a stray `[3:`
-# in ordinary text cannot swallow the rest of the file.
-_FOOTNOTE_DEF_RE = re.compile(r"\[(\d+):[ \t]*(.{0,3000}?)\]", re.DOTALL)
-# The definition's own shape: `、术语：释义` (the `、` is the converter's separator after the number).
-_FOOTNOTE_SHAPE_RE = re.compile(r"^\s*、?\s*[^：:\n]{1,40}[：:]")
-# A line holding only `]`: the tail of a multi-line footnote definition the converter split off.
-_LONE_BRACKET_RE = re.compile(r"^\s*\]\s*$")
+# The patterns (bookmarks, footnotes, issue lines, gazette headers, page numbers, headings) live in
+# ingest.zh.markup / ingest.zh.headings / ingest.zh.names, each with an example of what it matches.
 
-# `2020 年公报第四号（总第 154 号）` / `2020年第4期（总第154期）`: a gazette's issue line, printed at the
-# top of every page and leaked into the middle of a table by PDF/Word conversion.
-_ISSUE_LINE_RE = re.compile(
-    r"^\d{4}\s*年\s*(?:公报\s*)?第\s*[0-9一二三四五六七八九十百〇零]+\s*[号期]\s*"
-    r"[（(]\s*总第\s*\d+\s*[号期]\s*[)）]$"
-)
-# `上海市青浦区人民代表大会常务委员会公报`: the gazette's name as a running header. An institution's
-# gazette is always furniture; another `…公报` line (e.g. a statistical bulletin's title) only when it
-# interrupts a table or repeats.
-_INSTITUTION_GAZETTE_RE = re.compile(r"^\S{2,40}(?:委员会|人民政府|政府|人大|法院|检察院|办公厅|办公室)公报$")
-_ANY_GAZETTE_RE = re.compile(r"^\S{2,40}公报$")
-# Page numbers as printed in footers: `- 12 -`, `—12—`, `第 12 页`, `第3页 共20页`, `12 / 132`.
-_PAGE_NUMBER_RE = re.compile(
-    r"^(?:[-—–－]\s*\d{1,4}\s*[-—–－]|第\s*\d{1,4}\s*页(?:\s*[，,]?\s*共\s*\d{1,4}\s*页)?|\d{1,4}\s*/\s*\d{1,4})$"
-)
 # A repeated short line counts as a running header only if it has no sentence punctuation (so the
 # salutation `主任、各位副主任、各位委员：` and `以上报告，请予审议。`, repeated in every gazette report,
 # are safe) and is not a numbered heading.
-_SENTENCE_PUNCT_RE = re.compile(r"[，。；：！？、,;:!?“”]")
-_HEADING_LIKE_RE = re.compile(
-    r"^(?:#|第[一二三四五六七八九十百零〇\d]+[部分章节条篇]|[一二三四五六七八九十]+、|[（(][一二三四五六七八九十\d]+[)）]|\d+[.、．])"
-)
 _REPEAT_MIN = 3
 _REPEAT_MAX_LEN = 40
-# Characters that end a line that is complete in itself; a line ending otherwise wraps onto the next.
-_LINE_END_PUNCT = "。！？；：:;!?）)”』」】"
 # Whitespace that may be stripped from the ends of a line (tabs are cells of a table row: kept).
 _SPACES = " \u3000\u00a0\r\f\v"
 
@@ -93,7 +73,7 @@ def clean_text(text: str) -> Cleaned:
 
     text, definitions = _extract_footnote_definitions(text, removed)
     text, ref_numbers = _mark_footnote_refs(text, sentinel, removed)
-    text, n_bookmarks = _BOOKMARK_RE.subn("", text)
+    text, n_bookmarks = BOOKMARK_RE.subn("", text)
     removed["bookmark"] += n_bookmarks
 
     lines = [_strip_line(line) for line in text.split("\n")]
@@ -123,13 +103,13 @@ def _pick_sentinel(text: str) -> str:
 
 def _extract_footnote_definitions(text: str, removed: Counter[str]) -> tuple[str, dict[int, Footnote]]:
     """Cut out `[N: 、术语：释义]` definitions; return the text without them and the footnotes by number."""
-    referenced = {int(n) for n in _FOOTNOTE_REF_RE.findall(text)}
+    referenced = {int(n) for n in FOOTNOTE_REF_RE.findall(text)}
     definitions: dict[int, Footnote] = {}
 
     def cut(match: re.Match[str]) -> str:
         n, body = int(match.group(1)), match.group(2)
         # Without a `[footnoteRef:N]` for it, `[3: …]` is only a definition if it has the `、术语：` shape.
-        if n not in referenced and not _FOOTNOTE_SHAPE_RE.match(body):
+        if n not in referenced and not FOOTNOTE_SHAPE_RE.match(body):
             return match.group(0)
         if n in definitions:
             log.warning("footnote %d defined twice; keeping the first definition", n)
@@ -138,7 +118,7 @@ def _extract_footnote_definitions(text: str, removed: Counter[str]) -> tuple[str
         removed["footnote_definition"] += 1
         return ""
 
-    return _FOOTNOTE_DEF_RE.sub(cut, text), definitions
+    return FOOTNOTE_DEF_RE.sub(cut, text), definitions
 
 
 def _parse_definition(n: int, body: str) -> Footnote:
@@ -161,7 +141,7 @@ def _mark_footnote_refs(text: str, sentinel: str, removed: Counter[str]) -> tupl
         removed["footnote_ref"] += 1
         return sentinel
 
-    return _FOOTNOTE_REF_RE.sub(mark, text), numbers
+    return FOOTNOTE_REF_RE.sub(mark, text), numbers
 
 
 def _resolve_footnote_refs(
@@ -211,7 +191,7 @@ def _strip_line(line: str) -> str:
 def _drop_lone_brackets(lines: list[str], removed: Counter[str]) -> list[str]:
     kept = []
     for line in lines:
-        if _LONE_BRACKET_RE.match(line):
+        if LONE_BRACKET_RE.match(line):
             removed["lone_bracket"] += 1
         else:
             kept.append(line)
@@ -255,9 +235,9 @@ def _find_furniture(lines: list[str]) -> set[int]:
     for index, line in enumerate(lines):
         if not line or _is_table_row(line):
             continue
-        if _ISSUE_LINE_RE.match(line) or _PAGE_NUMBER_RE.match(line) or _INSTITUTION_GAZETTE_RE.match(line):
+        if ISSUE_LINE_RE.match(line) or PAGE_NUMBER_RE.match(line) or INSTITUTION_GAZETTE_RE.match(line):
             drop.add(index)
-        elif _ANY_GAZETTE_RE.match(line) and (counts[line] >= 2 or _table_rows_around(lines, index, set())):
+        elif ANY_GAZETTE_RE.match(line) and (counts[line] >= 2 or _table_rows_around(lines, index, set())):
             drop.add(index)
     for line, count in counts.items():
         if count >= _REPEAT_MIN and _could_be_running_header(line):
@@ -282,8 +262,8 @@ def _could_be_running_header(line: str) -> bool:
     return (
         len(line) <= _REPEAT_MAX_LEN
         and not _is_table_row(line)
-        and not _SENTENCE_PUNCT_RE.search(line)
-        and not _HEADING_LIKE_RE.match(line)
+        and not SENTENCE_PUNCT_RE.search(line)
+        and not HEADING_LIKE_RE.match(line)
         and not line.startswith(("——", "──", "—"))
         and _brackets_balanced(line)
     )
@@ -301,9 +281,9 @@ def _continues_previous_line(lines: list[str], index: int) -> bool:
     if previous is None:
         return False
     text = lines[previous]
-    return not _is_table_row(text) and text[-1] not in _LINE_END_PUNCT
+    return not _is_table_row(text) and text[-1] not in LINE_END_PUNCT
 
 
 def _collapse_blank_lines(text: str) -> str:
     """Runs of blank lines become one blank line; no blank lines at either end."""
-    return re.sub(r"\n{3,}", "\n\n", text).strip("\n")
+    return BLANK_LINES_RE.sub("\n\n", text).strip("\n")

@@ -16,12 +16,17 @@ whose text is `doc.text[start:end]`.
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass
 
 from ingest.models import Document, Footnote, GlossaryEntry, Section
 from ingest.sections import heading_span, innermost_section
 from ingest.zh import strip_ws
+from ingest.zh.headings import (
+    FOOTNOTE_PREFIX_RE,
+    ITEM_NUMBER_RE,
+    TERM_COLON_RE,
+)
+from ingest.zh.markup import SUPERSCRIPT_LINE_RE, SUPERSCRIPT_RUN_RE
 
 logger = logging.getLogger(__name__)
 
@@ -29,13 +34,6 @@ SOURCE_GLOSSARY = "名词解释"
 SOURCE_FOOTNOTE = "footnote"
 
 MAX_TERM_CHARS = 40
-# `1. `, `10．`, `3、`, `[2]`, `①`, and the `、` docx leaves after a footnote number (`[1: 、六稳：…]`).
-_ITEM_NUMBER_RE = re.compile(r"^\s*(?:\*\*)?(?:\d{1,3}\s*[.．、]|\[\d{1,3}\]|[①-⑳])\s*")
-_FOOTNOTE_PREFIX_RE = re.compile(r"^\s*(?:\d{1,3}\s*[.．、:：]|\[\d{1,3}\]|[①-⑳]|、)\s*")
-_SUPERSCRIPTS = "¹²³⁴⁵⁶⁷⁸⁹⁰"
-_SUPERSCRIPT_LINE_RE = re.compile(rf"^\s*([{_SUPERSCRIPTS}]+)\s*")
-_SUPERSCRIPT_RUN_RE = re.compile(rf"[{_SUPERSCRIPTS}]+")
-_COLON_RE = re.compile(r"[：:]")
 
 
 @dataclass
@@ -56,7 +54,7 @@ class GlossaryItem:
 
 def split_term(text: str) -> tuple[str, str] | None:
     """`**“四早”**：早发现、…` -> (`“四早”`, `早发现、…`); None when there is no `：` near the start."""
-    m = _COLON_RE.search(text)
+    m = TERM_COLON_RE.search(text)
     if not m or m.start() == 0:
         return None
     term = text[: m.start()].replace("**", "").strip()
@@ -86,12 +84,12 @@ def _numbered_items(text: str, lines: list[tuple[int, int]]) -> list[tuple[int, 
 
     The span starts after the number (`1. `), at the term: `**“四早”**：早发现、早报告、早隔离、早治疗。`.
     """
-    numbered = [(s, e) for s, e in lines if _ITEM_NUMBER_RE.match(text[s:e])]
+    numbered = [(s, e) for s, e in lines if ITEM_NUMBER_RE.match(text[s:e])]
     if not numbered:  # unnumbered glossary: every line with an early `：` is an item
         return [(s, e, s) for s, e in lines if split_term(text[s:e]) is not None]
     items: list[list[int]] = []
     for s, e in lines:
-        m = _ITEM_NUMBER_RE.match(text[s:e])
+        m = ITEM_NUMBER_RE.match(text[s:e])
         if m:
             items.append([s + m.end(), e, s])
         elif items:
@@ -131,7 +129,7 @@ def _notes_section_items(doc: Document, sec: Section) -> list[GlossaryItem]:
     spans: list[list[int]] = []  # [term start, end, line start]
     known = {strip_ws(fn.term) for fn in doc.footnotes}
     for s, e in _lines_in(doc.text, head_end, sec.end):
-        m = _FOOTNOTE_PREFIX_RE.match(doc.text[s:e])
+        m = FOOTNOTE_PREFIX_RE.match(doc.text[s:e])
         body_start = s + (m.end() if m else 0)
         parsed = split_term(doc.text[body_start:e])
         starts_item = parsed is not None and (not known or strip_ws(parsed[0]) in known)
@@ -163,7 +161,7 @@ def _notes_section_items(doc: Document, sec: Section) -> list[GlossaryItem]:
 
 def _superscript_refs(text: str, mark: str, skip_at: int) -> list[int]:
     """Offsets where the superscript `mark` is cited in the body (`“四个最严⁵”`), not its own note line."""
-    return [m.start() for m in _SUPERSCRIPT_RUN_RE.finditer(text) if m.group() == mark and m.start() != skip_at]
+    return [m.start() for m in SUPERSCRIPT_RUN_RE.finditer(text) if m.group() == mark and m.start() != skip_at]
 
 
 def _superscript_items(doc: Document, sections: list[Section], excluded: list[tuple[int, int]]) -> list[GlossaryItem]:
@@ -176,7 +174,7 @@ def _superscript_items(doc: Document, sections: list[Section], excluded: list[tu
     for s, e in _lines_in(text, 0, len(text)):
         if "\t" in text[s:e] or any(a <= s < b for a, b in excluded):
             continue
-        m = _SUPERSCRIPT_LINE_RE.match(text[s:e])
+        m = SUPERSCRIPT_LINE_RE.match(text[s:e])
         if not m:
             continue
         body_start = s + m.end()

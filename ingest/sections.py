@@ -23,50 +23,27 @@ the rest of the line is the body.
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass
 
 from ingest.models import Document, Section
 from ingest.zh import Line, cn_to_int, lines_with_offsets, strip_ws
+from ingest.zh.headings import (
+    APPENDIX_RE,
+    GLOSSARY_TITLES,
+    HEADING_FAMILIES,
+    HEADING_MARKUP_RE,
+    NOTES_TITLES,
+    TOC_TAIL_RE,
+)
+from ingest.zh.text import HEADING_SENTENCE_ENDS
 
 logger = logging.getLogger(__name__)
 
 MAX_HEADING_CHARS = 40  # longest heading seen in the corpus is 31 characters; paragraphs run to hundreds
 
-_CN = "一二三四五六七八九十百零〇两"
-# Conversion markup that may survive in a heading line: `**一、总体情况**`, `[footnoteRef:4]`.
-_MARKUP_RE = re.compile(r"\*\*|\[footnoteRef:\d+\]|[¹²³⁴⁵⁶⁷⁸⁹⁰]+")
-
-# (family, pattern). The pattern matches at the start of the line (after leading whitespace and `**`); group
-# "n" is the ordinal. Order matters only where two could match the same text.
-_FAMILY_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
-    # `# 总体情况` … `###### …` from markdown/html/docx conversion.
-    ("md", re.compile(r"^(?P<hashes>#{1,6})\s+(?=\S)")),
-    # `第一部分 上半年工作总结`, `第三章 …`, `第二节 …`.
-    ("part", re.compile(rf"^第(?P<n>[{_CN}\d]+)部分[\s、，：:.．]*")),
-    ("chapter", re.compile(rf"^第(?P<n>[{_CN}\d]+)章[\s、，：:.．]*")),
-    ("jie", re.compile(rf"^第(?P<n>[{_CN}\d]+)节[\s、，：:.．]*")),
-    # The town report's paragraph openers `第一，整合资源力量，…。` act as sub-sections.
-    ("ordinal", re.compile(rf"^第(?P<n>[{_CN}]+)[，,、]\s*")),
-    # `一、上半年工作回顾`, `三、2020年1-6月预算执行情况`. Not `一、二季度…` (`一、二` is a range, not a heading).
-    ("cn_num", re.compile(rf"^(?P<n>[{_CN}]+)、\s*(?![{_CN}])")),
-    # `（一）疫情防控工作坚决有力` / `(二) 重大项目…` — full and half width are one family.
-    ("cn_paren", re.compile(rf"^[（(]\s*(?P<n>[{_CN}]+)\s*[）)]\s*")),
-    # `（1）…` / `(1)…`.
-    ("arabic_paren", re.compile(r"^[（(]\s*(?P<n>\d{1,2})\s*[）)]\s*")),
-    # `1.服务保障…` / `1. 全面落实…` / `1．` / `1、`. Not `108.1 公顷` or `1、2月` (a digit follows).
-    ("arabic", re.compile(r"^(?P<n>\d{1,2})\s*[.．、](?!\d)\s*")),
-]
-
-# Back matter, always level 1. `附件：青浦区市场监督管理局主要职责`, `附件2`, `附：王金荣同志的辞职报告`.
-_APPENDIX_RE = re.compile(rf"^(?:附件\s*[\d{_CN}]*\s*(?:[：:].*)?|附\s*[：:].*|附表\s*[\d{_CN}]*\s*(?:[：:].*)?)$")
-_GLOSSARY_TITLES = {"名词解释", "名词解释：", "名词解释:", "附：名词解释", "名词注释"}
-_NOTES_TITLES = {"注释", "注释：", "注释:", "脚注"}
+# Heading patterns (numbering families, appendix and back-matter titles, contents lines) live in
+# ingest.zh.headings, each with an example of what it matches.
 BACK_MATTER_FAMILIES = ("appendix", "glossary", "notes")
-
-# A contents line: `一、总体情况……3`, `第二部分 工作打算\t12`, `履职报告 朱要武（04）`.
-_TOC_TAIL_RE = re.compile(r"(?:\.{2,}|…+|·{2,}|\s{2,})\s*[（(]?\d{1,3}[)）]?\s*$")
-_SENTENCE_END = "。！？!?"
 
 
 @dataclass
@@ -85,7 +62,7 @@ class HeadingCandidate:
 
 def _clean_heading(text: str) -> str:
     """Display text: markup removed, trailing `。`/`：` dropped (but `附：` stays `附：`, not `附`)."""
-    text = _MARKUP_RE.sub("", text).strip()
+    text = HEADING_MARKUP_RE.sub("", text).strip()
     trimmed = text.rstrip("。：: ").strip()
     return trimmed if len(trimmed) > 1 else text
 
@@ -97,12 +74,12 @@ def _ordinal(raw: str | None) -> int | None:
 
 
 def _back_matter_family(stripped: str) -> str | None:
-    bare = _MARKUP_RE.sub("", stripped).lstrip("#").strip()
-    if bare in _GLOSSARY_TITLES:
+    bare = HEADING_MARKUP_RE.sub("", stripped).lstrip("#").strip()
+    if bare in GLOSSARY_TITLES:
         return "glossary"
-    if bare in _NOTES_TITLES:
+    if bare in NOTES_TITLES:
         return "notes"
-    if len(bare) <= MAX_HEADING_CHARS and _APPENDIX_RE.match(bare):
+    if len(bare) <= MAX_HEADING_CHARS and APPENDIX_RE.match(bare):
         return "appendix"
     return None
 
@@ -117,7 +94,7 @@ def match_heading(line: str, line_start: int, line_no: int = 0) -> HeadingCandid
         return None
     lead = len(line) - len(line.lstrip())
     stripped = line.strip()
-    if not stripped or _TOC_TAIL_RE.search(stripped):
+    if not stripped or TOC_TAIL_RE.search(stripped):
         return None
     start = line_start + lead
     line_end = line_start + len(line.rstrip())
@@ -125,7 +102,7 @@ def match_heading(line: str, line_start: int, line_no: int = 0) -> HeadingCandid
     if bm is not None:
         return HeadingCandidate(line_no, start, line_end, line_end, bm, None, _clean_heading(stripped), False)
     body = stripped[2:] if stripped.startswith("**") else stripped
-    for family, pattern in _FAMILY_PATTERNS:
+    for family, pattern in HEADING_FAMILIES:
         m = pattern.match(body)
         if not m:
             continue
@@ -137,15 +114,15 @@ def match_heading(line: str, line_start: int, line_no: int = 0) -> HeadingCandid
             if ordinal is None or ordinal == 0 or ordinal > 50:
                 return None
         rest = body[m.end():]
-        if not _MARKUP_RE.sub("", rest).strip():
+        if not HEADING_MARKUP_RE.sub("", rest).strip():
             return None  # a bare marker (`一、`) with nothing after it
         # The heading part ends at the first sentence end; a heading never contains `；` (list items do).
-        cut = min((i for i, ch in enumerate(stripped) if ch in _SENTENCE_END), default=-1)
+        cut = min((i for i, ch in enumerate(stripped) if ch in HEADING_SENTENCE_ENDS), default=-1)
         head_len = cut + 1 if cut >= 0 else len(stripped)
         head = stripped[:head_len]
         if "；" in head or ";" in head:
             return None
-        if len(_MARKUP_RE.sub("", head)) > MAX_HEADING_CHARS and not family.startswith("md"):
+        if len(HEADING_MARKUP_RE.sub("", head)) > MAX_HEADING_CHARS and not family.startswith("md"):
             return None
         has_body = bool(stripped[head_len:].strip())
         if family.startswith("md"):
@@ -336,7 +313,7 @@ def heading_span(text: str, section: Section) -> tuple[int, int]:
     line = text[section.start:line_end]
     if section.family in BACK_MATTER_FAMILIES or section.family.startswith("md"):
         return section.start, section.start + len(line.rstrip())
-    cut = min((i for i, ch in enumerate(line) if ch in _SENTENCE_END), default=-1)
+    cut = min((i for i, ch in enumerate(line) if ch in HEADING_SENTENCE_ENDS), default=-1)
     end = section.start + (cut + 1 if cut >= 0 else len(line.rstrip()))
     # keep a closing quote/bracket glued to the sentence end: `…阻击战。”`
     while end < line_end and text[end] in "”’」』）)】":

@@ -15,25 +15,17 @@ Cell text is kept verbatim (only the cell's outer whitespace is trimmed).
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass, field
 
 from .zh import Line, lines_with_offsets
+from .zh.headings import TABLE_CAPTION_RE, UNIT_LINE_RE
+from .zh.names import NAME_CELL_RE
+from .zh.numbers import NUMERIC_CELL_RE
+from .zh.text import PROSE_PUNCT_RE
 
 logger = logging.getLogger(__name__)
 
 LABEL_JOINER = "·"  # spanning header over sub-header: `上半年完成·绝对数`
-
-# `表2 2020年度…`, `表 1 …`, `续表1`, `附表3：…`, `表一 …`: a caption names the table on the line before it.
-_CAPTION_RE = re.compile(r"^\s*(?:续|附)?表\s*[0-9０-９一二三四五六七八九十]+(?:[\s：:．.、-]|$)")
-# `单位：万元` / `（单位：亿元）` sits between a caption and its table.
-_UNIT_LINE_RE = re.compile(r"^\s*[（(]?\s*单位\s*[：:][^。]{0,20}[)）]?\s*$")
-# A cell that is a figure, not a label: `8.8`, `-6.4`, `450 亿元`, `25 家`, `—`.
-_NUMERIC_CELL_RE = re.compile(r"^\s*[-+—–]?\s*\d")
-# A name in an attendance grid: 2-4 Han characters, possibly with a space inside (`何 强`).
-_NAME_CELL_RE = re.compile(r"^[\u4e00-\u9fff](?:\s?[\u4e00-\u9fff]){1,3}$")
-# Sentence punctuation: a line with it is prose, never page furniture leaked into a table.
-_PROSE_PUNCT_RE = re.compile(r"[。，；：！？,;:]")
 
 _MAX_LABEL_LEN = 20
 _MAX_BRIDGE_LEN = 40
@@ -89,13 +81,13 @@ def _is_bridge_line(line: str) -> bool:
     s = line.strip()
     return (
         0 < len(s) <= _MAX_BRIDGE_LEN
-        and not _PROSE_PUNCT_RE.search(s)
-        and not _CAPTION_RE.match(s)
+        and not PROSE_PUNCT_RE.search(s)
+        and not TABLE_CAPTION_RE.match(s)
     )
 
 
 def _is_label(cell: str) -> bool:
-    return bool(cell) and len(cell) <= _MAX_LABEL_LEN and not _NUMERIC_CELL_RE.match(cell)
+    return bool(cell) and len(cell) <= _MAX_LABEL_LEN and not NUMERIC_CELL_RE.match(cell)
 
 
 def _looks_like_header(cells: list[str]) -> bool:
@@ -141,7 +133,7 @@ def merge_header(top: list[str], sub: list[str]) -> list[str]:
 def _is_name_grid(rows: list[list[str]]) -> bool:
     """Attendance lists: every cell a 2-4 character personal name, several per line, no header."""
     cells = [c for r in rows for c in r if c]
-    return len(cells) >= 4 and all(_NAME_CELL_RE.match(c) for c in cells)
+    return len(cells) >= 4 and all(NAME_CELL_RE.match(c) for c in cells)
 
 
 def _find_caption(lines: list[Line], first: int) -> tuple[int, str, int] | None:
@@ -156,11 +148,11 @@ def _find_caption(lines: list[Line], first: int) -> tuple[int, str, int] | None:
         if not s:
             i -= 1
             continue
-        if _UNIT_LINE_RE.match(s) and not seen_unit:
+        if UNIT_LINE_RE.match(s) and not seen_unit:
             seen_unit = True
             i -= 1
             continue
-        if _CAPTION_RE.match(s) and "\t" not in s and len(s) <= 80:
+        if TABLE_CAPTION_RE.match(s) and "\t" not in s and len(s) <= 80:
             lead = len(lines[i].text) - len(lines[i].text.lstrip())
             return i, s, lines[i].start + lead
         return None

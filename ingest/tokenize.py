@@ -23,6 +23,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Iterable
 
 from . import zh
+from .zh.headings import HEADING_NUMBER_PREFIX_RE
+from .zh.names import ORG_SUFFIX
+from .zh.numbers import TOKEN_NUMBER_RE, TOKEN_UNIT_AFTER_RE
+from .zh.places import HOME_PLACES, place_body_re
+from .zh.text import (
+    HAN_RE,
+    JIEBA_WORD_RE,
+    PHRASE_SPLIT_RE,
+    PUNCT_ONLY_RE,
+    QUOTES,
+    TERM_SPLIT_RE,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from .models import ParsedCorpus
@@ -32,28 +44,8 @@ SETTINGS_FILE = "tokenizer.json"
 USER_WORDS_FILE = "user_words.txt"
 _VERSION = 1
 
-# A number: digits with an optional decimal part, an optional range to a second number, an optional percent sign.
-_NUM = r"\d+(?:\.\d+)?"
-_NUMBER_RE = re.compile(rf"{_NUM}(?:-{_NUM})?%?")
-_UNIT_AFTER_RE = re.compile(
-    "(?:" + "|".join(sorted((re.escape(u) for u in (*zh.UNITS, "亿", "万", "年", "月", "日", "周岁", "岁", "批")),
-                            key=len, reverse=True)) + ")"
-)
-_PUNCT_ONLY_RE = re.compile(r"^[\W_]+$")
-_CJK_RE = re.compile(r"[\u4e00-\u9fff]")
-# jieba only matches dictionary words made of these characters (its `re_han_default`).
-_JIEBA_WORD_RE = re.compile(r"^[\u4E00-\u9FD5a-zA-Z0-9+#&\._%\-]+$")
-_QUOTES = "“”‘’\"'「」『』《》〈〉"
-# Heading numbering: 一、 （一） (1) 1. 1、 第一， 第一章 第二节 ……
-_HEADING_NUM_RE = re.compile(
-    r"^\s*(?:[（(]?[一二三四五六七八九十百零〇\d]+[）)]|[一二三四五六七八九十百零〇\d]+[、.．]"
-    r"|第[一二三四五六七八九十百零〇\d]+[章节部分条项篇]?[，,、：:\s]?)\s*"
-)
-ORG_RE = re.compile(r"青浦区[\u4e00-\u9fff]{2,12}?(?:法院|检察院|政府|委员会|局)")
-# A place followed by a people's body (川沙新镇人民政府, 青浦区人民法院): the place's suffix and the body anchor it.
-_PLACE_BODY_RE = re.compile(r"(新镇|新区|街道|镇|区|县|市)(人民政府|人民法院|人民检察院|人民代表大会)")
-_ORG_SUFFIX = r"[\u4e00-\u9fff]{2,10}?(?:法院|检察院|政府|委员会|局)"
-_PHRASE_SPLIT_RE = re.compile(r"[，,、：:；;。！!？?（）()\s“”\"《》]+")
+# The patterns (number tokens and the units after them, heading numbering, place + people's body, body
+# names, phrase and term separators) live in ingest.zh, each with an example of what it matches.
 
 _logger_quieted = False
 
@@ -68,8 +60,8 @@ def _quiet_jieba() -> None:
 
 
 def _clean_word(word: str) -> str | None:
-    w = zh.strip_ws(zh.normalize_for_match(word)).strip(_QUOTES)
-    if len(w) < 2 or not _JIEBA_WORD_RE.match(w):
+    w = zh.strip_ws(zh.normalize_for_match(word)).strip(QUOTES)
+    if len(w) < 2 or not JIEBA_WORD_RE.match(w):
         return None
     return w
 
@@ -129,14 +121,14 @@ class Tokenizer:
         freq = tk.FREQ
         out: list[str] = []
         pos = 0
-        for m in _NUMBER_RE.finditer(norm):
+        for m in TOKEN_NUMBER_RE.finditer(norm):
             if m.start() > pos:
                 self._cut(norm[pos : m.start()], tk, freq, out)
             num = m.group(0)
             if num.endswith("%"):
                 out.append(num[:-1])
             out.append(num)
-            unit = _UNIT_AFTER_RE.match(norm, m.end())
+            unit = TOKEN_UNIT_AFTER_RE.match(norm, m.end())
             if unit and not num.endswith("%"):
                 out.append(num + unit.group(0))
             pos = m.end()
@@ -147,10 +139,10 @@ class Tokenizer:
     def _cut(self, segment: str, tk, freq: dict, out: list[str]) -> None:
         for word in tk.cut(segment, HMM=self.hmm):
             word = word.strip()
-            if not word or _PUNCT_ONLY_RE.match(word):
+            if not word or PUNCT_ONLY_RE.match(word):
                 continue
             n = len(word)
-            if n > 2 and _CJK_RE.search(word):
+            if n > 2 and HAN_RE.search(word):
                 for size in range(2, n):
                     for i in range(n - size + 1):
                         sub = word[i : i + size]
@@ -160,7 +152,7 @@ class Tokenizer:
 
     def char_tokens(self, text: str) -> list[str]:
         """Character 1–2-grams of the normalised text (zh.char_ngrams), punctuation-only grams dropped."""
-        return [g for g in zh.char_ngrams(text or "") if not _PUNCT_ONLY_RE.match(g)]
+        return [g for g in zh.char_ngrams(text or "") if not PUNCT_ONLY_RE.match(g)]
 
     def tokenize_many(self, texts: Iterable[str]) -> list[list[str]]:
         return [self.tokenize(t) for t in texts]
@@ -200,11 +192,11 @@ class Tokenizer:
 
 
 def _heading_phrases(heading: str, max_len: int = 12) -> list[str]:
-    h = _HEADING_NUM_RE.sub("", heading.strip())
-    h = h.strip(_QUOTES + "。；;，, ")
+    h = HEADING_NUMBER_PREFIX_RE.sub("", heading.strip())
+    h = h.strip(QUOTES + "。；;，, ")
     if 2 <= len(h) <= max_len:
         return [h]
-    return [p for p in _PHRASE_SPLIT_RE.split(h) if 2 <= len(p) <= 10 and _CJK_RE.search(p)]
+    return [p for p in PHRASE_SPLIT_RE.split(h) if 2 <= len(p) <= 10 and HAN_RE.search(p)]
 
 
 def _place_names(texts: Iterable[str], tk) -> list[str]:
@@ -216,7 +208,7 @@ def _place_names(texts: Iterable[str], tk) -> list[str]:
     tags = jieba.posseg.POSTokenizer(tk).word_tag_tab
     out: list[str] = []
     for text in texts:
-        for m in _PLACE_BODY_RE.finditer(text):
+        for m in place_body_re().finditer(text):
             left = text[max(0, m.start() - 6) : m.start()]
             words = [w for w in tk.cut(left, HMM=False) if w.strip()] if left else []
             if not words or not 2 <= len(words[-1]) <= 3 or not all("\u4e00" <= ch <= "\u9fff" for ch in words[-1]):
@@ -230,7 +222,7 @@ def _place_names(texts: Iterable[str], tk) -> list[str]:
 
 def _split_term(term: str) -> list[str]:
     """A glossary term as dictionary words: `“六稳”“六保”` -> 六稳, 六保; `深淘滩、低作堰` -> both halves."""
-    pieces = [p.strip() for p in re.split(r"[“”\"‘’'「」『』《》、，,；;：:\s]+", term)]
+    pieces = [p.strip() for p in TERM_SPLIT_RE.split(term)]
     return [p for p in pieces if len(p) >= 2]
 
 
@@ -246,7 +238,7 @@ def corpus_terms(corpus: "ParsedCorpus", tokenizer: Tokenizer | None = None) -> 
     seen: set[str] = set()
 
     def add(t: str) -> None:
-        t = t.strip().strip(_QUOTES).strip()
+        t = t.strip().strip(QUOTES).strip()
         if t and t not in seen:
             seen.add(t)
             terms.append(t)
@@ -269,8 +261,8 @@ def corpus_terms(corpus: "ParsedCorpus", tokenizer: Tokenizer | None = None) -> 
     places = _place_names((d.text for d in corpus.documents), (tokenizer or Tokenizer())._tk())
     for p in places:
         add(p)
-    org_re = re.compile("(?:" + "|".join(re.escape(p) for p in sorted({*places, "青浦区"}, key=len, reverse=True))
-                        + ")" + _ORG_SUFFIX)
+    org_re = re.compile("(?:" + "|".join(re.escape(p) for p in sorted({*places, *HOME_PLACES}, key=len, reverse=True))
+                        + ")" + ORG_SUFFIX)
     for d in corpus.documents:
         for m in org_re.finditer(d.text):
             add(m.group(0))

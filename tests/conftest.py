@@ -28,7 +28,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 ROOT = Path(__file__).resolve().parents[1]
 REPORTS = ROOT / "ingest" / "data" / "reports"
-CLI = [sys.executable, "-m", "qa_service.cli"]
+CLI = [sys.executable, "-m", "reportqa"]
 
 
 def run_cli(*args: str, env: dict | None = None, timeout: float = 600) -> subprocess.CompletedProcess:

@@ -13,6 +13,9 @@ import pytest
 
 from conftest import free_port, run_cli
 from eval import bench as B
+from eval.bench_config import BenchConfig
+from eval.bench_markdown import _growth_md
+from eval.bench_steps import projection, skip_reason
 from eval.bench_load import latency_summary, run_load
 from eval.bench_synth import SOURCE_PERSONS, SOURCE_PLACES, perturb_text, synthetic_chunks, synthetic_corpus
 from ingest.models import Chunk, Document
@@ -140,35 +143,37 @@ def test_latency_summary():
 
 def test_projection_skips_sizes_that_would_not_fit():
     done = [{"n": 10_000, "status": "ok", "build": {"build_seconds": 40.0, "build_peak_rss_bytes": 2**30}}]
-    cfg = B.BenchConfig(out_dir=Path("x"), command="c", max_build_seconds=900)
-    proj = B._projection(1_000_000, done)
+    cfg = BenchConfig(out_dir=Path("x"), command="c", cli=("reportqa",), max_build_seconds=900)
+    proj = projection(1_000_000, done)
     assert proj["build_seconds"] == 4000.0 and proj["build_peak_rss_bytes"] == 100 * 2**30
-    reason = B._skip_reason(proj, cfg)
+    reason = skip_reason(proj, cfg)
     assert "budget" in reason and "RSS" in reason
-    assert B._skip_reason(B._projection(20_000, done), cfg) is None
+    assert skip_reason(projection(20_000, done), cfg) is None
 
 
 def test_markdown_renders_skipped_growth_rows():
     row = {"n": 1_000_000, "status": "skipped", "reason": "projected build 4000 s > the 900 s budget",
            "projected": {"from_n": 100_000, "build_seconds": 4000.0, "build_peak_rss_bytes": 2**35}}
-    md = B._growth_md([row])
+    md = _growth_md([row])
     assert "1,000,000" in "\n".join(md) and "skipped" in "\n".join(md)
 
 
 def test_synthetic_sizes_follow_the_option(monkeypatch, tmp_path):
     from typer.testing import CliRunner
 
-    from qa_service.cli import app
+    from reportqa.cli import app
 
     seen = {}
 
     def fake_run(config, progress=None):
         seen["sizes"] = config.synthetic
+        seen["cli"] = config.cli
         raise B.BenchError("stop here")
 
     monkeypatch.setattr(B, "run_bench", fake_run)
     runner = CliRunner()
     r = runner.invoke(app, ["bench", "--out", str(tmp_path), "--synthetic", "10000", "100000", "1000000"])
     assert r.exit_code == 1 and seen["sizes"] == [10000, 100000, 1000000]
+    assert seen["cli"][-2:] == ("-m", "reportqa")  # the CLI tells eval how to run it; eval does not name it
     r = runner.invoke(app, ["bench", "--out", str(tmp_path), "500"])
     assert r.exit_code == 1 and "--synthetic" in r.output

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
 
-from conftest import REPORTS, run_cli
+from conftest import CLI, REPORTS, run_cli
 
 KEYS = {"id", "doc_id", "doc_title", "heading_path", "kind", "text", "start", "end", "page", "prev_id", "next_id", "parent_id"}
 
@@ -136,3 +137,55 @@ def test_strict_exit_4_keeps_index(tmp_path):
 def test_query_commands_without_index(tmp_path):
     result = run_cli("search", "财政", "--index", str(tmp_path / "none"))
     assert result.returncode == 1 and "reportqa ingest" in result.stderr and "Traceback" not in result.stderr
+
+
+# -- output a user pipes, copies from or watches ---------------------------------------------------------------
+
+
+def test_closed_pipe_exits_quietly(shipped_index, chunks):
+    """`reportqa chunks | head`: the reader goes away after one line; exit 0 and nothing on stderr."""
+    assert sum(len(json.dumps(c, ensure_ascii=False)) for c in chunks) > 4 * 65536  # more than a pipe holds
+    proc = subprocess.Popen([*CLI, "chunks", "--index", str(shipped_index), "--jsonl"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    first = proc.stdout.readline()
+    proc.stdout.close()  # the writer is blocked on a full pipe: its next write fails with EPIPE
+    stderr = proc.stderr.read()
+    assert proc.wait(timeout=120) == 0, stderr
+    assert json.loads(first)["id"] and stderr == b""
+
+
+def test_pipe_closed_before_any_output_exits_quietly(shipped_index):
+    """Output smaller than a pipe's buffer (a rich table), the reader already gone: still exit 0, quiet."""
+    proc = subprocess.Popen([*CLI, "documents", "--index", str(shipped_index)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    proc.stdout.close()
+    stderr = proc.stderr.read()
+    assert proc.wait(timeout=120) == 0 and stderr == b""
+
+
+def test_tables_are_not_cut_off_a_terminal(shipped_index):
+    """stdout is a pipe and COLUMNS is narrow: every id (and every title) is printed whole, on one line."""
+    docs = json.loads(run_cli("documents", "--index", str(shipped_index), "--json").stdout)
+    table = run_cli("documents", "--index", str(shipped_index), env={"COLUMNS": "40"})
+    assert table.returncode == 0, table.stderr
+    lines = table.stdout.splitlines()
+    for d in docs:
+        assert any(d["id"] in line and d["title"] in line for line in lines), d["id"]
+    hits = json.loads(run_cli("search", "财政总收入", "--index", str(shipped_index), "--json").stdout)["results"]
+    shown = run_cli("search", "财政总收入", "--index", str(shipped_index), env={"COLUMNS": "40"}).stdout
+    assert hits and all(h["passage_id"] in shown for h in hits)
+
+
+def test_ingest_reports_progress_stages(tmp_path):
+    """The build stages reach the progress callback (stage, done, total): with --verbose off a terminal they are
+    logged to stderr; without it stderr stays quiet."""
+    result = run_cli("-v", "ingest", str(REPORTS / "004_1aa96ab411d029c6.txt"), "--index", str(tmp_path / "idx"),
+                     "--embed-model", "none", "--json")
+    assert result.returncode == 0, result.stderr
+    progress = [line for line in result.stderr.splitlines() if "reportqa.progress" in line]
+    for stage in ("parse", "tokenizer", "bm25_word", "bm25_char"):
+        assert any(f" {stage}: " in line and line.endswith("done") for line in progress), stage
+    assert json.loads(result.stdout)["documents"] == 1  # stdout still holds only JSON
+    quiet = run_cli("ingest", str(REPORTS / "004_1aa96ab411d029c6.txt"), "--index", str(tmp_path / "idx2"),
+                    "--embed-model", "none", "--json")
+    assert quiet.returncode == 0 and "reportqa.progress" not in quiet.stderr

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from conftest import run_cli
+from conftest import CLI, REPORTS, ROOT, run_cli
+from eval.dataset import load_dataset, packaged_datasets, resolve_dataset
 
 ITEMS = [
     {"id": "t1", "question": "川沙新镇1-7月财政总收入是多少？", "answers": ["12.42亿元", "12.42亿"],
@@ -107,3 +109,57 @@ def test_http_gives_the_same_numbers(tiny_run, server, tmp_path: Path):
 def test_compare_needs_run_folders(tmp_path: Path):
     result = run_cli("compare", str(tmp_path), str(tmp_path))
     assert result.returncode != 0 and "summary.json" in result.stderr
+
+
+# -- the packaged dev set and the options a user can see ---------------------------------------------------------
+
+
+def run_cli_in(cwd: Path, *args: str) -> subprocess.CompletedProcess:
+    """The CLI run from `cwd`, as after `pip install .` outside the clone (the packages found on PYTHONPATH)."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    return subprocess.run([*CLI, *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=600)
+
+
+def test_packaged_dataset_resolves_by_name():
+    packaged = resolve_dataset("reports_dev")
+    assert packaged == ROOT / "eval" / "datasets" / "reports_dev.jsonl"
+    assert resolve_dataset("reports_dev.jsonl") == packaged
+    lines = [line for line in packaged.read_text(encoding="utf-8").splitlines() if line.strip()]
+    assert len(load_dataset("reports_dev")) == len(lines)
+    assert "reports_dev" in packaged_datasets()
+
+
+def test_dataset_by_name_outside_the_clone(tmp_path: Path):
+    index = tmp_path / "idx"
+    built = run_cli_in(tmp_path, "ingest", str(REPORTS / "004_1aa96ab411d029c6.txt"), "--index", str(index),
+                       "--embed-model", "none", "--json")
+    assert built.returncode == 0, built.stderr
+    result = run_cli_in(tmp_path, "eval", "--dataset", "reports_dev", "--index", str(index), "--split", "tune",
+                        "--retrieval-only", "--out", "run")
+    assert result.returncode == 0, result.stderr
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text(encoding="utf-8"))
+    assert summary["n"] == len(load_dataset("reports_dev", "tune")) and summary["config"]["dataset"] == "reports_dev"
+
+
+def test_unknown_dataset_name_lists_the_packaged_ones(tmp_path: Path):
+    result = run_cli_in(tmp_path, "eval", "--dataset", "reports_devv", "--index", str(tmp_path / "no-index"))
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "reports_devv" in result.stderr and "packaged" in result.stderr and "reports_dev" in result.stderr
+    missing = run_cli_in(tmp_path, "eval", "--dataset", "data/reports_dev.jsonl", "--index", str(tmp_path / "no-index"))
+    assert missing.returncode == 1 and "no such dataset file" in missing.stderr  # a path is never swapped
+
+
+def test_help_shows_every_option():
+    result = run_cli("eval", "--help")
+    assert result.returncode == 0
+    for option in ("--weights", "--gate", "--write-gate", "--no-scope", "--no-boosts", "--dataset"):
+        assert option in result.stdout, option
+    from typer.main import get_command
+
+    from reportqa.cli import app
+
+    group = get_command(app)
+    for name, command in {"": group, **group.commands}.items():
+        for param in command.params:
+            assert not getattr(param, "hidden", False), f"{name} {param.name} is hidden"
+            assert getattr(param, "help", None), f"`reportqa {name}` {param.name} has no help text"

@@ -1,4 +1,4 @@
-"""Chinese-text helpers shared by every stage: matching normalisation, sentence spans, numbers and units.
+"""Text normalisation, widths, sentence and clause splitting, lines with offsets.
 
 The cleaned text users see is never rewritten; these functions only build keys for matching and tokens.
 """
@@ -16,18 +16,6 @@ _RANGE_RE = re.compile(r"(\d+)\s*(?:-|—|–|－|~|～|至|到)\s*(\d+)\s*(月|
 # "2020 年", "207.19 亿元", "12 748": PDF/Word conversion puts spaces inside numbers and before units.
 _NUM_SPACE_RE = re.compile(r"(?<=[\d.])\s+(?=[\d.%年月日亿万千百个户人件元亩公顷余多])")
 _SPACE_BEFORE_NUM_RE = re.compile(r"(?<=[年月至到约近共计达为])\s+(?=\d)")
-
-UNITS: tuple[str, ...] = (
-    "亿美元", "万美元", "亿元", "万元", "千元", "元", "平方米", "万平方米", "公顷", "万亩", "亩", "公里",
-    "千米", "米", "人次", "人", "户", "个", "件", "家", "起", "项", "条", "座", "台", "张", "次", "%", "％",
-    "个百分点", "倍", "宗", "所", "名", "位", "班", "处", "块", "辆", "吨",
-)
-_UNIT_ALT = "|".join(sorted((re.escape(u) for u in UNITS), key=len, reverse=True))
-_NUMBER_RE = re.compile(r"[-+]?\d+(?:\.\d+)?(?:\s*(?:" + _UNIT_ALT + r"))?")
-
-_CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
-_CN_UNITS = {"十": 10, "百": 100, "千": 1000, "万": 10000}
-CN_NUMERALS = "零〇一二两三四五六七八九十百千万"
 
 SENTENCE_ENDS = "。！？；!?;"
 
@@ -96,37 +84,6 @@ def split_sentences(text: str) -> list[str]:
     return [text[s:e] for s, e in sentence_spans(text)]
 
 
-def cn_to_int(numeral: str) -> int | None:
-    """Chinese numeral to int: `三十六` -> 36, `十` -> 10, `一百零五` -> 105; None if not a numeral."""
-    if not numeral or any(ch not in CN_NUMERALS for ch in numeral):
-        return None
-    total, section, digit = 0, 0, 0
-    for ch in numeral:
-        if ch in _CN_DIGITS:
-            digit = _CN_DIGITS[ch]
-        else:
-            unit = _CN_UNITS[ch]
-            if unit == 10000:
-                section = (section + digit) * unit
-                total += section
-                section = 0
-            else:
-                section += (digit or 1) * unit
-            digit = 0
-    return total + section + digit
-
-
-def extract_numbers(text: str) -> list[str]:
-    """Numbers with their unit, normalised for comparison: `12.42 亿元` -> `12.42亿元`, `13.2％` -> `13.2%`."""
-    norm = normalize_for_match(text)
-    return [_WS_RE.sub("", m.group(0)).replace("％", "%") for m in _NUMBER_RE.finditer(norm)]
-
-
-def bare_numbers(text: str) -> list[str]:
-    """Just the numeric values (no units), normalised: used to check an answer's figures against a passage."""
-    return re.findall(r"\d+(?:\.\d+)?", normalize_for_match(text))
-
-
 def char_ngrams(text: str, n_max: int = 2) -> list[str]:
     """Character 1..n-grams of the normalised, whitespace-free text (the character BM25 arm's tokens)."""
     s = strip_ws(normalize_for_match(text))
@@ -157,3 +114,48 @@ def lines_with_offsets(text: str) -> list[Line]:
         out.append(Line(pos, pos + len(raw), raw))
         pos += len(raw) + 1
     return out
+
+
+# --------------------------------------------------------------------------------------------------
+# Character classes, punctuation, clauses
+# --------------------------------------------------------------------------------------------------
+
+# Han characters as jieba and most rules see them (CJK Unified Ideographs): `青浦区`.
+HAN = "\u4e00-\u9fff"
+# Han characters including Extension A and the compatibility block: rare characters in people's names.
+CJK = r"\u3400-\u9fff\uf900-\ufaff"
+HAN_RE = re.compile(f"[{HAN}]")
+# A token made only of punctuation/whitespace (`，`, `——`) is no word for BM25.
+PUNCT_ONLY_RE = re.compile(r"^[\W_]+$")
+# Quote and title marks stripped from the ends of terms: `“六稳”`, `《决定》`.
+QUOTES = "“”‘’\"'「」『』《》〈〉"
+# A term in quotes inside a question: `“四个最严”是什么？` -> 四个最严.
+QUOTED_TERM_RE = re.compile(r"[“\"]([^”\"]{2,20})[”\"]")
+# Sentence punctuation inside a short line: `主任、各位副主任、各位委员：` is a salutation, not a header.
+SENTENCE_PUNCT_RE = re.compile(r"[，。；：！？、,;:!?“”]")
+# Prose punctuation: a line with it is a sentence, never a table cell or leaked page furniture (`单位：万元` aside).
+PROSE_PUNCT_RE = re.compile(r"[。，；：！？,;:]")
+# Characters that end a line complete in itself; a line ending otherwise (`——2020年7月15日在…常务委员会`)
+# wraps onto the next.
+LINE_END_PUNCT = "。！？；：:;!?）)”』」】"
+# A heading line never ends like a sentence: `一、总体情况` vs `一、今年以来，……。`.
+HEADING_SENTENCE_ENDS = "。！？!?"
+# Where a sentence divides into clauses: `1-7月，财政总收入12.42亿元，同比下降13.2%`.
+CLAUSE_SPLIT_RE = re.compile(r"[，,；;：:]")
+# A clause with its closing mark: `1-7月，` / `财政总收入12.42亿元，` / `同比下降13.2%`.
+CLAUSE_RE = re.compile(r"[^，,；;：:]+[，,；;：:]?")
+# A sentence of an answer with its end mark (no line break inside): `财政总收入12.42亿元。`.
+ANSWER_SENTENCE_RE = re.compile(r"[^。！？!?；;\n]+[。！？!?；;]?")
+# Short phrases of a long heading: `（一）坚持稳中求进，推动经济平稳运行` -> 坚持稳中求进 / 推动经济平稳运行.
+PHRASE_SPLIT_RE = re.compile(r"[，,、：:；;。！!？?（）()\s“”\"《》]+")
+# The parts of a compound glossary term: `“六稳”“六保”` -> 六稳 / 六保; `深淘滩、低作堰` -> both halves.
+TERM_SPLIT_RE = re.compile(r"[“”\"‘’'「」『』《》、，,；;：:\s]+")
+# A line break with the indentation around it, joined away when a quote is displayed: `…亿元，\n  同比…`.
+LINE_BREAK_RE = re.compile(r"\s*\n\s*")
+# Three or more line breaks: collapsed to one blank line.
+BLANK_LINES_RE = re.compile(r"\n{3,}")
+# Where an over-long sentence (a 、-list of 40 projects) may be cut, best first: `…、…、…` / `…，…`.
+SOFT_BREAKS = ("，", "、", ",", "：", " ")
+# jieba only matches dictionary words made of these characters (its `re_han_default`): a user word with
+# other characters (`“六稳”`, `1-7月`) would never be cut as one, so it is not added.
+JIEBA_WORD_RE = re.compile(r"^[\u4E00-\u9FD5a-zA-Z0-9+#&\._%\-]+$")

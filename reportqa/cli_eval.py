@@ -9,9 +9,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 import typer
-from rich.console import Console
-
-from qa_service.cli import EXIT_ERROR, IndexOpt, _fail, _service, app, err
+from reportqa.common import IndexOpt, err, fail, make_console, open_service
 
 EXIT_GATE = 2
 MODES = ("extractive", "llm")
@@ -25,11 +23,11 @@ def _parse_weights(spec: Optional[str]) -> dict[str, float] | None:
     for part in spec.split(","):
         name, _, value = part.partition("=")
         if name.strip() not in ("word", "char", "dense") or not value:
-            _fail(f"--weights takes word=W,char=W,dense=W; got {spec!r}")
+            fail(f"--weights takes word=W,char=W,dense=W; got {spec!r}")
         try:
             weights[name.strip()] = float(value)
         except ValueError:
-            _fail(f"--weights takes word=W,char=W,dense=W; got {spec!r}")
+            fail(f"--weights takes word=W,char=W,dense=W; got {spec!r}")
     return weights
 
 
@@ -41,84 +39,103 @@ def dataset_error_message(message: str) -> str:
     return f"dataset {m['path']} line {m['line']}: {m['msg']}"
 
 
-def _fail_plain(message: str, code: int = EXIT_ERROR) -> None:
-    # soft_wrap: a long tmp path must not be wrapped in the middle of "line N" on a narrow stderr
-    err.print(f"[red]error:[/red] {message}", highlight=False, markup=True, soft_wrap=True)
-    raise typer.Exit(code)
-
-
 def _load_thresholds(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        _fail_plain(f"--gate: no such file {path}")
+        fail(f"--gate: no such file {path}")
     except json.JSONDecodeError as exc:
-        _fail_plain(f"--gate: {path} is not valid JSON ({exc.msg}, line {exc.lineno})")
+        fail(f"--gate: {path} is not valid JSON ({exc.msg}, line {exc.lineno})")
     if not isinstance(data, dict):
-        _fail_plain(f"--gate: {path} must hold a JSON object")
+        fail(f"--gate: {path} must hold a JSON object")
     return data
 
 
-@app.command("eval")
 def eval_cmd(
-    dataset: Path = typer.Option(..., "--dataset", help="JSONL dev set (see eval/datasets/reports_dev.jsonl)."),
+    dataset: Path = typer.Option(
+        ..., "--dataset", help="JSONL dev set: a file, or the name of a packaged one (reports_dev)."
+    ),
     index: Optional[Path] = IndexOpt,
     url: Optional[str] = typer.Option(None, "--url", help="Evaluate a running server instead (http://host:port)."),
     mode: str = typer.Option("extractive", "--mode", help="extractive | llm"),
-    top_k: int = typer.Option(5, "--top-k", min=1, max=20),
+    top_k: int = typer.Option(5, "--top-k", min=1, max=20, help="Passages each answer may draw on."),
     baseline: Optional[str] = typer.Option(None, "--baseline", help="llamaindex-default | chatchat-style | bm25-only"),
     split: str = typer.Option("all", "--split", help="tune | report | all"),
     retrieval_only: bool = typer.Option(False, "--retrieval-only", help="Only rank passages; no answers."),
     out: Optional[Path] = typer.Option(None, "--out", help="Run folder (default eval/runs/<timestamp>)."),
     gate: Optional[Path] = typer.Option(None, "--gate", help="Metric floors (eval/thresholds.json); exit 2 when one is missed."),
-    write_gate: Optional[Path] = typer.Option(None, "--write-gate", hidden=True, help="Write gate bounds measured by this run (0.03 margin) to FILE."),
-    weights: Optional[str] = typer.Option(None, "--weights", hidden=True, help="Override fusion weights, e.g. word=1,char=1,dense=0."),
-    no_scope: bool = typer.Option(False, "--no-scope", hidden=True, help="Ablation: disable scope detection."),
-    no_boosts: bool = typer.Option(False, "--no-boosts", hidden=True, help="Ablation: disable domain boosts."),
+    write_gate: Optional[Path] = typer.Option(None, "--write-gate", help="Write gate bounds measured by this run (0.03 margin) to FILE."),
+    weights: Optional[str] = typer.Option(None, "--weights", help="Override fusion weights, e.g. word=1,char=1,dense=0."),
+    no_scope: bool = typer.Option(False, "--no-scope", help="Ablation: disable scope detection."),
+    no_boosts: bool = typer.Option(False, "--no-boosts", help="Ablation: disable domain boosts."),
 ) -> None:
     """Evaluate retrieval, answers, citations and abstention on a dataset; writes a run folder with report.md."""
-    from eval.baselines import BASELINES, BaselineError, build_baseline
-    from eval.dataset import DatasetError, load_dataset
-    from eval.http_system import HTTPSystemError
-    from eval.metrics import gate_failures, thresholds_from
-    from eval.report import write_report
-    from eval.runner import evaluate, write_run
-    from qa_service.progress import stage_progress
+    from eval.metrics import thresholds_from
+
+    _check_options(mode, baseline, url, index is not None or bool(baseline or weights or no_scope or no_boosts))
+    items = _load_items(dataset, split)  # every line is validated before anything is loaded or evaluated
+    thresholds = _load_thresholds(gate) if gate else None
+    system, closer = _build_system(index, url, baseline, top_k, weights, no_scope, no_boosts)
+    run_config = {"dataset": str(dataset), "split": split, "mode": "retrieval-only" if retrieval_only else mode, "top_k": top_k}
+    summary, results = _run(items, system, closer, mode, retrieval_only, run_config)
+    out_dir = out or Path("eval/runs") / time.strftime("%Y%m%d-%H%M%S")
+    _write_outputs(out_dir, summary, results)
+    if write_gate is not None:
+        _write_gate(write_gate, summary, thresholds_from(summary), dataset, split)
+    if thresholds is not None:
+        _check_gate(summary, thresholds, gate)
+
+
+def _check_options(mode: str, baseline: Optional[str], url: Optional[str], in_process_options: bool) -> None:
+    from eval.baselines import BASELINES
 
     if mode not in MODES:
-        _fail_plain(f"--mode must be one of {', '.join(MODES)}, got {mode!r}")
+        fail(f"--mode must be one of {', '.join(MODES)}, got {mode!r}")
     if baseline is not None and baseline not in BASELINES:
-        _fail_plain(f"--baseline must be one of {', '.join(BASELINES)}, got {baseline!r}")
-    if url and (index is not None or baseline or weights or no_scope or no_boosts):
-        _fail_plain("--url evaluates the running server as it is; --index, --baseline and the tuning options need an in-process index")
+        fail(f"--baseline must be one of {', '.join(BASELINES)}, got {baseline!r}")
+    if url and in_process_options:
+        fail("--url evaluates the running server as it is; --index, --baseline and the tuning options need an in-process index")
     if baseline and mode != "extractive":
-        _fail_plain("baselines answer with reportqa's extractive answerer only; drop --mode llm")
-    # Every line is validated before anything is loaded or evaluated.
+        fail("baselines answer with reportqa's extractive answerer only; drop --mode llm")
+
+
+def _load_items(dataset: Path, split: str) -> list:
+    from eval.dataset import DatasetError, load_dataset
+
     try:
         items = load_dataset(dataset, split)
     except DatasetError as exc:
-        _fail_plain(dataset_error_message(str(exc)))
+        fail(dataset_error_message(str(exc)))
     if not items:
-        _fail_plain(f"no items in {dataset} for split {split!r}")
-    thresholds = _load_thresholds(gate) if gate else None
+        fail(f"no items in {dataset} for split {split!r}")
+    return items
 
-    system, closer = _build_system(index, url, baseline, top_k, weights, no_scope, no_boosts, build_baseline, BaselineError)
+
+def _run(items: list, system, closer, mode: str, retrieval_only: bool, run_config: dict[str, Any]) -> tuple[dict[str, Any], list]:
+    """Evaluate every item; the summary's `config` describes the system and this run."""
+    from eval.http_system import HTTPSystemError
+    from eval.runner import evaluate
+
+    from reportqa.progress import stage_progress
+
     try:
         with stage_progress(err) as progress:
-            summary, results = evaluate(items, system, top_k=top_k, mode=mode, retrieval_only=retrieval_only, progress=progress)
-        summary["config"] = {
-            **system.describe(),
-            "dataset": str(dataset),
-            "split": split,
-            "mode": "retrieval-only" if retrieval_only else mode,
-            "top_k": top_k,
-        }
+            summary, results = evaluate(
+                items, system, top_k=run_config["top_k"], mode=mode, retrieval_only=retrieval_only, progress=progress
+            )
+        summary["config"] = {**system.describe(), **run_config}
     except HTTPSystemError as exc:  # a server that went away mid-run: say so plainly
-        _fail_plain(str(exc))
+        fail(str(exc))
     finally:
         if closer:
             closer()
-    out_dir = out or Path("eval/runs") / time.strftime("%Y%m%d-%H%M%S")
+    return summary, results
+
+
+def _write_outputs(out_dir: Path, summary: dict[str, Any], results: list) -> None:
+    from eval.report import write_report
+    from eval.runner import write_run
+
     write_run(out_dir, summary, results)
     write_report(out_dir, summary, results)
     _print_summary(summary)
@@ -126,15 +143,17 @@ def eval_cmd(
         reasons = ", ".join(f"{k} x{v}" for k, v in summary["fallbacks"].items())
         err.print(f"[yellow]warning:[/yellow] some answers fell back to extractive mode ({reasons})", highlight=False, soft_wrap=True)
     err.print(f"wrote {out_dir}/summary.json, results.jsonl, report.md", highlight=False, soft_wrap=True)
-    if write_gate is not None:
-        _write_gate(write_gate, summary, thresholds_from(summary), dataset, split)
-    if thresholds is not None:
-        failures = gate_failures(summary, thresholds)
-        if failures:
-            for f in failures:
-                err.print(f"[red]gate:[/red] {f}", highlight=False, soft_wrap=True)
-            raise typer.Exit(EXIT_GATE)
-        err.print(f"gate: every metric meets {gate}", highlight=False, soft_wrap=True)
+
+
+def _check_gate(summary: dict[str, Any], thresholds: dict[str, Any], gate: Path) -> None:
+    from eval.metrics import gate_failures
+
+    failures = gate_failures(summary, thresholds)
+    if failures:
+        for f in failures:
+            err.print(f"[red]gate:[/red] {f}", highlight=False, soft_wrap=True)
+        raise typer.Exit(EXIT_GATE)
+    err.print(f"gate: every metric meets {gate}", highlight=False, soft_wrap=True)
 
 
 def _write_gate(path: Path, summary: dict[str, Any], bounds: dict[str, Any], dataset: Path, split: str) -> None:
@@ -160,7 +179,7 @@ def _write_gate(path: Path, summary: dict[str, Any], bounds: dict[str, Any], dat
     err.print(f"wrote gate bounds to {path}", highlight=False, soft_wrap=True)
 
 
-def _build_system(index, url, baseline, top_k, weights, no_scope, no_boosts, build_baseline, BaselineError):
+def _build_system(index, url, baseline, top_k, weights, no_scope, no_boosts):
     """The system under evaluation and a close function (or None)."""
     if url:
         from eval.http_system import HTTPSystem, HTTPSystemError
@@ -170,17 +189,18 @@ def _build_system(index, url, baseline, top_k, weights, no_scope, no_boosts, bui
             system.describe()
         except HTTPSystemError as exc:
             system.close()
-            _fail_plain(f"{exc}; is `reportqa serve` running there?")
+            fail(f"{exc}; is `reportqa serve` running there?")
         return system, system.close
+    from eval.baselines import BaselineError, build_baseline
     from eval.systems import ReportQASystem
 
-    service = _service(index)
+    service = open_service(index)
     retriever = service.loaded().retriever
     if baseline:
         try:
             return build_baseline(baseline, service, top_k), None
         except BaselineError as exc:
-            _fail_plain(str(exc))
+            fail(str(exc))
     w = _parse_weights(weights)
     if w:
         retriever.config.weights = {**retriever.config.weights, **w}
@@ -201,7 +221,7 @@ def _print_summary(summary: dict[str, Any]) -> None:
     for g in groups:
         for k, v in summary[g].items():
             table.add_row(g, k, f"{v:.4g}" if isinstance(v, float) else str(v))
-    console = Console()
+    console = make_console()
     console.print(table)
     keys = [("retrieval", "hit@1"), ("retrieval", "hit@5"), ("retrieval", "mrr@10")]
     if summary.get("answer"):
@@ -217,7 +237,6 @@ def _print_summary(summary: dict[str, Any]) -> None:
     console.print(by_type)
 
 
-@app.command("compare")
 def compare_cmd(
     runs: list[Path] = typer.Argument(..., help="Two or more run folders written by `reportqa eval --out`."),
     out: Optional[Path] = typer.Option(None, "--out", help="Folder for compare.png (default: the first run's)."),
@@ -228,11 +247,11 @@ def compare_cmd(
     from eval.compare import PNG_NAME, RunError, compare_rows, format_cell, load_run, plot_compare
 
     if len(runs) < 2:
-        _fail_plain("compare needs at least two run folders")
+        fail("compare needs at least two run folders")
     try:
         loaded = [load_run(p) for p in runs]
     except RunError as exc:
-        _fail_plain(str(exc))
+        fail(str(exc))
     table = Table(title=f"compare (deltas vs {loaded[0].label})")
     table.add_column("metric", no_wrap=True)
     widths = [max(len(r.name), len(r.system) + 2, 16) for r in loaded]
@@ -240,7 +259,9 @@ def compare_cmd(
         table.add_column(f"{r.name}\n({r.system})" if r.system else r.name, justify="right", min_width=w)
     for name, values, deltas in compare_rows([r.summary for r in loaded]):
         table.add_row(name, *[format_cell(v, d, i == 0) for i, (v, d) in enumerate(zip(values, deltas))])
-    # a wide console: the table goes to a file or CI log as often as to a terminal
-    Console(width=max(100, 34 + sum(w + 3 for w in widths))).print(table)
+    # at least as wide as the table, even on a narrow terminal: the run names must not be cut
+    console = make_console()
+    console.width = max(console.width, 100, 34 + sum(w + 3 for w in widths))
+    console.print(table)
     png = plot_compare(loaded, (out or loaded[0].path) / PNG_NAME)
     err.print(f"wrote {png}", highlight=False, soft_wrap=True)

@@ -1,74 +1,65 @@
-"""The `reportqa` command: the composition root, the one module that wires ingest, qa_service and eval.
+"""The `reportqa` command: the composition root, the one package that wires ingest, qa_service and eval.
 
-Heavy imports happen inside commands so `reportqa --help` stays instant.
+Imports run one way: ingest <- qa_service <- eval <- reportqa. Heavy imports happen inside commands so
+`reportqa --help` stays instant.
 """
 
 from __future__ import annotations
 
 import json
-import logging
 import sys
 import time
 from pathlib import Path
 from typing import Any, Optional
 
 import typer
-from rich.console import Console
+from typer.core import TyperGroup
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="Question answering with verified citations over Chinese government reports.")
-err = Console(stderr=True)
-
-EXIT_OK, EXIT_ERROR, EXIT_SKIPPED, EXIT_STRICT = 0, 1, 3, 4
-
-IndexOpt = typer.Option(None, "--index", help="Index directory (default ./index or REPORTQA_INDEX).")
-
-
-def _settings():
-    from qa_service.config import Settings
-
-    return Settings()
-
-
-def _index_dir(index: Optional[Path]) -> Path:
-    return index if index is not None else _settings().index
-
-
-def _setup_logging(verbose: bool = False) -> None:
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    # Libraries that log chatty progress on their own loggers (bm25s forces DEBUG when imported,
-    # so import it first and then set the level).
-    import bm25s  # noqa: F401
-
-    for name in ("bm25s", "jieba", "sentence_transformers", "httpx", "faiss"):
-        logging.getLogger(name).setLevel(logging.DEBUG if verbose else logging.WARNING)
+from reportqa import cli_bench, cli_eval
+from reportqa.common import (
+    EXIT_OK,
+    EXIT_SKIPPED,
+    EXIT_STRICT,
+    IndexOpt,
+    err,
+    fail,
+    load_settings,
+    load_store,
+    make_console,
+    open_service,
+    print_json,
+    quiet_broken_pipe,
+    resolve_index,
+    setup_logging,
+)
 
 
-def _print_json(obj: Any) -> None:
-    sys.stdout.write(json.dumps(obj, ensure_ascii=False, indent=2) + "\n")
+class _Commands(TyperGroup):
+    """The app's command group: a reader that closes stdout early (`reportqa chunks | head`) ends the command
+    quietly with exit 0 instead of click's bare exit 1."""
+
+    def invoke(self, ctx):
+        try:
+            try:
+                return super().invoke(ctx)
+            finally:
+                sys.stdout.flush()  # here, where a closed pipe is caught, not at interpreter exit
+        except BrokenPipeError:
+            quiet_broken_pipe()
 
 
-def _fail(message: str, code: int = EXIT_ERROR) -> None:
-    err.print(f"[red]error:[/red] {message}", highlight=False)
-    raise typer.Exit(code)
-
-
-def _load_store(index: Optional[Path]):
-    from ingest.index_store import IndexNotFound, read_store
-
-    try:
-        return read_store(_index_dir(index))
-    except IndexNotFound as exc:
-        _fail(str(exc))
+app = typer.Typer(
+    cls=_Commands,
+    add_completion=False,
+    no_args_is_help=True,
+    help="Question answering with verified citations over Chinese government reports.",
+)
 
 
 @app.callback()
 def main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log debug messages to stderr.")) -> None:
     """reportqa: ingest reports, search them, ask questions with cited answers, evaluate."""
-    _setup_logging(verbose)
+    setup_logging(verbose)
 
 
 @app.command()
@@ -85,26 +76,26 @@ def ingest(
     from ingest.index_store import IndexBusy, ModelMismatch, build_index, make_search_text
     from ingest.pipeline import ParseOptions, parse_paths, shipped_reports_dir
 
-    from qa_service.progress import stage_progress
+    from reportqa.progress import stage_progress
 
-    settings = _settings()
-    index_dir = _index_dir(index)
+    settings = load_settings()
+    index_dir = resolve_index(index)
     inputs = list(paths) if paths else [shipped_reports_dir()]
     missing = [str(p) for p in inputs if not Path(p).exists()]
     if missing:
-        _fail(f"no such file or folder: {', '.join(missing)}")
+        fail(f"no such file or folder: {', '.join(missing)}")
     started = time.perf_counter()
-    with stage_progress(err, enabled=not as_json) as progress:
+    with stage_progress(err, bar=not as_json) as progress:
         parsed = parse_paths(inputs, ParseOptions(settings.chunk_size, settings.chunk_overlap), progress=progress)
         corpus = parsed.corpus
         if strict and corpus.skipped:
             for s in corpus.skipped:
                 err.print(f"[red]unreadable:[/red] {s.path}: {s.reason}", highlight=False)
-            _fail("--strict: unreadable input, the existing index was left untouched", EXIT_STRICT)
+            fail("--strict: unreadable input, the existing index was left untouched", EXIT_STRICT)
         if not corpus.files:
             for s in corpus.skipped:
                 err.print(f"[yellow]skipped:[/yellow] {s.path}: {s.reason}", highlight=False)
-            _fail("no file could be ingested; nothing was written")
+            fail("no file could be ingested; nothing was written")
         try:
             result = build_index(
                 corpus,
@@ -116,13 +107,13 @@ def ingest(
                 search_text=make_search_text(settings.search_with_heading),
                 outlines=parsed.outlines,
                 sections=corpus.sections,
-                progress=(lambda stage: progress(stage, 1, 1)) if progress else None,
+                progress=progress,
             )
         except (EmbedderUnavailable, IndexBusy, ModelMismatch) as exc:
-            _fail(str(exc))
+            fail(str(exc))
     summary = _ingest_summary(corpus, parsed.stage_seconds, result, index_dir, time.perf_counter() - started)
     if as_json:
-        _print_json(summary)
+        print_json(summary)
     else:
         _print_ingest_summary(summary)
     raise typer.Exit(EXIT_SKIPPED if corpus.skipped else EXIT_OK)
@@ -174,27 +165,30 @@ def documents(
     as_json: bool = typer.Option(False, "--json", help="Print JSON on stdout."),
 ) -> None:
     """List the indexed documents, or show one."""
-    store = _load_store(index)
+    store = load_store(index)
     if doc_id is None:
         rows = store.document_list()
         if as_json:
-            _print_json(rows)
+            print_json(rows)
             return
-        from rich.table import Table
+        from rich.table import Column, Table
 
-        table = Table("id", "title", "page", "reporter", "chunks")
+        # ids are never wrapped or cut: they are what the user copies into the next command
+        id_column = Column("id", no_wrap=True, min_width=max((len(r["id"]) for r in rows), default=2))
+        table = Table(id_column, "title", "page", "reporter", "chunks")
         for r in rows:
             table.add_row(r["id"], r["title"], str(r["page"] or ""), r["reporter"] or "", str(r["n_chunks"]))
-        Console().print(table)
+        make_console().print(table)
         return
     detail = store.document_detail(doc_id, with_text=True)
     if detail is None:
-        _fail(f"unknown document id: {doc_id!r} (see `reportqa documents`)")
+        fail(f"unknown document id: {doc_id!r} (see `reportqa documents`)")
     if as_json:
-        _print_json(detail)
+        print_json(detail)
     else:
-        Console().print(f"[bold]{detail['title']}[/bold] ({detail['id']})")
-        Console().print(detail["text"], highlight=False, markup=False)
+        console = make_console()
+        console.print(f"[bold]{detail['title']}[/bold] ({detail['id']})", highlight=False)
+        console.print(detail["text"], highlight=False, markup=False)
 
 
 @app.command()
@@ -203,11 +197,11 @@ def chunks(
     doc: Optional[str] = typer.Option(None, "--doc", help="Only this document's chunks."),
     as_jsonl: bool = typer.Option(False, "--jsonl", help="One JSON object per chunk on stdout."),
 ) -> None:
-    """Print the index's chunks."""
-    store = _load_store(index)
+    """Print the index's chunks (id, kind, heading path, start of the text; tab-separated)."""
+    store = load_store(index)
     selected = [c for c in store.chunks if doc is None or c.doc_id == doc]
     if doc is not None and not selected and doc not in store.documents:
-        _fail(f"unknown document id: {doc!r}")
+        fail(f"unknown document id: {doc!r}")
     out = sys.stdout
     for c in selected:
         if as_jsonl:
@@ -227,7 +221,7 @@ def serve(
 
     from qa_service.app import create_app
 
-    settings = _settings()
+    settings = load_settings()
     if index is not None:
         settings.index = index
     host = host or settings.host
@@ -248,43 +242,29 @@ def serve(
     uvicorn.run(app_, host=host, port=port, log_level="warning")
 
 
-def _service(index: Optional[Path]):
-    from qa_service.errors import IndexUnavailable
-    from qa_service.service import QAService
-
-    settings = _settings()
-    if index is not None:
-        settings.index = index
-    service = QAService(settings)
-    try:
-        service.loaded()
-    except IndexUnavailable as exc:
-        _fail(exc.message)
-    return service
-
-
 @app.command()
 def search(
     query: str = typer.Argument(..., help="The question or keywords."),
     index: Optional[Path] = IndexOpt,
-    top_k: int = typer.Option(10, "--top-k", min=1, max=50),
-    as_json: bool = typer.Option(False, "--json"),
+    top_k: int = typer.Option(10, "--top-k", min=1, max=50, help="How many passages to list."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON on stdout."),
 ) -> None:
     """Rank passages for a query (the ranking /v1/ask uses)."""
     if not query.strip():
-        _fail("the query is empty")
-    service = _service(index)
-    response = service.search(query, top_k)
+        fail("the query is empty")
+    response = open_service(index).search(query, top_k)
     if as_json:
-        _print_json(response.model_dump())
+        print_json(response.model_dump())
         return
     from rich.table import Table
 
     table = Table("#", "score", "document", "heading path", "snippet", show_lines=False)
+    # the passage id (for GET /v1/passages/{id}) is never wrapped or cut
+    table.add_column("passage id", no_wrap=True, min_width=max((len(r.passage_id) for r in response.results), default=2))
     for i, r in enumerate(response.results, start=1):
         snippet = r.text.replace("\n", " ")[:60]
-        table.add_row(str(i), f"{r.score:.3f}", r.doc_title[:24], " > ".join(r.heading_path[1:])[:30], snippet)
-    Console().print(table)
+        table.add_row(str(i), f"{r.score:.3f}", r.doc_title[:24], " > ".join(r.heading_path[1:])[:30], snippet, r.passage_id)
+    make_console().print(table)
 
 
 @app.command()
@@ -292,8 +272,8 @@ def ask(
     question: str = typer.Argument(..., help="问题, in Chinese."),
     index: Optional[Path] = IndexOpt,
     mode: str = typer.Option("extractive", "--mode", help="extractive | llm"),
-    top_k: int = typer.Option(5, "--top-k", min=1, max=20),
-    as_json: bool = typer.Option(False, "--json"),
+    top_k: int = typer.Option(5, "--top-k", min=1, max=20, help="How many passages the answer may draw on."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON on stdout."),
 ) -> None:
     """Answer a question with numbered citations."""
     from pydantic import ValidationError
@@ -303,13 +283,12 @@ def ask(
     try:
         req = AskRequest(question=question, mode=mode, top_k=top_k)
     except ValidationError as exc:
-        _fail("; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors()))
-    service = _service(index)
-    res = service.ask(req)
+        fail("; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors()))
+    res = open_service(index).ask(req)
     if as_json:
-        _print_json(res.model_dump())
+        print_json(res.model_dump())
         return
-    console = Console()
+    console = make_console()
     console.print(res.answer, highlight=False, markup=False)
     if res.fallback:
         console.print(f"(fallback: {res.fallback})", style="dim")
@@ -320,13 +299,11 @@ def ask(
         console.print(f"unsupported: {s}", style="yellow", markup=False)
 
 
-# The evaluation commands live in their own module of the composition root.
-from qa_service import cli_eval as _cli_eval  # noqa: E402,F401
-from qa_service import cli_bench as _cli_bench  # noqa: E402,F401
+# The evaluation and benchmark commands live in their own modules of the composition root.
+app.command("eval")(cli_eval.eval_cmd)
+app.command("compare")(cli_eval.compare_cmd)
+app.command("bench")(cli_bench.bench_cmd)
 
 
 if __name__ == "__main__":
-    # Run through the package module so commands registered by cli_eval land on the same app.
-    from qa_service.cli import app as _app
-
-    _app()
+    app(prog_name="reportqa")

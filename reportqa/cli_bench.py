@@ -10,10 +10,12 @@ from typing import Optional
 
 import typer
 
-from qa_service.cli import EXIT_ERROR, IndexOpt, _fail, app, err
+from reportqa.common import EXIT_ERROR, IndexOpt, err, fail
+
+# How eval.bench runs `reportqa ingest` and `reportqa serve` as a user would: this package, in a child process.
+CLI_COMMAND = (sys.executable, "-m", "reportqa")
 
 
-@app.command("bench")
 def bench_cmd(
     index: Optional[Path] = IndexOpt,
     out: Optional[Path] = typer.Option(None, "--out", help="Output folder (default eval/bench/<timestamp>)."),
@@ -30,19 +32,19 @@ def bench_cmd(
     from eval.bench import BenchConfig, BenchError, render_markdown, run_bench, write_outputs
 
     if more_sizes and not synthetic:
-        _fail("sizes must follow --synthetic, e.g. reportqa bench --synthetic 10000 100000")
+        fail("sizes must follow --synthetic, e.g. reportqa bench --synthetic 10000 100000")
     if index is not None and not (index / "manifest.json").is_file():
-        _fail(f"no search index in {index}. Build it first: reportqa ingest --index {index}")
+        fail(f"no search index in {index}. Build it first: reportqa ingest --index {index}")
     out_dir = out or Path("eval/bench") / time.strftime("%Y%m%d-%H%M%S")
     command = shlex.join(["reportqa", *sys.argv[1:]])
-    config = BenchConfig.make(out_dir, command, index=index, synthetic=[*(synthetic or []), *(more_sizes or [])],
-                              quick=quick, requests=requests)
+    config = BenchConfig.make(out_dir, command, cli=CLI_COMMAND, index=index,
+                              synthetic=[*(synthetic or []), *(more_sizes or [])], quick=quick, requests=requests)
     try:
         result = run_bench(config, progress=lambda msg: err.print(f"[dim]bench:[/dim] {msg}", highlight=False))
     except BenchError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     json_path, md_path = write_outputs(result, out_dir)
     sys.stdout.write(render_markdown(result))
     err.print(f"wrote {json_path} and {md_path}", highlight=False, soft_wrap=True)
     if result["errors"]:
-        _fail(f"{result['errors']} service request(s) failed (non-200 or exception); see bench.json", EXIT_ERROR)
+        fail(f"{result['errors']} service request(s) failed (non-200 or exception); see bench.json", EXIT_ERROR)

@@ -1,0 +1,47 @@
+"""Dates and time scopes: `2020年7月16日`, `7月底`, `1-7月`, `上半年`.
+
+Scope words are data (`data/time_scopes.txt`, tagged by use); the digit forms are regexes here.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+
+from .lexicon import alternation, tagged
+
+# A report's date as written in its header, stray spaces allowed: `2020年7月16日`, `2020 年 7 月 16 日`.
+REPORT_DATE_RE = re.compile(r"\d{4}\s*年\s*\d{1,2}\s*月(?:\s*\d{1,2}\s*日)?")
+# The start of a line that dates a report: `——2020年7月15日在…会议上` (also `──`), `（2020年7月16日）`.
+DATE_LINE_START_RE = re.compile(r"^(?:[—─－-]{1,2}|[（(])")
+# How a date line ends when it is complete: `——2020年7月15日在…第三十六次会议上`, `（2020年7月16日）`,
+# `…上的讲话`. Ending otherwise (`——2020年7月15日在…常务委员会`), it wraps onto the next header line.
+DATE_LINE_ENDINGS: tuple[str, ...] = ("上", "）", ")", "讲话")
+# A date in a question or an answer (normalised text): `7月15日`, `2020年7月`, `7月底`, `8月中旬`.
+DATE_RE = re.compile(r"\d{1,2}月\d{1,2}日|\d{4}年\d{1,2}月(?:\d{1,2}日)?|\d{1,2}月(?:底|初|中旬|上旬|下旬)")
+# A year or a date, which is not the figure a `多少` question asks for: `2020年度`, `2020年8月18日`, `1-7月`.
+YEAR_OR_DATE_RE = re.compile(
+    r"\d{4}\s*年(?:度)?(?:\s*\d{1,2}\s*月(?:\s*\d{1,2}\s*日)?)?|\d{1,2}\s*月\s*\d{1,2}\s*日|\d{1,2}-\d{1,2}月"
+)
+# Digit time scopes (normalised text): a month range `1-7月`, a year `2020年`/`2020年度`, a month `7月`/`7月底`.
+_DIGIT_SCOPES = r"\d{1,2}-\d{1,2}月|\d{4}年度?|\d{1,2}月底?"
+
+
+@cache
+def time_scope_re(variant: str = "question") -> re.Pattern[str]:
+    """Time scopes to `findall` in normalised text: `2020年上半年1-7月` -> 2020年, 上半年, 1-7月.
+
+    `variant` is a tag of `data/time_scopes.txt`: "question" (query analysis, follow-ups; includes 今年/去年)
+    or "retrieval" (the retriever's time boost; report wording only).
+    """
+    words = tagged("time_scopes", variant)
+    # Words and digit forms never start with the same character, so their relative order changes no match.
+    return re.compile(alternation(words) + "|" + _DIGIT_SCOPES)
+
+
+@cache
+def scope_clause_re() -> re.Pattern[str]:
+    """A clause that is only a time scope (match the whole normalised clause): `1-7月`, `2020年上半年`,
+    `截至7月底`, `今年以来`; the answerer keeps it in front of the figure clause it scopes."""
+    words = alternation(tagged("time_scopes", "scope_clause"))
+    return re.compile(r"^(?:\d{1,2}-\d{1,2}月|\d{4}年(?:度|上半年|1-\d{1,2}月)?|截至.{1,8}|" + words + r")$")
