@@ -8,7 +8,6 @@ socket can show: its lifecycle, the official `openai` client over HTTP, streamin
 
 from __future__ import annotations
 
-import importlib
 import os
 import socket
 import subprocess
@@ -38,12 +37,13 @@ def run_cli(*args: str, env: dict | None = None, timeout: float = 600) -> subpro
 
 
 def run_cli_in_process(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    """`run_cli` without a new interpreter: the same Typer app as `CLI`, invoked in this process through
+    """`run_cli` without a new interpreter: the Typer app `CLI` runs, invoked in this process through
     Typer's CliRunner (`env` is set for the call only). An uncaught exception is exit code 1 with its
     traceback on stderr, as in a subprocess."""
     from typer.testing import CliRunner
 
-    app = importlib.import_module(CLI[-1]).app
+    from reportqa.cli import app
+
     result = CliRunner().invoke(app, list(args), env=env)
     stderr = result.stderr
     if result.exception is not None and not isinstance(result.exception, SystemExit):
