@@ -6,15 +6,14 @@ needs no torch and knows every passage: which one answers, which are a table and
 
 from __future__ import annotations
 
-from dataclasses import replace
-from pathlib import Path
+from dataclasses import dataclass, replace
 
 import pytest
 
 from ingest.index_store import build_index, load_index
 from ingest.models import Chunk, Document, GlossaryEntry, ParsedCorpus
 from qa_service.config import Settings
-from qa_service.retriever import RetrievalQuery, Retriever, RetrieverConfig
+from qa_service.retriever import RetrievalQuery, RetrievedPassage, Retriever, RetrieverConfig
 
 TOWN, COURT, PLAN = "town", "court", "plan"
 TITLES = {
@@ -58,101 +57,111 @@ def tiny_corpus() -> ParsedCorpus:
     return ParsedCorpus(documents=documents, sections=[], chunks=chunks, glossary=glossary, files=[])
 
 
-def retriever_config(**overrides) -> RetrieverConfig:
-    """The retriever settings production uses (as QAService builds them), with `overrides`."""
-    s = Settings()
-    config = RetrieverConfig(
-        weights=s.fusion_weights, rrf_k=s.rrf_k, candidate_depth=s.candidate_depth,
-        scope_weight=s.scope_weight, scope_min_score=s.scope_min_score,
-    )
-    return replace(config, **overrides)
+@dataclass
+class Ranked:
+    passages: list[RetrievedPassage]
+    scope: list[str]  # the documents the question was found to name
+
+    @property
+    def ids(self) -> list[str]:
+        return [p.chunk.id for p in self.passages]
+
+
+class TinyRetrieval:
+    """The Retriever over the tiny index with the production settings (as QAService builds it), or with
+    another scope minimum or scope detection off; `(query, **RetrievalQuery fields)` ranks once."""
+
+    def __init__(self, index, scope_min_score: float | None = None, use_scope: bool = True):
+        s = Settings() if scope_min_score is None else Settings(scope_min_score=scope_min_score)
+        config = RetrieverConfig(
+            weights=s.fusion_weights, rrf_k=s.rrf_k, candidate_depth=s.candidate_depth,
+            scope_weight=s.scope_weight, scope_min_score=s.scope_min_score,
+        )
+        self.retriever = Retriever(index, replace(config, use_scope=use_scope))
+
+    def __call__(self, query: str, **kwargs) -> Ranked:
+        result = self.retriever.retrieve(RetrievalQuery(query=query, **kwargs))
+        return Ranked(result.passages, result.scope.doc_ids)
 
 
 @pytest.fixture(scope="module")
-def tiny_index(tmp_path_factory) -> Path:
+def tiny_index(tmp_path_factory):
+    """The tiny corpus built by the public build function, lexical arms only, and loaded."""
     index_dir = tmp_path_factory.mktemp("tiny") / "index"
     build_index(tiny_corpus(), index_dir, embed_model="none")
-    return index_dir
+    return load_index(index_dir)
 
 
 @pytest.fixture(scope="module")
-def retriever(tiny_index) -> Retriever:
-    return Retriever(load_index(tiny_index), retriever_config())
+def rank(tiny_index) -> TinyRetrieval:
+    return TinyRetrieval(tiny_index)
 
 
-def ids(retriever: Retriever, query: str, **kwargs) -> list[str]:
-    return [p.chunk.id for p in retriever.retrieve(RetrievalQuery(query=query, **kwargs)).passages]
-
-
-def test_the_answer_passage_ranks_first(retriever):
-    result = retriever.retrieve(RetrievalQuery(query="川沙新镇1-7月财政总收入是多少？", top_k=5))
+def test_the_answer_passage_ranks_first(rank):
+    result = rank("川沙新镇1-7月财政总收入是多少？", top_k=5)
     first = result.passages[0]
     assert first.chunk.id == "t-finance"
-    assert first.score == max(p.score for p in result.passages)
     assert [p.score for p in result.passages] == sorted((p.score for p in result.passages), reverse=True)
-    # The index has no dense arm: its rank is None; the lexical arms found the passage.
-    assert retriever.arms == ["word", "char"]
+    # The index has no dense arm: its rank is None; both lexical arms found the passage.
     assert first.ranks["dense"] is None and first.ranks["word"] >= 1 and first.ranks["char"] >= 1
 
 
-def test_top_k_bounds_the_result(retriever):
-    assert len(ids(retriever, "上半年", top_k=2)) == 2
-    assert len(ids(retriever, "上半年", top_k=1000)) <= len(PASSAGES)
+def test_top_k_bounds_the_result(rank):
+    assert len(rank("上半年", top_k=2).passages) == 2
+    assert len(rank("上半年", top_k=1000).passages) <= len(PASSAGES)
 
 
-def test_a_definition_question_puts_the_definition_first(retriever):
+def test_a_definition_question_puts_the_definition_first(rank):
     # t-sixes says 六保 three times; the definition passage is what `什么是` asks for.
-    assert ids(retriever, "什么是六保？", top_k=3)[0] == "t-def"
+    assert rank("什么是六保？", top_k=3).ids[0] == "t-def"
 
 
-def test_table_and_its_rows_count_once(retriever):
-    found = ids(retriever, "合同外资8.8亿美元", top_k=10)
+def test_table_and_its_rows_count_once(rank):
+    found = rank("合同外资8.8亿美元", top_k=10).ids
     family = [pid for pid in found if pid in {"p-table", "p-row-fdi", "p-row-fin"}]
     assert len(family) == 1, found
     assert "p-text" in found
 
 
-def test_doc_filter_keeps_only_those_documents(retriever):
-    found = retriever.retrieve(RetrievalQuery(query="财政总收入", top_k=10, doc_ids=[PLAN])).passages
+def test_doc_filter_keeps_only_those_documents(rank):
+    found = rank("财政总收入", top_k=10, doc_ids=[PLAN]).passages
     assert found and {p.chunk.doc_id for p in found} == {PLAN}
-    both = retriever.retrieve(RetrievalQuery(query="上半年", top_k=10, doc_ids=[COURT, PLAN])).passages
+    both = rank("上半年", top_k=10, doc_ids=[COURT, PLAN]).passages
     assert {p.chunk.doc_id for p in both} == {COURT, PLAN}
 
 
-def test_heading_prefix_filter(retriever):
-    found = retriever.retrieve(RetrievalQuery(query="下半年工作", top_k=10, heading_prefix="二、")).passages
-    assert {p.chunk.id for p in found} <= {"t-sixes", "c-plans"} and "c-plans" in {p.chunk.id for p in found}
-    assert all(p.chunk.heading_path[1].startswith("二、") for p in found)
+def test_heading_prefix_filter(rank):
+    found = rank("下半年工作", top_k=10, heading_prefix="二、")
+    assert "c-plans" in found.ids and set(found.ids) <= {"t-sixes", "c-plans"}
+    assert all(p.chunk.heading_path[1].startswith("二、") for p in found.passages)
 
 
-def test_a_named_report_scopes_the_ranking(retriever):
-    result = retriever.retrieve(RetrievalQuery(query="国民经济和社会发展计划执行情况的报告里财政总收入是多少", top_k=3))
-    assert result.scope.doc_ids == [PLAN]
-    assert result.passages[0].chunk.id == "p-row-fin"
+def test_a_named_report_scopes_the_ranking(rank, tiny_index):
+    result = rank("国民经济和社会发展计划执行情况的报告里财政总收入是多少", top_k=3)
+    assert result.scope == [PLAN]
+    assert result.ids[0] == "p-row-fin"
     # Three documents give small scope scores: a lower minimum lets the town report's title name it.
-    index = retriever.index
     question = "川沙新镇2020年1-7月工作情况中上半年有什么？"
-    scoped = Retriever(index, retriever_config(scope_min_score=3.0)).retrieve(RetrievalQuery(query=question, top_k=6))
-    assert scoped.scope.doc_ids == [TOWN]
+    scoped = TinyRetrieval(tiny_index, scope_min_score=3.0)(question, top_k=6)
+    assert scoped.scope == [TOWN]
     assert [p.chunk.doc_id for p in scoped.passages[:4]] == [TOWN] * 4
     # Without scope detection, the other reports' 上半年 passages come in between.
-    unscoped = Retriever(index, retriever_config(use_scope=False)).retrieve(RetrievalQuery(query=question, top_k=6))
-    assert unscoped.scope.doc_ids == [] and {p.chunk.doc_id for p in unscoped.passages[:4]} != {TOWN}
+    unscoped = TinyRetrieval(tiny_index, use_scope=False)(question, top_k=6)
+    assert {p.chunk.doc_id for p in unscoped.passages[:4]} != {TOWN}
     # A document filter overrides scope detection.
-    filtered = retriever.retrieve(RetrievalQuery(query="国民经济和社会发展计划执行情况的报告里财政总收入是多少", top_k=3, doc_ids=[TOWN]))
-    assert filtered.scope.doc_ids == [] and {p.chunk.doc_id for p in filtered.passages} == {TOWN}
+    filtered = rank("国民经济和社会发展计划执行情况的报告里财政总收入是多少", top_k=3, doc_ids=[TOWN])
+    assert filtered.scope == [] and {p.chunk.doc_id for p in filtered.passages} == {TOWN}
 
 
-def test_same_query_same_ranking(retriever):
-    query = "上半年财政总收入和合同外资"
-    first = retriever.retrieve(RetrievalQuery(query=query, top_k=10)).passages
-    again = retriever.retrieve(RetrievalQuery(query=query, top_k=10)).passages
+def test_same_query_same_ranking(rank):
+    first = rank("上半年财政总收入和合同外资", top_k=10).passages
+    again = rank("上半年财政总收入和合同外资", top_k=10).passages
     assert [(p.chunk.id, p.score) for p in first] == [(p.chunk.id, p.score) for p in again]
 
 
-def test_passage_lookup(retriever):
-    assert retriever.chunk("c-cases").text.startswith("上半年，共受理各类案件20813件")
-    assert retriever.chunk("nope") is None
+def test_passage_lookup(rank):
+    assert rank.retriever.chunk("c-cases").text.startswith("上半年，共受理各类案件20813件")
+    assert rank.retriever.chunk("nope") is None
 
 
 @pytest.mark.parametrize("kwargs,message", [({"query": "  "}, "empty"), ({"query": "财政", "top_k": 0}, "top_k")])
