@@ -9,23 +9,29 @@
   the answerer gets the top 3 (Chatchat's VECTOR_SEARCH_TOP_K).
 * `bm25-only`: reportqa's own chunks, word BM25 alone (weights word=1, char=0, dense=0), scope and boosts off.
 
-Every baseline answers with reportqa's extractive answerer (systems.ExtractiveOverPassages), so the comparison
-isolates retrieval. Baseline chunks are ingest.models.Chunk objects with ids `li-000123` / `cc-000123`.
+Every baseline answers through reportqa's own answer pipeline with only the retriever swapped
+(`AnswerPipeline.with_retriever`): the same query analysis, answerers (reporter, place filter, extractive),
+citation check and rendering, so the comparison isolates retrieval. Baseline chunks are ingest.models.Chunk
+objects with ids `li-000123` / `cc-000123`.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 from ingest.models import Chunk
+from qa_service.fusion import weighted_rrf
+from qa_service.pipeline import AnswerPipeline
+from qa_service.retriever import Retriever
 
-from .systems import ChunkRankingSystem, ExtractiveOverPassages, ReportQASystem
+from .systems import ChunkRankingSystem, ReportQASystem
 
 log = logging.getLogger(__name__)
 
@@ -131,10 +137,6 @@ def _stdout_to_stderr():
         yield
 
 
-def _answerer(index: Any, abstain_below: float) -> ExtractiveOverPassages:
-    return ExtractiveOverPassages(index.tokenizer.tokenize, getattr(index, "idf", None), abstain_below)
-
-
 def make_chunks(prefix: str, pieces: Sequence[tuple[str, str, str, int, int]]) -> list[Chunk]:
     """Chunk records for baseline passages: (doc_id, title, text, start, end) -> ids `<prefix>-000001`…"""
     chunks = [
@@ -177,7 +179,7 @@ def wrap_embedder(embedder: Any):
     return ReportQAEmbedding(embedder)
 
 
-def llamaindex_default(index: Any, top_k: int, abstain_below: float = 0.35) -> ChunkRankingSystem:
+def llamaindex_default(index: Any, top_k: int, base: AnswerPipeline) -> ChunkRankingSystem:
     from llama_index.core import Document, Settings, VectorStoreIndex
     from llama_index.core.node_parser import SentenceSplitter
 
@@ -204,7 +206,7 @@ def llamaindex_default(index: Any, top_k: int, abstain_below: float = 0.35) -> C
 
     config = {"splitter": "SentenceSplitter", "chunk_size": LLAMAINDEX_CHUNK, "chunk_overlap": LLAMAINDEX_OVERLAP,
               "embedding": getattr(_embedder(index, "llamaindex-default"), "name", None), "similarity_top_k": top_k}
-    return ChunkRankingSystem("llamaindex-default", chunks, ranker, _answerer(index, abstain_below), config=config)
+    return ChunkRankingSystem("llamaindex-default", chunks, ranker, base, config=config)
 
 
 # -- chatchat-style -----------------------------------------------------------------------------------------
@@ -223,7 +225,6 @@ def rrf_ranker(
     arms: dict[str, Callable[[str, int], list[int]]], weights: dict[str, float], candidates: int = CANDIDATES
 ) -> Callable[[str, int], tuple[list[int], list[float]]]:
     """Weighted reciprocal-rank fusion of per-arm row rankings (qa_service.fusion, c=60)."""
-    from qa_service.fusion import weighted_rrf
 
     def ranker(question: str, depth: int) -> tuple[list[int], list[float]]:
         rankings = {arm: fn(question, max(candidates, depth)) for arm, fn in arms.items()}
@@ -234,7 +235,7 @@ def rrf_ranker(
     return ranker
 
 
-def chatchat_style(index: Any, top_k: int, abstain_below: float = 0.35) -> ChunkRankingSystem:
+def chatchat_style(index: Any, top_k: int, base: AnswerPipeline) -> ChunkRankingSystem:
     import bm25s
     import faiss
 
@@ -266,19 +267,39 @@ def chatchat_style(index: Any, top_k: int, abstain_below: float = 0.35) -> Chunk
               "embedding": getattr(embedder, "name", None), "answer_top_k": CHATCHAT_TOP_K}
     log.info("chatchat-style: %d chunks", len(chunks))
     return ChunkRankingSystem("chatchat-style", chunks, rrf_ranker({"word": word, "dense": dense}, weights),
-                              _answerer(index, abstain_below), fixed_k=CHATCHAT_TOP_K, config=config)
+                              base, fixed_k=CHATCHAT_TOP_K, config=config)
 
 
 # -- bm25-only ----------------------------------------------------------------------------------------------
 
 
+def ablated(
+    service: Any,
+    *,
+    weights: Mapping[str, float] | None = None,
+    use_scope: bool | None = None,
+    use_boosts: bool | None = None,
+    name: str = "reportqa",
+) -> ReportQASystem:
+    """reportqa with its retriever's config changed for this system only: a new frozen config and a new
+    Retriever over the same index; the service's live retriever is left alone."""
+    live = service.loaded().retriever
+    changes: dict[str, Any] = {}
+    if weights:
+        changes["weights"] = {**live.config.weights, **weights}
+    if use_scope is not None:
+        changes["use_scope"] = use_scope
+    if use_boosts is not None:
+        changes["use_boosts"] = use_boosts
+    if not changes:
+        return ReportQASystem(service, name=name)
+    retriever = Retriever(live.index, dataclasses.replace(live.config, **changes), live.reranker)
+    return ReportQASystem(service, name=name, pipeline=service.pipeline().with_retriever(retriever))
+
+
 def bm25_only(service: Any) -> ReportQASystem:
-    """reportqa's QAService with the retriever reduced to word BM25 (config changed on this service only)."""
-    cfg = service.loaded().retriever.config
-    cfg.weights = {"word": 1.0, "char": 0.0, "dense": 0.0}
-    cfg.use_scope = False
-    cfg.use_boosts = False
-    return ReportQASystem(service, name="bm25-only")
+    """reportqa with the retriever reduced to word BM25: scope and boosts off."""
+    return ablated(service, weights={"word": 1.0, "char": 0.0, "dense": 0.0}, use_scope=False, use_boosts=False, name="bm25-only")
 
 
 def build_baseline(name: str, service: Any, top_k: int) -> Any:
@@ -288,9 +309,8 @@ def build_baseline(name: str, service: Any, top_k: int) -> Any:
     if name == "bm25-only":
         return bm25_only(service)
     index = service.loaded().index
-    abstain_below = service.settings.abstain_threshold
     build = llamaindex_default if name == "llamaindex-default" else chatchat_style
-    system = build(index, top_k, abstain_below)
+    system = build(index, top_k, service.pipeline())
     # the documents and the embedder came from this index: the run records which build
     system.config = {"index": index.manifest, "fusion_weights": None, **system.config}
     return system

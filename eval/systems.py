@@ -1,18 +1,21 @@
 """Systems under evaluation: anything that ranks passages for a question and (optionally) answers it.
 
 A system hands the runner plain records (Ranked, CitedPassage, SystemAnswer) so the same metrics apply to
-reportqa in-process, reportqa over HTTP (eval.http_system) and the baselines (eval.baselines).
+reportqa in-process, reportqa over HTTP (eval.http_system) and the baselines (eval.baselines). Every in-process
+system answers through the same qa_service AnswerPipeline; a retrieval baseline swaps only its retriever.
 """
 
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from ingest.models import Chunk
+from qa_service.analysis import QueryAnalysis
+from qa_service.pipeline import AnswerPipeline, PipelineRequest
+from qa_service.retriever import PassageRetriever, RetrievalQuery, RetrievalResult, RetrievedPassage, first_text_chunks
 
 log = logging.getLogger(__name__)
 
@@ -64,57 +67,57 @@ class AnsweringSystem(RetrievalSystem, Protocol):
     def describe(self) -> dict[str, Any]: ...
 
 
-def ranked_from_chunks(chunks: Sequence[Chunk], scores: Sequence[float]) -> list[Ranked]:
-    return [Ranked(c.id, c.text, c.kind, float(s)) for c, s in zip(chunks, scores)]
+class PipelineSystem:
+    """A system that answers through qa_service's AnswerPipeline: reportqa itself and every baseline.
 
+    Systems differ in the pipeline they are given; a retrieval baseline's is reportqa's with another
+    retriever (`pipeline.with_retriever`), so it differs from reportqa by its retrieval alone.
+    """
 
-class ReportQARetrieval:
-    """reportqa's own Retriever, in-process (retrieval only)."""
+    def __init__(self, name: str, pipeline: AnswerPipeline, *, fixed_k: int | None = None, config: dict[str, Any] | None = None) -> None:
+        self.name = name
+        self.pipeline = pipeline
+        self.fixed_k = fixed_k
+        self.config = config or {}
 
-    name = "reportqa"
-
-    def __init__(self, retriever) -> None:
-        self.retriever = retriever
+    @property
+    def retriever(self) -> PassageRetriever:
+        return self.pipeline.retriever
 
     def rank(self, question: str, depth: int) -> list[Ranked]:
-        from qa_service.retriever import RetrievalQuery
-
-        result = self.retriever.retrieve(RetrievalQuery(query=question, top_k=depth))
+        result = self.pipeline.search(RetrievalQuery(query=question, top_k=depth))
         return [Ranked(p.chunk.id, p.chunk.text, p.chunk.kind, p.score) for p in result.passages]
 
     def all_texts(self) -> list[str]:
         return [c.text for c in self.retriever.chunks]
 
-
-class ReportQASystem(ReportQARetrieval):
-    """reportqa in-process: QAService.ask, exactly what /v1/ask runs."""
-
-    def __init__(self, service, name: str = "reportqa") -> None:
-        self.service = service
-        self.name = name
-        super().__init__(service.loaded().retriever)
+    def context_k(self, top_k: int) -> int:
+        """How many passages the answerers are handed (context_chars counts these)."""
+        return self.fixed_k or top_k
 
     def answer(self, question: str, top_k: int, mode: str) -> SystemAnswer:
-        from qa_service.schemas import AskRequest
-
-        res = self.service.ask(AskRequest(question=question, top_k=top_k, mode=mode))
-        retrieved = []
-        for ref in res.retrieved:
-            chunk = self.retriever.chunk(ref.passage_id)
-            if chunk is not None:
-                retrieved.append(Ranked(chunk.id, chunk.text, chunk.kind, ref.score))
+        res = self.pipeline.run(PipelineRequest(question=question, top_k=top_k, mode=mode, context_k=self.fixed_k))
         return SystemAnswer(
             answer=res.answer,
             abstained=res.abstained,
-            citations=[CitedPassage(c.n, c.passage_id, c.text, c.quote) for c in res.citations],
-            retrieved=retrieved,
-            retrieve_ms=res.timings_ms.retrieve,
+            citations=[CitedPassage(c.n, c.chunk.id, c.chunk.text, c.quote) for c in res.citations],
+            retrieved=[Ranked(p.chunk.id, p.chunk.text, p.chunk.kind, p.score) for p in res.retrieved.passages],
+            retrieve_ms=res.retrieve_ms,
             fallback=res.fallback,
             mode=res.mode,
         )
 
-    def context_k(self, top_k: int) -> int:
-        return top_k
+    def describe(self) -> dict[str, Any]:
+        return {"system": self.name, **self.config}
+
+
+class ReportQASystem(PipelineSystem):
+    """reportqa in-process: the pipeline QAService.ask (and so /v1/ask) runs, or that pipeline with an
+    ablated retriever (`pipeline=`)."""
+
+    def __init__(self, service: Any, name: str = "reportqa", pipeline: AnswerPipeline | None = None) -> None:
+        super().__init__(name, pipeline or service.pipeline())
+        self.service = service
 
     def describe(self) -> dict[str, Any]:
         cfg = self.retriever.config
@@ -128,77 +131,44 @@ class ReportQASystem(ReportQARetrieval):
         }
 
 
-@dataclass
-class ExtractiveOverPassages:
-    """reportqa's extractive answerer, citation check and renderer over any ranked Chunk list.
+class RankerRetriever:
+    """A baseline's retrieval step: its own chunks and ranking function behind the PassageRetriever protocol.
 
-    The same three steps QAService.ask runs in extractive mode (no scope groups: only reportqa's retriever
-    detects comparisons), so a baseline differs from reportqa by its retrieval alone.
+    `ranker(question, depth)` returns (chunk rows, scores) best first. It ranks the whole corpus: the
+    request filters (doc_ids, heading_prefix) are reportqa's and are refused here.
     """
 
-    tokenize: Callable[[str], list[str]]
-    idf: Callable[[str], float] | None = None
-    abstain_below: float = 0.35
-    _answerer: Any = field(default=None, init=False, repr=False)
+    def __init__(self, chunks: list[Chunk], ranker: Callable[[str, int], tuple[list[int], list[float]]]) -> None:
+        self.chunks = chunks
+        self.ranker = ranker
+        self._openings = first_text_chunks(chunks)
 
-    def __call__(self, question: str, chunks: Sequence[Chunk], scores: Sequence[float], top_k: int) -> tuple[str, bool, list[CitedPassage]]:
-        from qa_service.citations import verify
-        from qa_service.claims import render
-        from qa_service.extractive import ExtractiveAnswerer, ExtractiveConfig
-        from qa_service.question import analyze
+    def retrieve(self, query: RetrievalQuery, analysis: QueryAnalysis) -> RetrievalResult:
+        if query.doc_ids or query.heading_prefix:
+            raise ValueError("a baseline ranker does not filter by doc_ids or heading_prefix")
+        rows, scores = self.ranker(query.query, query.top_k)
+        rows, scores = rows[: query.top_k], scores[: query.top_k]
+        return RetrievalResult(passages=[RetrievedPassage(self.chunks[i], float(s)) for i, s in zip(rows, scores)])
 
-        if self._answerer is None:
-            self._answerer = ExtractiveAnswerer(ExtractiveConfig(abstain_below=self.abstain_below))
-        q = analyze(question, self.tokenize, self.idf)
-        draft = self._answerer.answer(q, list(chunks[:top_k]))
-        draft = verify(draft, list(chunks), self.tokenize)
-        text, cites = render(draft, {c.id: float(s) for c, s in zip(chunks, scores)})
-        return text, draft.abstained, [CitedPassage(c.n, c.chunk.id, c.chunk.text, c.quote) for c in cites]
+    def opening(self, doc_id: str) -> Chunk | None:
+        return self._openings.get(doc_id)
 
 
-class ChunkRankingSystem:
-    """A baseline: its own chunks and ranking function, answered by reportqa's extractive answerer.
-
-    `ranker(question, depth)` returns (chunk rows, scores) best first.
-    """
+class ChunkRankingSystem(PipelineSystem):
+    """A baseline with its own chunks and ranking function, answered by reportqa's pipeline (`base`)."""
 
     def __init__(
         self,
         name: str,
         chunks: list[Chunk],
         ranker: Callable[[str, int], tuple[list[int], list[float]]],
-        answerer: ExtractiveOverPassages,
+        base: AnswerPipeline,
         *,
         fixed_k: int | None = None,
         config: dict[str, Any] | None = None,
     ) -> None:
-        self.name = name
+        super().__init__(name, base.with_retriever(RankerRetriever(chunks, ranker)), fixed_k=fixed_k, config=config)
         self.chunks = chunks
-        self.ranker = ranker
-        self.answerer = answerer
-        self.fixed_k = fixed_k
-        self.config = config or {}
-
-    def _ranked(self, question: str, depth: int) -> tuple[list[Chunk], list[float]]:
-        rows, scores = self.ranker(question, depth)
-        return [self.chunks[i] for i in rows[:depth]], list(scores[:depth])
-
-    def rank(self, question: str, depth: int) -> list[Ranked]:
-        chunks, scores = self._ranked(question, depth)
-        return ranked_from_chunks(chunks, scores)
-
-    def all_texts(self) -> list[str]:
-        return [c.text for c in self.chunks]
-
-    def context_k(self, top_k: int) -> int:
-        return self.fixed_k or top_k
-
-    def answer(self, question: str, top_k: int, mode: str) -> SystemAnswer:
-        t0 = time.perf_counter()
-        chunks, scores = self._ranked(question, max(10, top_k))
-        retrieve_ms = (time.perf_counter() - t0) * 1000
-        text, abstained, cites = self.answerer(question, chunks, scores, self.context_k(top_k))
-        return SystemAnswer(text, abstained, cites, ranked_from_chunks(chunks, scores), retrieve_ms)
 
     def describe(self) -> dict[str, Any]:
         return {"system": self.name, "chunks": len(self.chunks), **self.config}

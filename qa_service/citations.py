@@ -148,7 +148,7 @@ def verify(
     draft: DraftAnswer,
     retrieved: Sequence[Chunk],
     tokenize: Callable[[str], list[str]],
-    min_support: float = 0.5,
+    min_support: float,
 ) -> DraftAnswer:
     """Check every claim against its cited passages; re-cite or report unsupported sentences."""
     if draft.abstained:

@@ -1,11 +1,89 @@
-"""The one configuration object. Every field can be set by an environment variable `REPORTQA_<FIELD>`."""
+"""The one configuration object. Every field can be set by an environment variable `REPORTQA_<FIELD>`.
+
+Settings is the only place defaults are written. Components take the frozen config types below, which have
+no defaults of their own, built by Settings methods (`settings.retriever_config()`, ...); an evaluation
+ablation derives a new one with `dataclasses.replace` instead of mutating the live config.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Weights(Mapping[str, float]):
+    """Read-only fusion weights per arm: a frozen config must not change through its mapping either."""
+
+    def __init__(self, weights: Mapping[str, float]):
+        self._weights = dict(weights)
+
+    def __getitem__(self, arm: str) -> float:
+        return self._weights[arm]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._weights)
+
+    def __len__(self) -> int:
+        return len(self._weights)
+
+    def __hash__(self) -> int:
+        return hash(frozenset(self._weights.items()))
+
+    def __repr__(self) -> str:
+        return f"Weights({self._weights!r})"
+
+
+@dataclass(frozen=True)
+class ScopeConfig:
+    """How much evidence names a document (qa_service.scope.ScopeDetector)."""
+
+    min_score: float  # a whole question
+    mention_min_score: float  # one phrase of a comparison
+    tie_ratio: float
+    extra_min: float
+
+
+@dataclass(frozen=True)
+class RetrieverConfig:
+    """Fusion weights and stages of the hybrid Retriever (qa_service.retriever)."""
+
+    weights: Mapping[str, float]
+    rrf_k: int
+    candidate_depth: int
+    use_scope: bool
+    use_boosts: bool
+    number_boost: float
+    time_boost: float
+    definition_boost: float
+    scope_weight: float
+
+    def __post_init__(self) -> None:
+        # A read-only copy: the config stays frozen even when the caller's dict changes.
+        object.__setattr__(self, "weights", Weights(self.weights))
+
+
+@dataclass(frozen=True)
+class ExtractiveConfig:
+    """The extractive answerer's knobs (qa_service.extractive)."""
+
+    max_passages: int
+    abstain_below: float
+    rank_decay: float
+    conflict_ratio: float
+    max_answer_chars: int
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    """The answer pipeline's own knobs (qa_service.pipeline)."""
+
+    retrieval_depth: int  # passages retrieved at least
+    rrf_k: int  # fusion of the retrievals of several query rewrites
+    min_support: float  # citation check
 
 
 class Settings(BaseSettings):
@@ -26,6 +104,15 @@ class Settings(BaseSettings):
     rrf_k: int = Field(60, ge=1)
     scope_weight: float = Field(1.0, ge=0.0, description="Weight of the ranking inside the documents a question names.")
     scope_min_score: float = Field(12.0, ge=0.0, description="Evidence needed before a question counts as naming a document.")
+    # One phrase of a comparison (`区政府工作报告和计划执行情况报告…`) names a document with less evidence.
+    scope_mention_min_score: float = Field(4.0, ge=0.0, description="Evidence needed for one compared phrase to name a document.")
+    scope_tie_ratio: float = Field(0.97, gt=0.0, le=1.0, description="Documents scoring this share of the best are named too.")
+    scope_extra_min: float = Field(2.5, ge=0.0, description="Distinctive evidence another named document must add.")
+    use_scope: bool = Field(True, description="Rank inside the documents a question names (off: an ablation).")
+    use_boosts: bool = Field(True, description="Domain boosts for figures, time scopes and glossary terms (off: an ablation).")
+    boost_number: float = Field(0.0, ge=0.0, description="Boost per figure of the question a passage states.")
+    boost_time: float = Field(0.1, ge=0.0, description="Boost per time scope of the question a passage states.")
+    boost_definition: float = Field(1.0, ge=0.0, description="Boost of the glossary definition of a term the question asks about.")
     candidate_depth: int = Field(100, ge=10, le=1000, description="Candidates each arm contributes before fusion.")
     reranker: str | None = Field(None, description="Optional sentence-transformers CrossEncoder name or path.")
 
@@ -34,7 +121,13 @@ class Settings(BaseSettings):
     llm_model: str | None = None
     llm_api_key: str = "not-needed"
     llm_timeout: float = Field(30.0, gt=0)
-    abstain_threshold: float = Field(0.3, ge=0.0, le=1.0)
+    abstain_threshold: float = Field(0.3, ge=0.0, le=1.0, description="Question coverage below which the extractive answer abstains.")
+    retrieval_depth: int = Field(10, ge=1, le=1000, description="Passages retrieved at least; the citation check reads them all.")
+    answer_passages: int = Field(5, ge=1, le=50, description="Top passages the extractive answerer reads.")
+    answer_rank_decay: float = Field(0.06, ge=0.0, lt=1.0, description="Score lost per rank by a passage's sentences.")
+    answer_conflict_ratio: float = Field(0.85, gt=0.0, le=1.0, description="A rival figure from another document this close is shown too.")
+    answer_max_chars: int = Field(220, ge=20, description="Longer answer sentences are trimmed to their clauses.")
+    citation_min_support: float = Field(0.5, ge=0.0, le=1.0, description="Share of a sentence's key terms a cited passage must hold.")
 
     # Server.
     host: str = "127.0.0.1"
@@ -43,6 +136,39 @@ class Settings(BaseSettings):
     @property
     def fusion_weights(self) -> dict[str, float]:
         return {"word": self.weight_word, "char": self.weight_char, "dense": self.weight_dense}
+
+    def scope_config(self) -> ScopeConfig:
+        return ScopeConfig(
+            min_score=self.scope_min_score,
+            mention_min_score=self.scope_mention_min_score,
+            tie_ratio=self.scope_tie_ratio,
+            extra_min=self.scope_extra_min,
+        )
+
+    def retriever_config(self) -> RetrieverConfig:
+        return RetrieverConfig(
+            weights=self.fusion_weights,
+            rrf_k=self.rrf_k,
+            candidate_depth=self.candidate_depth,
+            use_scope=self.use_scope,
+            use_boosts=self.use_boosts,
+            number_boost=self.boost_number,
+            time_boost=self.boost_time,
+            definition_boost=self.boost_definition,
+            scope_weight=self.scope_weight,
+        )
+
+    def extractive_config(self) -> ExtractiveConfig:
+        return ExtractiveConfig(
+            max_passages=self.answer_passages,
+            abstain_below=self.abstain_threshold,
+            rank_decay=self.answer_rank_decay,
+            conflict_ratio=self.answer_conflict_ratio,
+            max_answer_chars=self.answer_max_chars,
+        )
+
+    def pipeline_config(self) -> PipelineConfig:
+        return PipelineConfig(retrieval_depth=self.retrieval_depth, rrf_k=self.rrf_k, min_support=self.citation_min_support)
 
     @property
     def llm_configured(self) -> bool:

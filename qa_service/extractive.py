@@ -12,12 +12,19 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ingest.models import Chunk
 from ingest.zh import bare_numbers, char_bigrams, match_key, normalize_for_match, sentence_spans, strip_ws
 
 from .claims import Claim, DraftAnswer
+from .config import ExtractiveConfig
 from .question import DATE_RE, QuestionAnalysis
+
+if TYPE_CHECKING:
+    from .answerers import AnswerContext
+
+__all__ = ["Candidate", "ExtractiveAnswerer", "ExtractiveConfig", "abstain"]
 
 _CLAUSE_SPLIT_RE = re.compile(r"[，,；;：:]")
 # A clause continuing a figure: `，同比下降13.2%` / `，增长5.9%` / `，占比…` belongs with it.
@@ -41,29 +48,26 @@ class Candidate:
         return self.chunk.text[self.start : self.end]
 
 
-@dataclass
-class ExtractiveConfig:
-    max_passages: int = 5
-    abstain_below: float = 0.35
-    rank_decay: float = 0.06
-    conflict_ratio: float = 0.85
-    max_answer_chars: int = 220
-
-
 class ExtractiveAnswerer:
-    def __init__(self, config: ExtractiveConfig | None = None):
-        self.config = config or ExtractiveConfig()
+    """The last answerer of the pipeline: it always answers or abstains.
 
-    def answer(
-        self,
-        q: QuestionAnalysis,
-        passages: Sequence[Chunk],
-        scope_groups: list[list[str]] | None = None,
-        place_docs: Callable[[str], set[str]] | None = None,
-    ) -> DraftAnswer:
+    `place_docs(place)` gives the documents whose text names a place (None: no place filter)."""
+
+    mode = "extractive"
+    free_text = False
+
+    def __init__(self, config: ExtractiveConfig, place_docs: Callable[[str], set[str]] | None):
+        self.config = config
+        self.place_docs = place_docs
+
+    def answer(self, ctx: AnswerContext) -> DraftAnswer:
+        scope = ctx.analysis.scope
+        return self.draft(ctx.analysis.question, ctx.passages, scope.groups if scope.is_comparison else None)
+
+    def draft(self, q: QuestionAnalysis, passages: Sequence[Chunk], scope_groups: list[list[str]] | None) -> DraftAnswer:
         passages = list(passages[: self.config.max_passages])
-        if place_docs is not None and q.places:
-            allowed = _documents_naming(q.places, place_docs)
+        if self.place_docs is not None and q.places:
+            allowed = _documents_naming(q.places, self.place_docs)
             if allowed is not None:
                 # A question about 嘉定区 when no report mentions it, or about 川沙新镇 answered from a
                 # 青浦 report, is not answered by these passages.

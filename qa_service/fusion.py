@@ -1,7 +1,7 @@
 """Weighted reciprocal-rank fusion of ranked lists from the retrieval arms.
 
 RRF rather than score mixing: BM25 scores and cosine similarities live on different scales, and
-findings.md shows that a weak arm must be able to contribute only a little (weight 0.1), which a
+measurement on the tune split shows that a weak arm must be able to contribute only a little (weight 0.1), which a
 rank-based fusion expresses directly.
 """
 
@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 def weighted_rrf(
     rankings: Mapping[str, Sequence[int]],
     weights: Mapping[str, float],
-    k: int = 60,
+    k: int,
 ) -> tuple[list[int], dict[int, float], dict[int, dict[str, int]]]:
     """Fuse ranked id lists. Returns (ids best first, fused score per id, 1-based rank per arm per id)."""
     scores: dict[int, float] = {}

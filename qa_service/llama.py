@@ -1,7 +1,7 @@
-"""llama-index faces of reportqa: the Retriever as a `BaseRetriever`, chunks as `TextNode`s.
+"""llama-index faces of reportqa: its retrieval (query analysis + Retriever) as a `BaseRetriever`, chunks as `TextNode`s.
 
     >>> from llama_index.core.query_engine import RetrieverQueryEngine
-    >>> engine = RetrieverQueryEngine.from_args(LlamaIndexRetriever(retriever, top_k=5), llm=my_llm)
+    >>> engine = RetrieverQueryEngine.from_args(LlamaIndexRetriever(service.pipeline(), top_k=5), llm=my_llm)
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
 from ingest.models import Chunk
 
-from .retriever import RetrievalQuery, Retriever
+from .pipeline import AnswerPipeline
+from .retriever import RetrievalQuery
 
 _META_EXCLUDED = ["start", "end", "prev_id", "next_id", "parent_id", "section_id", "page"]
 
@@ -32,12 +33,12 @@ def chunk_to_node(chunk: Chunk) -> TextNode:
 class LlamaIndexRetriever(BaseRetriever):
     """reportqa's hybrid, scope-aware Retriever usable anywhere llama-index takes a retriever."""
 
-    def __init__(self, retriever: Retriever, top_k: int = 10, doc_ids: list[str] | None = None, **kwargs: Any):
+    def __init__(self, pipeline: AnswerPipeline, top_k: int = 10, doc_ids: list[str] | None = None, **kwargs: Any):
         super().__init__(**kwargs)
-        self._retriever = retriever
+        self._pipeline = pipeline
         self._top_k = top_k
         self._doc_ids = doc_ids
 
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
-        result = self._retriever.retrieve(RetrievalQuery(query=query_bundle.query_str, top_k=self._top_k, doc_ids=self._doc_ids))
+        result = self._pipeline.search(RetrievalQuery(query=query_bundle.query_str, top_k=self._top_k, doc_ids=self._doc_ids))
         return [NodeWithScore(node=chunk_to_node(p.chunk), score=p.score) for p in result.passages]

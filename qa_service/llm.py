@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 from ingest.models import Chunk
 
@@ -44,6 +45,35 @@ class LLMUnavailable(Exception):
     def __init__(self, reason: str):
         super().__init__(reason)
         self.reason = reason
+
+
+T = TypeVar("T")
+
+
+class LLMSession:
+    """The LLM for one request: used until its first failure, whose reason becomes the answer's `fallback`.
+
+    A model that is down or slow fails once; skipping its later calls beats waiting out each timeout.
+    """
+
+    def __init__(self, client: LLMClient | None, wanted: bool):
+        self.client = client if wanted else None
+        self.fallback: str | None = "llm_not_configured" if wanted and client is None else None
+
+    @property
+    def active(self) -> bool:
+        return self.client is not None
+
+    def call(self, step: Callable[[LLMClient], T]) -> T | None:
+        """`step(client)`, or None when the LLM is not in use or fails now."""
+        if self.client is None:
+            return None
+        try:
+            return step(self.client)
+        except LLMUnavailable as exc:
+            log.info("LLM fell back: %s", exc.reason)
+            self.client, self.fallback = None, exc.reason
+            return None
 
 
 class LLMClient:

@@ -1,13 +1,24 @@
 """The Retriever component: hybrid ranking over the index's arms with scope awareness and domain boosts.
 
     >>> from ingest.index_store import load_index
-    >>> r = Retriever(load_index("index"))
-    >>> hits = r.retrieve(RetrievalQuery(query="川沙新镇1-7月财政总收入是多少？", top_k=5))
-    >>> hits[0].chunk.text[:20]
+    >>> from qa_service.analysis import QueryAnalyzer
+    >>> from qa_service.config import Settings
+    >>> from qa_service.scope import ScopeDetector
+    >>> settings = Settings()
+    >>> index = load_index("index")
+    >>> r = Retriever(index, settings.retriever_config())
+    >>> analyzer = QueryAnalyzer(index.tokenizer.tokenize, None, ScopeDetector.for_index(index, settings.scope_config()))
+    >>> question = "川沙新镇1-7月财政总收入是多少？"
+    >>> hits = r.retrieve(RetrievalQuery(query=question, top_k=5), analyzer.analyze(question))
+    >>> hits.passages[0].chunk.text[:20]
 
-Stages: scope detection -> per-arm candidates (word BM25, char BM25, dense) -> weighted RRF ->
-domain boosts (figures, time scopes, glossary terms) -> filters -> near-duplicate collapse ->
-optional cross-encoder rerank. `/v1/search` and `/v1/ask` both call `retrieve`, so they rank alike.
+Stages: per-arm candidates (word BM25, char BM25, dense) -> weighted RRF, fused with the ranking inside
+the documents the question names (its QueryAnalysis scope) -> domain boosts (figures, time scopes,
+glossary terms) -> filters -> near-duplicate collapse -> optional cross-encoder rerank. `/v1/search`
+and `/v1/ask` both run it through qa_service.pipeline, so they rank alike.
+
+In the service the AnswerPipeline does the analysis (`pipeline.search(query)`). Any object with `chunks`,
+`retrieve` and `opening` (the PassageRetriever protocol) can stand in for it there: the eval baselines do.
 """
 
 from __future__ import annotations
@@ -16,22 +27,24 @@ import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 from ingest.models import Chunk
-from ingest.zh import bare_numbers, match_key, strip_ws
+from ingest.zh import match_key, strip_ws
 
+from .config import RetrieverConfig
 from .fusion import weighted_rrf
-from .scope import Scope, ScopeDetector
+from .scope import Scope
+
+if TYPE_CHECKING:
+    from .analysis import QueryAnalysis, RetrievalCues
 
 log = logging.getLogger(__name__)
 
 ARMS: tuple[str, ...] = ("word", "char", "dense")
-# Time scopes carry the answer's meaning: 上半年 vs 下半年, 1-7月 vs 1-6月, 2019年 vs 2020年.
-_TIME_RE = re.compile(r"上半年|下半年|全年|一季度|二季度|三季度|四季度|\d{1,2}-\d{1,2}月|\d{4}年度?|\d{1,2}月底?|年初|年底")
-_DEFINITION_RE = re.compile(r"什么是|是什么|指什么|指的是|含义|意思|是指|包括哪些|包含哪些|有哪些内容|具体指|定义")
+__all__ = ["ARMS", "PassageRetriever", "RetrievalQuery", "RetrievalResult", "RetrievedPassage", "Retriever", "RetrieverConfig"]
 
 
 @dataclass
@@ -61,47 +74,56 @@ class RetrievedPassage:
 
 @dataclass
 class RetrievalResult:
+    """Typed output of a retriever: passages best first."""
+
     passages: list[RetrievedPassage]
-    scope: Scope
 
 
-@dataclass
-class RetrieverConfig:
-    weights: dict[str, float] = field(default_factory=lambda: {"word": 1.0, "char": 1.0, "dense": 0.05})
-    rrf_k: int = 60
-    candidate_depth: int = 100
-    use_scope: bool = True
-    use_boosts: bool = True
-    number_boost: float = 0.0
-    time_boost: float = 0.1
-    definition_boost: float = 1.0
-    scope_weight: float = 1.0
-    scope_min_score: float = 12.0
+class PassageRetriever(Protocol):
+    """The retrieval step of the answer pipeline: the one component a retrieval baseline swaps."""
+
+    chunks: Sequence[Chunk]  # the corpus it ranks
+
+    def retrieve(self, query: RetrievalQuery, analysis: QueryAnalysis) -> RetrievalResult: ...
+
+    def opening(self, doc_id: str) -> Chunk | None:
+        """The document's opening passage in this corpus (title, date and reporter lines)."""
+        ...
+
+
+def first_text_chunks(chunks: Sequence[Chunk]) -> dict[str, Chunk]:
+    """Each document's text chunk that starts first (the first one listed on a tie)."""
+    first: dict[str, Chunk] = {}
+    for c in chunks:
+        if c.kind == "text" and (c.doc_id not in first or c.start < first[c.doc_id].start):
+            first[c.doc_id] = c
+    return first
 
 
 class Retriever:
     """Hybrid retriever over a loaded index (see module docstring for an example)."""
 
-    def __init__(self, index: Any, config: RetrieverConfig | None = None, reranker: Any | None = None):
+    def __init__(self, index: Any, config: RetrieverConfig, reranker: Any | None = None):
         self.index = index
-        self.config = config or RetrieverConfig()
+        self.config = config
         self.reranker = reranker
         self.chunks: list[Chunk] = index.chunks
         self._doc_of = np.array([c.doc_id for c in self.chunks], dtype=object)
         self._by_id = {c.id: i for i, c in enumerate(self.chunks)}
-        docs = [
-            {"doc_id": d["doc_id"], "title": d["title"], "reporter": d.get("reporter"), "text": d.get("text", "")}
-            for d in index.document_dicts()
-        ]
-        self.scope_detector = ScopeDetector(docs, min_score=self.config.scope_min_score)
+        self._openings = first_text_chunks(self.chunks)
         self._glossary_terms = self._definition_terms()
 
     @property
     def arms(self) -> list[str]:
         return list(self.index.arms)
 
-    def retrieve(self, q: RetrievalQuery) -> RetrievalResult:
-        scope = self.scope_detector.detect(q.query) if self.config.use_scope and not q.doc_ids else Scope(residual_query=q.query)
+    def opening(self, doc_id: str) -> Chunk | None:
+        return self._openings.get(doc_id)
+
+    def retrieve(self, q: RetrievalQuery, analysis: QueryAnalysis) -> RetrievalResult:
+        if analysis.text != q.query:
+            raise ValueError("the analysis is of another query")
+        scope = analysis.scope if self.config.use_scope else Scope(residual_query=q.query)
         allowed = self._allowed_mask(q.doc_ids, q.heading_prefix)
         base = self._fuse_arms(q.query, q.query, allowed)
         if scope.doc_ids:
@@ -115,11 +137,11 @@ class Retriever:
             arm_ranks = base[1]
         else:
             order, fused, arm_ranks = base[0], base[2], base[1]
-        ranked = self._finish(q.query, order, fused, arm_ranks)
+        ranked = self._finish(analysis.cues, order, fused, arm_ranks)
         ranked = self._collapse_duplicates(ranked)
         if self.reranker is not None and ranked:
             ranked = self._rerank(q.query, ranked[: max(q.top_k * 3, 20)])
-        return RetrievalResult(passages=ranked[: q.top_k], scope=scope)
+        return RetrievalResult(passages=ranked[: q.top_k])
 
     # -- ranking -------------------------------------------------------------------------------
 
@@ -137,14 +159,14 @@ class Retriever:
         order, fused, arm_ranks = weighted_rrf(rankings, self.config.weights, self.config.rrf_k)
         return order, arm_ranks, fused
 
-    def _finish(self, question: str, order: list[int], fused: dict[int, float], arm_ranks: dict[int, dict[str, int]]) -> list[RetrievedPassage]:
+    def _finish(self, cues: RetrievalCues, order: list[int], fused: dict[int, float], arm_ranks: dict[int, dict[str, int]]) -> list[RetrievedPassage]:
         """Normalise fused scores to (0, 1], apply domain boosts, attach per-arm ranks."""
         if not order:
             return []
         scores = np.array([fused[i] for i in order])
         scores = scores / scores.max() if scores.max() > 0 else scores
         if self.config.use_boosts:
-            scores = scores * self._boosts(question, order)
+            scores = scores * self._boosts(cues, order)
         final = sorted(zip(order, scores), key=lambda t: -t[1])
         return [
             RetrievedPassage(
@@ -155,14 +177,11 @@ class Retriever:
             for i, s in final
         ]
 
-    def _boosts(self, question: str, order: Sequence[int]) -> np.ndarray:
+    def _boosts(self, cues: RetrievalCues, order: Sequence[int]) -> np.ndarray:
         """Multiplicative boosts for the figures, time scopes and glossary terms the question names."""
         cfg = self.config
-        qn = match_key(question)
-        numbers = [n for n in bare_numbers(question) if len(n) >= 2 or "." in n]
-        times = set(_TIME_RE.findall(qn))
-        wants_definition = bool(_DEFINITION_RE.search(qn))
-        terms = [t for t in self._glossary_terms if t in qn] if wants_definition else []
+        numbers, times = cues.numbers, cues.times
+        terms = [t for t in self._glossary_terms if t in cues.norm] if cues.wants_definition else []
         boosts = np.ones(len(order))
         for j, i in enumerate(order):
             text = match_key(self.chunks[i].text)  # only the candidates, cached across queries

@@ -16,6 +16,8 @@ from difflib import SequenceMatcher
 
 from ingest.zh import match_key
 
+from .config import ScopeConfig
+
 # Short forms of issuing bodies as people say them; each regex on a title yields extra aliases.
 # e.g. 青浦区人民法院 -> 区法院 / 法院 / 青浦区法院 / 青浦法院
 _BODY_SHORT_FORMS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -61,6 +63,14 @@ class Scope:
         return len(self.groups) > 1
 
 
+def documents_of(index) -> list[dict]:
+    """What scope detection reads of each indexed document."""
+    return [
+        {"doc_id": d.doc_id, "title": d.title, "reporter": d.reporter, "text": d.text or ""}
+        for d in index.documents.values()
+    ]
+
+
 def _bigrams(s: str) -> set[str]:
     return {s[i : i + 2] for i in range(len(s) - 1)}
 
@@ -90,20 +100,19 @@ def _aliases(title: str, reporter: str | None) -> str:
 
 
 class ScopeDetector:
-    """Finds the documents a question names. Built once per index from the document list."""
+    """Finds the documents a question names. Built once per index from the document list
+    (dicts with doc_id, title, reporter and text; see `documents_of`)."""
 
-    def __init__(
-        self,
-        documents: Sequence[dict],
-        min_score: float = 4.0,
-        tie_ratio: float = 0.97,
-        extra_min: float = 2.5,
-        mention_min_score: float = 4.0,
-    ):
-        self.min_score = min_score
-        self.mention_min_score = mention_min_score
-        self.tie_ratio = tie_ratio
-        self.extra_min = extra_min
+    @classmethod
+    def for_index(cls, index, config: ScopeConfig) -> ScopeDetector:
+        return cls(documents_of(index), config)
+
+    def __init__(self, documents: Sequence[dict], config: ScopeConfig):
+        self.config = config
+        self.min_score = config.min_score
+        self.mention_min_score = config.mention_min_score
+        self.tie_ratio = config.tie_ratio
+        self.extra_min = config.extra_min
         self.profiles = [
             DocProfile(
                 doc_id=d["doc_id"],

@@ -1,26 +1,21 @@
-"""QAService: the loaded index, the retriever and the answerers behind both the HTTP API and the CLI."""
+"""QAService: the loaded index and the answer pipeline (qa_service.pipeline) behind both the HTTP API and the CLI."""
 
 from __future__ import annotations
 
 import logging
 import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ingest.models import Chunk
-from ingest.zh import match_key, strip_ws
+from ingest.zh import match_key
 
-from . import conversation
-from .citations import parse_marked_text, verify
-from .claims import Claim, DraftAnswer, render
 from .config import Settings
 from .errors import IndexUnavailable, NotFound
-from .extractive import ExtractiveAnswerer, ExtractiveConfig, abstain
-from .llm import NOT_FOUND_RE, LLMClient, LLMUnavailable
-from .question import analyze
-from .retriever import RetrievalQuery, RetrievalResult, Retriever, RetrieverConfig
+from .llm import LLMClient
+from .pipeline import AnswerPipeline, PipelineRequest, PipelineResult, build_pipeline
+from .retriever import RetrievalQuery, RetrievalResult, Retriever
 from .schemas import (
     AskRequest,
     AskResponse,
@@ -34,6 +29,7 @@ from .schemas import (
     SearchResult,
     Timings,
 )
+from .scope import ScopeDetector
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +63,8 @@ class QAService:
         self.settings = settings or Settings()
         self._loaded: Loaded | None = None
         self._lock = threading.Lock()
-        self.extractive = ExtractiveAnswerer(ExtractiveConfig(abstain_below=self.settings.abstain_threshold))
+        self._pipeline: tuple[Loaded, AnswerPipeline] | None = None
+        self._pipeline_lock = threading.Lock()
         self.llm: LLMClient | None = None
         if self.settings.llm_configured:
             self.llm = LLMClient(self.settings.llm_base_url, self.settings.llm_model, self.settings.llm_api_key, self.settings.llm_timeout)
@@ -108,16 +105,34 @@ class QAService:
             from sentence_transformers import CrossEncoder
 
             reranker = CrossEncoder(self.settings.reranker)
-        config = RetrieverConfig(
-            weights=self.settings.fusion_weights,
-            rrf_k=self.settings.rrf_k,
-            candidate_depth=self.settings.candidate_depth,
-            scope_weight=self.settings.scope_weight,
-            scope_min_score=self.settings.scope_min_score,
-        )
+        config = self.settings.retriever_config()
         log.info("loaded index %s (%d chunks)", self.index_dir, len(index.chunks))
         doc_keys = {d.doc_id: match_key(d.text) for d in index.documents.values()}
         return Loaded(index=index, retriever=Retriever(index, config, reranker), manifest_mtime=mtime, doc_keys=doc_keys)
+
+    def pipeline(self) -> AnswerPipeline:
+        """The answer pipeline over the index in service (rebuilt when the index is reloaded)."""
+        loaded = self.loaded()
+        current = self._pipeline
+        if current is not None and current[0] is loaded:
+            return current[1]
+        with self._pipeline_lock:
+            if self._pipeline is None or self._pipeline[0] is not loaded:
+                self._pipeline = (loaded, self._build_pipeline(loaded))
+            return self._pipeline[1]
+
+    def _build_pipeline(self, loaded: Loaded) -> AnswerPipeline:
+        index = loaded.index
+        return build_pipeline(
+            self.settings,
+            retriever=loaded.retriever,
+            tokenize=index.tokenizer.tokenize,
+            term_weight=loaded.term_weight,
+            scope_detector=ScopeDetector.for_index(index, self.settings.scope_config()),
+            documents=index.documents,
+            place_docs=loaded.place_docs,
+            llm=self.llm,
+        )
 
     def warm_up(self) -> None:
         """Load the index and answer one question, so the embedding model (loaded lazily) and jieba's
@@ -127,7 +142,7 @@ class QAService:
     # -- lookups ---------------------------------------------------------------------------------
 
     def retrieve(self, query: str, top_k: int, doc_ids: list[str] | None = None, heading_prefix: str | None = None) -> RetrievalResult:
-        return self.loaded().retriever.retrieve(RetrievalQuery(query=query, top_k=top_k, doc_ids=doc_ids or None, heading_prefix=heading_prefix))
+        return self.pipeline().search(RetrievalQuery(query=query, top_k=top_k, doc_ids=doc_ids or None, heading_prefix=heading_prefix))
 
     def search(self, query: str, top_k: int, doc_ids: list[str] | None = None, heading_prefix: str | None = None) -> SearchResponse:
         result = self.retrieve(query, top_k, doc_ids, heading_prefix)
@@ -178,108 +193,32 @@ class QAService:
     # -- answering -------------------------------------------------------------------------------
 
     def ask(self, req: AskRequest) -> AskResponse:
-        t0 = time.perf_counter()
-        loaded = self.loaded()
-        tokenize = loaded.index.tokenizer.tokenize
         filters = req.filters
-        doc_ids = filters.doc_ids if filters else None
-        heading_prefix = filters.heading_prefix if filters else None
-        fallback: str | None = None
-        use_llm = req.mode == "llm"
-        if use_llm and self.llm is None:
-            use_llm, fallback = False, "llm_not_configured"
-
-        question = req.question
-        if req.history:
-            question = conversation.condense(req.question, req.history)
-            if use_llm and conversation.is_follow_up(req.question):
-                try:
-                    question = self.llm.condense(req.question, req.history)
-                except LLMUnavailable as exc:
-                    # The LLM is down or slow: skip its other calls rather than wait out each timeout.
-                    log.info("condense fell back: %s", exc.reason)
-                    use_llm, fallback = False, exc.reason
-
-        depth = max(10, req.top_k)
-        queries = [question]
-        if use_llm:
-            try:
-                queries = self.llm.rewrite(question)
-            except LLMUnavailable as exc:
-                use_llm, fallback = False, exc.reason
-        result = self._retrieve_many(loaded.retriever, queries, depth, doc_ids, heading_prefix)
-        t1 = time.perf_counter()
-        passages = [p.chunk for p in result.passages]
-        top = passages[: req.top_k]
-        scores = {p.chunk.id: p.score for p in result.passages}
-        q = analyze(question, tokenize, loaded.term_weight)
-        draft: DraftAnswer | None = None
-        mode = "extractive"
-        if use_llm:
-            try:
-                reply = self.llm.answer(question, top)
-                mode = "llm"
-                draft = abstain(q) if NOT_FOUND_RE.search(reply) and "[" not in reply else DraftAnswer(claims=parse_marked_text(reply, top))
-            except LLMUnavailable as exc:
-                fallback = exc.reason
-        if draft is None and q.wants_reporter:
-            draft = self._reporter_answer(loaded, result)
-        if draft is None:
-            draft = self.extractive.answer(
-                q, top, result.scope.groups if result.scope.is_comparison else None, place_docs=loaded.place_docs
-            )
-        draft = verify(draft, passages, tokenize)
-        if mode == "llm" and not draft.abstained and not any(c.sources for c in draft.claims):
-            unsupported = draft.unsupported
-            draft = abstain(q)  # nothing the model said could be tied to a passage
-            draft.unsupported = unsupported  # still reported: the caller sees what was rejected
-        answer_text, cites = render(draft, scores)
-        t2 = time.perf_counter()
-        return AskResponse(
-            answer=answer_text,
-            abstained=draft.abstained,
-            mode=mode,
-            fallback=fallback,
-            citations=[citation_model(c.n, c.chunk, c.quote, c.score) for c in cites],
-            retrieved=[RetrievedRef(passage_id=p.chunk.id, score=round(p.score, 6)) for p in result.passages],
-            unsupported_sentences=draft.unsupported,
-            timings_ms=Timings(retrieve=round((t1 - t0) * 1000, 2), answer=round((t2 - t1) * 1000, 2), total=round((t2 - t0) * 1000, 2)),
-            standalone_question=question if question != req.question else None,
+        request = PipelineRequest(
+            question=req.question,
+            top_k=req.top_k,
+            mode=req.mode,
+            history=tuple(req.history or ()),
+            doc_ids=tuple(filters.doc_ids) if filters and filters.doc_ids else None,
+            heading_prefix=filters.heading_prefix if filters else None,
         )
+        return ask_response(req, self.pipeline().run(request))
 
-    @staticmethod
-    def _reporter_answer(loaded: Loaded, result: RetrievalResult) -> DraftAnswer | None:
-        """`…报告是由谁作的？`: the reporter the document states, cited to its opening passage."""
-        doc_ids = result.scope.doc_ids or [p.chunk.doc_id for p in result.passages[:1]]
-        if len(doc_ids) != 1:
-            return None
-        doc = loaded.index.documents.get(doc_ids[0])
-        opening = loaded.first_chunk(doc_ids[0]) if doc else None
-        if not doc or not doc.reporter or opening is None or strip_ws(doc.reporter) not in strip_ws(opening.text):
-            return None
-        quote = next((line.strip() for line in opening.text.splitlines() if strip_ws(doc.reporter) in strip_ws(line)), doc.reporter)
-        return DraftAnswer(claims=[Claim(text=doc.reporter, sources=[opening], quotes=[quote], prefix=f"《{doc.title}》的报告人：")])
 
-    @staticmethod
-    def _retrieve_many(retriever: Retriever, queries: list[str], depth: int, doc_ids, heading_prefix) -> RetrievalResult:
-        """One retrieval per query rewrite, fused by reciprocal rank (the original question first)."""
-        results = [retriever.retrieve(RetrievalQuery(query=q, top_k=depth, doc_ids=doc_ids or None, heading_prefix=heading_prefix)) for q in queries]
-        if len(results) == 1:
-            return results[0]
-        fused: dict[str, float] = {}
-        by_id = {}
-        for r in results:
-            for rank, p in enumerate(r.passages, start=1):
-                fused[p.chunk.id] = fused.get(p.chunk.id, 0.0) + 1.0 / (60 + rank)
-                by_id.setdefault(p.chunk.id, p)
-        order = sorted(fused, key=lambda i: -fused[i])[:depth]
-        top = max(fused.values())
-        passages = []
-        for pid in order:
-            p = by_id[pid]
-            p.score = fused[pid] / top
-            passages.append(p)
-        return RetrievalResult(passages=passages, scope=results[0].scope)
+def ask_response(req: AskRequest, result: PipelineResult) -> AskResponse:
+    """The API's view of a pipeline result."""
+    total = result.retrieve_ms + result.answer_ms
+    return AskResponse(
+        answer=result.answer,
+        abstained=result.abstained,
+        mode=result.mode,
+        fallback=result.fallback,
+        citations=[citation_model(c.n, c.chunk, c.quote, c.score) for c in result.citations],
+        retrieved=[RetrievedRef(passage_id=p.chunk.id, score=round(p.score, 6)) for p in result.retrieved.passages],
+        unsupported_sentences=result.draft.unsupported,
+        timings_ms=Timings(retrieve=round(result.retrieve_ms, 2), answer=round(result.answer_ms, 2), total=round(total, 2)),
+        standalone_question=result.question if result.question != req.question else None,
+    )
 
 
 def _single_threaded_faiss() -> None:

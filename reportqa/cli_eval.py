@@ -191,22 +191,17 @@ def _build_system(index, url, baseline, top_k, weights, no_scope, no_boosts):
             system.close()
             fail(f"{exc}; is `reportqa serve` running there?")
         return system, system.close
-    from eval.baselines import BaselineError, build_baseline
-    from eval.systems import ReportQASystem
+    from eval.baselines import BaselineError, ablated, build_baseline
 
     service = open_service(index)
-    retriever = service.loaded().retriever
     if baseline:
         try:
             return build_baseline(baseline, service, top_k), None
         except BaselineError as exc:
             fail(str(exc))
-    w = _parse_weights(weights)
-    if w:
-        retriever.config.weights = {**retriever.config.weights, **w}
-    retriever.config.use_scope = not no_scope
-    retriever.config.use_boosts = not no_boosts
-    return ReportQASystem(service), None
+    # Ablations get a new frozen retriever config; the service's own is never changed.
+    off = {"use_scope": False if no_scope else None, "use_boosts": False if no_boosts else None}
+    return ablated(service, weights=_parse_weights(weights), **off), None
 
 
 def _print_summary(summary: dict[str, Any]) -> None:

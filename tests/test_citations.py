@@ -8,6 +8,7 @@ from ingest.models import Chunk
 from ingest.tokenize import Tokenizer
 from qa_service.citations import best_quote, parse_marked_text, verify
 from qa_service.claims import Claim, DraftAnswer, render
+from qa_service.config import Settings
 
 FINANCE = Chunk(
     id="p-fin", doc_id="d1", doc_title="川沙新镇2020年1-7月工作情况", heading_path=["川沙新镇2020年1-7月工作情况", "一、经济运行"],
@@ -25,6 +26,7 @@ SIXES = Chunk(
     text="六保：保居民就业、保基本民生、保市场主体、保粮食能源安全、保产业链供应链稳定、保基层运转。",
 )
 PASSAGES = [COURT, FINANCE, SIXES]
+MIN_SUPPORT = Settings().citation_min_support
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +68,7 @@ def test_verify_keeps_recites_and_reports(tokenize):
         "全年财政总收入预计98.76亿元[2]。",  # 98.76 is nowhere -> unsupported
         PASSAGES,
     ))
-    out = verify(draft, PASSAGES, tokenize)
+    out = verify(draft, PASSAGES, tokenize, MIN_SUPPORT)
     assert [[s.id for s in c.sources] for c in out.claims] == [["p-fin"], ["p-fin"], []]
     assert out.unsupported == ["全年财政总收入预计98.76亿元。"]
     for claim in out.claims:
@@ -82,7 +84,7 @@ def test_verify_keeps_recites_and_reports(tokenize):
 def test_verify_uses_the_document_title_as_context(tokenize):
     # `2020年` is only in the title of the court report: the sentence is still supported by it.
     draft = DraftAnswer(claims=[Claim("2020年上半年青浦区人民法院受理案件15234件", [COURT], [""])])
-    out = verify(draft, PASSAGES, tokenize)
+    out = verify(draft, PASSAGES, tokenize, MIN_SUPPORT)
     assert [s.id for s in out.claims[0].sources] == ["p-court"] and not out.unsupported
     assert out.claims[0].quotes[0] in COURT.text and "15234" in out.claims[0].quotes[0]
 
@@ -90,13 +92,13 @@ def test_verify_uses_the_document_title_as_context(tokenize):
 def test_recite_prefers_the_higher_ranked_passage_on_a_tie(tokenize):
     twin = Chunk(**{**FINANCE.to_dict(), "id": "p-fin-2"})
     draft = DraftAnswer(claims=[Claim("财政总收入12.42亿元", [], [])])
-    out = verify(draft, [COURT, FINANCE, twin], tokenize)
+    out = verify(draft, [COURT, FINANCE, twin], tokenize, MIN_SUPPORT)
     assert [s.id for s in out.claims[0].sources] == ["p-fin"]
 
 
 def test_render_numbers_in_order_of_first_use(tokenize):
     draft = DraftAnswer(claims=parse_marked_text("六保含保居民就业[3]。受理案件15234件[1]。财政总收入12.42亿元[2][3]。", PASSAGES))
-    out = verify(draft, PASSAGES, tokenize)
+    out = verify(draft, PASSAGES, tokenize, MIN_SUPPORT)
     text, cites = render(out, {})
     assert [(c.n, c.chunk.id) for c in cites] == [(1, "p-six"), (2, "p-court"), (3, "p-fin")]
     assert text.index("[1]") < text.index("[2]") < text.index("[3]")
@@ -104,5 +106,5 @@ def test_render_numbers_in_order_of_first_use(tokenize):
 
 def test_abstained_draft_passes_through(tokenize):
     draft = DraftAnswer(claims=[], abstained=True, abstain_text="资料中未找到相关信息。")
-    assert verify(draft, PASSAGES, tokenize) is draft
+    assert verify(draft, PASSAGES, tokenize, MIN_SUPPORT) is draft
     assert render(draft, {}) == ("资料中未找到相关信息。", [])

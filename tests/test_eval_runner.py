@@ -13,7 +13,9 @@ from eval.compare import compare_rows, flatten, format_cell, load_run, plot_comp
 from eval.dataset import EvalItem
 from eval.report import worst_items, write_report
 from eval.runner import evaluate, evaluate_retrieval, write_run
-from eval.systems import ChunkRankingSystem, CitedPassage, ExtractiveOverPassages, Ranked, SystemAnswer
+from eval.systems import ChunkRankingSystem, CitedPassage, RankerRetriever, Ranked, SystemAnswer
+from qa_service.config import Settings
+from qa_service.pipeline import build_pipeline
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -207,7 +209,8 @@ def test_chunk_ranking_system_answers_with_extractive():
         order = [int(i) for i in np.argsort(-scores)[:depth]]
         return order, [float(scores[i]) for i in order]
 
-    system = ChunkRankingSystem("toy", chunks, ranker, ExtractiveOverPassages(tokenize), fixed_k=3)
+    base = build_pipeline(Settings(), retriever=RankerRetriever(chunks, ranker), tokenize=tokenize)
+    system = ChunkRankingSystem("toy", chunks, ranker, base, fixed_k=3)
     ans = system.answer("1-7月财政总收入是多少？", top_k=5, mode="extractive")
     assert ans.retrieved[0].passage_id == "cc-000001"
     assert system.context_k(5) == 3

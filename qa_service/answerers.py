@@ -1,0 +1,83 @@
+"""The answerers of the pipeline, tried in order: each returns a DraftAnswer or passes (None).
+
+    LLMAnswerer        the model's answer, when the request asks for mode=llm and the model is reachable
+    ReporterAnswerer   `…报告是由谁作的？`: the reporter a document states
+    ExtractiveAnswerer (qa_service.extractive) always answers or abstains: the last of the list
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Protocol
+
+from ingest.models import Chunk, Document
+from ingest.zh import strip_ws
+
+from .analysis import QueryAnalysis
+from .citations import parse_marked_text
+from .claims import Claim, DraftAnswer
+from .extractive import abstain
+from .llm import NOT_FOUND_RE, LLMSession
+from .retriever import PassageRetriever, RetrievalResult
+
+
+@dataclass(frozen=True)
+class AnswerContext:
+    """Typed input of every answerer."""
+
+    analysis: QueryAnalysis
+    passages: list[Chunk]  # the top passages the answerers read (the request's top_k)
+    retrieved: RetrievalResult  # the whole ranking
+    corpus: PassageRetriever  # the retriever's corpus, for a document's opening passage
+    llm: LLMSession
+
+
+class Answerer(Protocol):
+    mode: str  # the response's `mode` when this answerer answers
+    # Its claims are generated text rather than quotes: when the citation check can tie none of them to
+    # a passage, the answer becomes an abstention.
+    free_text: bool
+
+    def answer(self, ctx: AnswerContext) -> DraftAnswer | None: ...
+
+
+class LLMAnswerer:
+    """The model's answer with its [n] markers; passes when the request's LLM session is not live."""
+
+    mode = "llm"
+    free_text = True
+
+    def answer(self, ctx: AnswerContext) -> DraftAnswer | None:
+        reply = ctx.llm.call(lambda client: client.answer(ctx.analysis.text, ctx.passages))
+        if reply is None:
+            return None
+        if NOT_FOUND_RE.search(reply) and "[" not in reply:
+            return abstain(ctx.analysis.question)
+        return DraftAnswer(claims=parse_marked_text(reply, ctx.passages))
+
+
+class ReporterAnswerer:
+    """`…报告是由谁作的？`: the reporter the document states, cited to its opening passage.
+
+    The document is the one the question names, else the top passage's."""
+
+    mode = "extractive"
+    free_text = False
+
+    def __init__(self, documents: Mapping[str, Document]):
+        self.documents = documents
+
+    def answer(self, ctx: AnswerContext) -> DraftAnswer | None:
+        if not ctx.analysis.question.wants_reporter:
+            return None
+        doc_ids = ctx.analysis.scope.doc_ids or [p.chunk.doc_id for p in ctx.retrieved.passages[:1]]
+        if len(doc_ids) != 1:
+            return None
+        doc = self.documents.get(doc_ids[0])
+        opening = ctx.corpus.opening(doc_ids[0]) if doc else None
+        if not doc or not doc.reporter or opening is None or strip_ws(doc.reporter) not in strip_ws(opening.text):
+            return None
+        reporter = strip_ws(doc.reporter)
+        quote = next((line.strip() for line in opening.text.splitlines() if reporter in strip_ws(line)), doc.reporter)
+        return DraftAnswer(claims=[Claim(text=doc.reporter, sources=[opening], quotes=[quote], prefix=f"《{doc.title}》的报告人：")])
