@@ -13,7 +13,9 @@ import pytest
 from ingest.index_store import build_index, load_index
 from ingest.models import Chunk, Document, GlossaryEntry, ParsedCorpus
 from qa_service.config import Settings
-from qa_service.retriever import RetrievalQuery, RetrievedPassage, Retriever, RetrieverConfig
+from qa_service.analysis import QueryAnalyzer
+from qa_service.retriever import RetrievalQuery, RetrievedPassage, Retriever
+from qa_service.scope import ScopeDetector
 
 TOWN, COURT, PLAN = "town", "court", "plan"
 TITLES = {
@@ -73,15 +75,13 @@ class TinyRetrieval:
 
     def __init__(self, index, scope_min_score: float | None = None, use_scope: bool = True):
         s = Settings() if scope_min_score is None else Settings(scope_min_score=scope_min_score)
-        config = RetrieverConfig(
-            weights=s.fusion_weights, rrf_k=s.rrf_k, candidate_depth=s.candidate_depth,
-            scope_weight=s.scope_weight, scope_min_score=s.scope_min_score,
-        )
-        self.retriever = Retriever(index, replace(config, use_scope=use_scope))
+        self.retriever = Retriever(index, replace(s.retriever_config(), use_scope=use_scope))
+        self.analyzer = QueryAnalyzer(index.tokenizer.tokenize, None, ScopeDetector.for_index(index, s.scope_config()))
 
     def __call__(self, query: str, **kwargs) -> Ranked:
-        result = self.retriever.retrieve(RetrievalQuery(query=query, **kwargs))
-        return Ranked(result.passages, result.scope.doc_ids)
+        analysis = self.analyzer.analyze(query, kwargs.get("doc_ids"))
+        result = self.retriever.retrieve(RetrievalQuery(query=query, **kwargs), analysis)
+        return Ranked(result.passages, analysis.scope.doc_ids)
 
 
 @pytest.fixture(scope="module")

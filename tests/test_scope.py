@@ -6,6 +6,7 @@ memory by ingest.documents, at the production minimum score (Settings().scope_mi
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -27,7 +28,7 @@ ACCOUNTS = f"{GAZETTE}-10"  # 关于青浦区2019年财政决算及2020年1-6月
 AUDIT = f"{GAZETTE}-11"  # 关于青浦区2019年度本级预算执行和其他财政收支的审计工作报告
 PLAN = f"{GAZETTE}-15"  # 关于青浦区2020年上半年国民经济和社会发展计划执行情况的报告
 TOWN = "004_1aa96ab411d029c6"  # 政府上半年工作情况报告 (川沙新镇; the place is only in its preamble)
-MENTION_MIN = 4.0  # the lower minimum each mention of a comparison must reach
+MENTION_MIN = Settings().scope_mention_min_score  # the lower minimum each mention of a comparison must reach
 
 
 @lru_cache(maxsize=1)
@@ -36,8 +37,10 @@ def shipped_documents() -> tuple[Document, ...]:
 
 
 def detector(documents=None, min_score: float | None = None) -> ScopeDetector:
+    """Over the shipped documents (or `documents`) with the production settings, or another minimum score."""
     docs = shipped_documents() if documents is None else documents
-    return ScopeDetector([d.to_dict() for d in docs], min_score=Settings().scope_min_score if min_score is None else min_score)
+    config = Settings().scope_config()
+    return ScopeDetector([d.to_dict() for d in docs], config if min_score is None else replace(config, min_score=min_score))
 
 
 @pytest.fixture(scope="module")
