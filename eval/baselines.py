@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from ingest.index_reader import IndexReader
 from ingest.models import Chunk
 from qa_service.fusion import weighted_rrf
 from qa_service.pipeline import AnswerPipeline
@@ -118,12 +119,12 @@ def spans_of(text: str, pieces: Sequence[str]) -> list[tuple[int, int]]:
 # -- helpers over a loaded reportqa index -------------------------------------------------------------------
 
 
-def index_documents(index: Any) -> list[tuple[str, str, str]]:
+def index_documents(index: IndexReader) -> list[tuple[str, str, str]]:
     """(doc_id, title, cleaned text) of every indexed document, in index order."""
     return [(d.doc_id, d.title, d.text) for d in index.documents.values()]
 
 
-def _embedder(index: Any, name: str):
+def _embedder(index: IndexReader, name: str):
     emb = index.embedder
     if emb is None:
         raise BaselineError(f"{name} needs the index's embedding model, and this index has no dense arm")
@@ -179,7 +180,7 @@ def wrap_embedder(embedder: Any):
     return ReportQAEmbedding(embedder)
 
 
-def llamaindex_default(index: Any, top_k: int, base: AnswerPipeline) -> ChunkRankingSystem:
+def llamaindex_default(index: IndexReader, top_k: int, base: AnswerPipeline) -> ChunkRankingSystem:
     from llama_index.core import Document, Settings, VectorStoreIndex
     from llama_index.core.node_parser import SentenceSplitter
 
@@ -235,7 +236,7 @@ def rrf_ranker(
     return ranker
 
 
-def chatchat_style(index: Any, top_k: int, base: AnswerPipeline) -> ChunkRankingSystem:
+def chatchat_style(index: IndexReader, top_k: int, base: AnswerPipeline) -> ChunkRankingSystem:
     import bm25s
     import faiss
 
@@ -312,5 +313,5 @@ def build_baseline(name: str, service: Any, top_k: int) -> Any:
     build = llamaindex_default if name == "llamaindex-default" else chatchat_style
     system = build(index, top_k, service.pipeline())
     # the documents and the embedder came from this index: the run records which build
-    system.config = {"index": index.manifest, "fusion_weights": None, **system.config}
+    system.config = {"index": index.manifest.to_dict(), "fusion_weights": None, **system.config}
     return system

@@ -25,15 +25,14 @@ def index_embed_spec(index_dir: Path) -> str:
     """The source index's embedding model as a build_index `embed_model`: its offline model folder, its model
     name, or `none` when it has no dense arm."""
     from ingest.embeddings import KIND_OFFLINE
-    from ingest.index_store import read_manifest
+    from ingest.manifest import read_manifest
 
-    manifest = read_manifest(index_dir) or {}
-    emb = manifest.get("embedding") or {}
-    if not emb.get("model"):
+    manifest = read_manifest(index_dir)
+    if manifest is None or not manifest.embedding.model:
         return "none"
-    if emb.get("kind") == KIND_OFFLINE:
-        return str(index_dir / manifest["build_path"] / (emb.get("path") or "model"))
-    return str(emb["model"])
+    if manifest.embedding.kind == KIND_OFFLINE:
+        return str(manifest.build_dir(index_dir) / (manifest.embedding.path or "model"))
+    return str(manifest.embedding.model)
 
 
 def bench_ingest(cli: Sequence[str], index_dir: Path) -> dict[str, Any]:

@@ -4,7 +4,7 @@
     python -m eval.bench_worker measure --index INDEX --questions q.json --out result.json [--peer-questions K]
 
 `build` makes a synthetic corpus of N chunks from the source index's chunks (eval.bench_synth) and builds it with
-ingest.index_store.build_index, the code `reportqa ingest` runs. `measure` loads an index through QAService (so
+ingest.index_build.build_index, the code `reportqa ingest` runs. `measure` loads an index through QAService (so
 the retriever has the service's settings), times Retriever.retrieve per question, then each arm alone, probes
 HNSW efSearch (recall@10 against an exact scan) and, when asked, runs the llama-index peer. Results go to --out as
 JSON (never stdout: libraries may print there).
@@ -62,26 +62,20 @@ def du_bytes(path: str | Path) -> int:
 # ----------------------------------------------------------------------------------------------------------------
 def build_synthetic(source: Path, n: int, index_dir: Path, embed_model: str, seed: int = 0) -> dict[str, Any]:
     """Build an index of `n` synthetic chunks varied from `source`'s chunks; timings, bytes and peak RSS."""
-    from ingest.index_store import build_index, load_index, make_search_text
+    from ingest.index_build import build_index
+    from ingest.index_reader import load_index
     from qa_service.config import Settings
 
     from .bench_synth import synthetic_corpus
 
-    settings = Settings()
+    settings = Settings(index=index_dir)
     src = load_index(source, load_dense=False)
     t = time.perf_counter()
     corpus = synthetic_corpus(src.chunks, list(src.documents.values()), n, seed=seed, glossary=src.glossary)
     generate_s = time.perf_counter() - t
     mean_chars = float(np.mean([len(c.text) for c in corpus.chunks]))
     t = time.perf_counter()
-    result = build_index(
-        corpus,
-        index_dir,
-        embed_model=embed_model,
-        chunking={"chunk_size": settings.chunk_size, "overlap": settings.chunk_overlap, "synthetic": n, "seed": seed},
-        hnsw_threshold=settings.hnsw_threshold,
-        search_text=make_search_text(settings.search_with_heading),
-    )
+    result = build_index(corpus, settings.build_config(embed_model=embed_model))
     build_s = time.perf_counter() - t
     _carry_offline_model(result, embed_model)
     return {
@@ -92,7 +86,7 @@ def build_synthetic(source: Path, n: int, index_dir: Path, embed_model: str, see
         "generate_seconds": round(generate_s, 3),
         "build_seconds": round(build_s, 3),
         "stage_seconds": result.stage_seconds,
-        "dense": result.manifest.get("dense"),
+        "dense": result.manifest.dense.model_dump(exclude_unset=True) if result.manifest.dense else None,
         "index_bytes": du_bytes(index_dir),
         "index_bytes_by_part": _bytes_by_part(result.build_dir),
         "build_peak_rss_bytes": peak_rss_bytes(),
@@ -201,7 +195,7 @@ def measure(index_dir: Path, questions: Sequence[str], top_k: int = 10, peer_que
         "index": str(index_dir),
         "chunks": len(index.chunks),
         "arms": list(index.arms),
-        "dense_index": (index.manifest.get("dense") or {}).get("index"),
+        "dense_index": index.manifest.dense.index if index.manifest.dense else None,
         "load_seconds": round(load_s, 3),
         "retrieval": {"top_k": top_k, **latency_summary(latencies)},
         "rss_bytes": current_rss_bytes(),
@@ -217,7 +211,7 @@ def measure(index_dir: Path, questions: Sequence[str], top_k: int = 10, peer_que
 
 
 def _peer(index: Any, questions: Sequence[str], reportqa_ms: Sequence[float], settings: Any, top_k: int) -> dict[str, Any]:
-    from ingest.index_store import make_search_text
+    from ingest.chunking import make_search_text
 
     from .bench_peer import PEER_NAME, build_peer, time_peer
 

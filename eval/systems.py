@@ -123,7 +123,7 @@ class ReportQASystem(PipelineSystem):
         cfg = self.retriever.config
         return {
             "system": self.name,
-            "index": self.service.loaded().index.manifest,
+            "index": self.service.loaded().index.manifest.to_dict(),
             "fusion_weights": dict(cfg.weights),
             "rrf_k": cfg.rrf_k,
             "scope": cfg.use_scope,

@@ -2,7 +2,8 @@
 
 Why these rules (measured on the shipped reports, BM25 over jieba words: ~750-character chunks scored hit@1 0.65
 against 0.46 for one-paragraph chunks, 19 points, because the words around an answer matter; the table is in the
-project's shared notes, ../shared/docs/findings.md, outside this repository):
+project's shared notes, ../shared/docs/findings.md, outside this repository; the size in effect is
+Settings.chunk_size/chunk_overlap):
 - A section that fits in `chunk_size` stays whole, heading line included (`（二）大力开展招商引资\n\n任职以来，…`),
   and small sibling sections are packed together up to `chunk_size`; the chunk's `heading_path` is then their
   common parent's. A long section is cut at sentence ends (。！？；) into pieces of at most `chunk_size`
@@ -25,8 +26,10 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
+from ingest.config import ChunkingConfig
 from ingest.glossary import GlossaryItem, glossary_items
 from ingest.models import Chunk, Document, GlossaryEntry, Section
 from ingest.sections import heading_span, innermost_section, parse_sections, title_end
@@ -306,16 +309,22 @@ def _definition_chunk(doc: Document, sections: list[Section], item: GlossaryItem
                        _heading_path(doc, sections, sec, tree))
 
 
-def chunk_document(doc: Document, sections: list[Section] | None = None, *, chunk_size: int = 750,
-                   overlap: int = 100) -> tuple[list[Chunk], list[GlossaryEntry]]:
+def make_search_text(with_heading: bool) -> Callable[[Chunk], str]:
+    """`search_text` with the heading choice fixed (Settings.search_with_heading): what every arm indexes."""
+
+    def text_of(chunk: Chunk) -> str:
+        return search_text(chunk, with_heading=with_heading)
+
+    return text_of
+
+
+def chunk_document(doc: Document, sections: list[Section] | None,
+                   config: ChunkingConfig) -> tuple[list[Chunk], list[GlossaryEntry]]:
     """Chunks of `doc` in reading order (each table's rows right after it) and its glossary entries.
 
-    Every glossary entry's `chunk_id` names its `definition` chunk.
+    `sections` None or empty: parsed here. Every glossary entry's `chunk_id` names its `definition` chunk.
     """
-    if chunk_size <= 0:
-        raise ValueError(f"chunk_size must be greater than 0. Currently, the chunk_size is {chunk_size}")
-    if not 0 <= overlap < chunk_size:
-        raise ValueError(f"overlap must be in [0, chunk_size). Currently, the overlap is {overlap}")
+    chunk_size, overlap = config.chunk_size, config.overlap
     if not sections:
         sections = parse_sections(doc)
     tree = _Tree(sections)

@@ -138,7 +138,7 @@ class Embedder:
     name: str  # the spec as given ("BAAI/bge-small-zh-v1.5", a path) or "offline:<recipe>"
     kind: str  # KIND_ST | KIND_OFFLINE
     sha256: str
-    path: Path | None = None  # may be moved (index_store copies the offline model into the build) before encoding
+    path: Path | None = None  # may be moved (ingest.dense_build copies the offline model into the build) before encoding
     batch_size: int = 64
     info: dict[str, Any] = field(default_factory=dict)
     _encoder: TextEncoder | None = field(default=None, repr=False)

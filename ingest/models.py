@@ -124,3 +124,4 @@ class ParsedCorpus:
     glossary: list[GlossaryEntry]
     files: list[RawFile]
     skipped: list[Skipped] = field(default_factory=list)
+    outlines: dict[str, list] = field(default_factory=dict)  # doc_id -> nested heading tree (sections.outline)

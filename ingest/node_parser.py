@@ -3,7 +3,7 @@
     from llama_index.core import Document
     from ingest.node_parser import ReportSectionParser
 
-    parser = ReportSectionParser(chunk_size=750, chunk_overlap=100)
+    parser = ReportSectionParser(chunk_size=500, chunk_overlap=80)  # Settings().chunk_size, chunk_overlap
     nodes = parser.get_nodes_from_documents(
         [Document(text=report_text, metadata={"doc_id": "qp2020_04", "title": "履职报告", "page": 4})]
     )
@@ -25,6 +25,7 @@ from llama_index.core.schema import BaseNode, Document as LIDocument, NodeRelati
 from llama_index.core.utils import get_tqdm_iterable
 
 from ingest.chunking import HEADING_SEP, chunk_document, safe_id
+from ingest.config import ChunkingConfig
 from ingest.models import Chunk, Document, Footnote
 from ingest.sections import parse_sections
 
@@ -115,11 +116,12 @@ def to_report_document(node: BaseNode) -> Document:
 class ReportSectionParser(NodeParser):
     """Section-aware chunking of Chinese reports, one TextNode per chunk (text, table, table_row, definition).
 
-    Usage: `ReportSectionParser(chunk_size=750, chunk_overlap=100).get_nodes_from_documents(docs)`.
+    Usage: `ReportSectionParser(chunk_size=500, chunk_overlap=80).get_nodes_from_documents(docs)`.
     """
 
-    chunk_size: int = Field(default=750, gt=0, description="Most characters in a text chunk.")
-    chunk_overlap: int = Field(default=100, ge=0, description="Characters of whole sentences repeated.")
+    # No defaults: the values in effect come from qa_service.config.Settings (chunk_size / chunk_overlap).
+    chunk_size: int = Field(gt=0, description="Most characters in a text chunk.")
+    chunk_overlap: int = Field(ge=0, description="Characters of whole sentences repeated.")
 
     @classmethod
     def class_name(cls) -> str:
@@ -136,8 +138,7 @@ class ReportSectionParser(NodeParser):
         out: list[BaseNode] = []
         for node in get_tqdm_iterable(nodes, show_progress, "Parsing report sections"):
             doc = to_report_document(node)
-            chunks, _ = chunk_document(doc, parse_sections(doc), chunk_size=self.chunk_size,
-                                       overlap=self.chunk_overlap)
+            chunks, _ = chunk_document(doc, parse_sections(doc), ChunkingConfig(self.chunk_size, self.chunk_overlap))
             out.extend(chunk_to_node(c, source_id=node.node_id) for c in chunks)
         return out
 

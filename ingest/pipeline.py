@@ -10,6 +10,7 @@ from importlib import resources
 from pathlib import Path
 
 from .chunking import chunk_document
+from .config import ChunkingConfig
 from .documents import build_documents
 from .loaders import UnreadableFile, iter_input_files, load_file
 from .models import ParsedCorpus, Skipped
@@ -26,29 +27,20 @@ def shipped_reports_dir() -> Path:
 
 
 @dataclass
-class ParseOptions:
-    chunk_size: int = 750
-    overlap: int = 100
-
-
-@dataclass
 class ParseResult:
-    corpus: ParsedCorpus
-    outlines: dict[str, list] = field(default_factory=dict)  # doc_id -> nested heading tree
+    corpus: ParsedCorpus  # corpus.outlines: doc_id -> nested heading tree
     stage_seconds: dict[str, float] = field(default_factory=dict)
 
 
 def parse_paths(
     paths: Iterable[str | Path],
-    options: ParseOptions | None = None,
+    chunking: ChunkingConfig,
     progress: ProgressFn | None = None,
 ) -> ParseResult:
     """Load, clean, split, section and chunk every file; unreadable files are listed, not fatal."""
-    options = options or ParseOptions()
     timings: dict[str, float] = {"load": 0.0, "parse": 0.0, "chunk": 0.0}
     files = iter_input_files(paths)
     corpus = ParsedCorpus(documents=[], sections=[], chunks=[], glossary=[], files=[])
-    outlines: dict[str, list] = {}
     for i, path in enumerate(files):
         t0 = time.perf_counter()
         try:
@@ -69,14 +61,14 @@ def parse_paths(
             sections = parse_sections(doc)
             t2 = time.perf_counter()
             timings["parse"] += t2 - t1
-            chunks, glossary = chunk_document(doc, sections, chunk_size=options.chunk_size, overlap=options.overlap)
+            chunks, glossary = chunk_document(doc, sections, chunking)
             corpus.documents.append(doc)
             corpus.sections.extend(sections)
             corpus.chunks.extend(chunks)
             corpus.glossary.extend(glossary)
-            outlines[doc.doc_id] = outline(sections)
+            corpus.outlines[doc.doc_id] = outline(sections)
             t1 = time.perf_counter()
             timings["chunk"] += t1 - t2
         if progress:
             progress("parse", i + 1, len(files))
-    return ParseResult(corpus=corpus, outlines=outlines, stage_seconds={k: round(v, 3) for k, v in timings.items()})
+    return ParseResult(corpus=corpus, stage_seconds={k: round(v, 3) for k, v in timings.items()})

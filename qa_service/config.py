@@ -14,6 +14,8 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from ingest.config import BuildConfig, ChunkingConfig
+
 
 class Weights(Mapping[str, float]):
     """Read-only fusion weights per arm: a frozen config must not change through its mapping either."""
@@ -96,6 +98,9 @@ class Settings(BaseSettings):
     chunk_overlap: int = Field(80, ge=0, le=1000, description="Characters of whole sentences repeated between pieces.")
     search_with_heading: bool = Field(True, description="Prefix the heading path to the text the lexical arms index.")
     hnsw_threshold: int = Field(50_000, ge=1, description="Above this many chunks FAISS uses HNSW instead of exact search.")
+    # Spawning a tokeniser process costs ~1 s; below this many chunks one process is faster.
+    parallel_min_chunks: int = Field(20_000, ge=0, description="From this many chunks on, BM25 tokenising runs in worker processes.")
+    tokenize_workers: int = Field(2, ge=1, description="Tokeniser worker processes (at most the CPU count; the target machine has 2 cores).")
 
     # Retrieval: weighted reciprocal-rank fusion of the arms (set by measurement on the tune split).
     weight_word: float = Field(1.0, ge=0.0)
@@ -173,3 +178,19 @@ class Settings(BaseSettings):
     @property
     def llm_configured(self) -> bool:
         return bool(self.llm_base_url and self.llm_model)
+
+    def chunking_config(self) -> ChunkingConfig:
+        return ChunkingConfig(chunk_size=self.chunk_size, overlap=self.chunk_overlap)
+
+    def build_config(self, *, embed_model: str | None = None, rebuild: bool = False) -> BuildConfig:
+        """How `reportqa ingest` builds `self.index`; `embed_model` overrides the setting (--embed-model)."""
+        return BuildConfig(
+            index_dir=Path(self.index),
+            embed_model=embed_model or self.embed_model,
+            rebuild=rebuild,
+            chunking=self.chunking_config(),
+            search_with_heading=self.search_with_heading,
+            hnsw_threshold=self.hnsw_threshold,
+            parallel_min_chunks=self.parallel_min_chunks,
+            tokenize_workers=self.tokenize_workers,
+        )

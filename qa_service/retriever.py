@@ -1,6 +1,6 @@
 """The Retriever component: hybrid ranking over the index's arms with scope awareness and domain boosts.
 
-    >>> from ingest.index_store import load_index
+    >>> from ingest.index_reader import load_index
     >>> from qa_service.analysis import QueryAnalyzer
     >>> from qa_service.config import Settings
     >>> from qa_service.scope import ScopeDetector
@@ -31,8 +31,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
+from ingest.index_reader import IndexReader
 from ingest.models import Chunk
-from ingest.zh import match_key, strip_ws
+from ingest.zh import match_key
 
 from .config import RetrieverConfig
 from .fusion import weighted_rrf
@@ -103,14 +104,13 @@ def first_text_chunks(chunks: Sequence[Chunk]) -> dict[str, Chunk]:
 class Retriever:
     """Hybrid retriever over a loaded index (see module docstring for an example)."""
 
-    def __init__(self, index: Any, config: RetrieverConfig, reranker: Any | None = None):
+    def __init__(self, index: IndexReader, config: RetrieverConfig, reranker: Any | None = None):
         self.index = index
         self.config = config
         self.reranker = reranker
         self.chunks: list[Chunk] = index.chunks
         self._doc_of = np.array([c.doc_id for c in self.chunks], dtype=object)
         self._by_id = {c.id: i for i, c in enumerate(self.chunks)}
-        self._openings = first_text_chunks(self.chunks)
         self._glossary_terms = self._definition_terms()
 
     @property
@@ -118,7 +118,7 @@ class Retriever:
         return list(self.index.arms)
 
     def opening(self, doc_id: str) -> Chunk | None:
-        return self._openings.get(doc_id)
+        return self.index.first_chunk(doc_id)  # computed once at load (ingest.lookups)
 
     def retrieve(self, q: RetrievalQuery, analysis: QueryAnalysis) -> RetrievalResult:
         if analysis.text != q.query:
@@ -198,8 +198,8 @@ class Retriever:
 
     def _definition_terms(self) -> list[str]:
         terms = set()
-        for entry in self.index.glossary_dicts():
-            for t in re.split(r"[“”\"、]+", entry["term"]):
+        for entry in self.index.glossary:
+            for t in re.split(r"[“”\"、]+", entry.term):
                 t = match_key(t).strip("*")
                 if len(t) >= 2:
                     terms.add(t)
@@ -214,8 +214,7 @@ class Retriever:
         if doc_ids:
             mask &= np.isin(self._doc_of, list(doc_ids))
         if heading_prefix:
-            prefix = strip_ws(heading_prefix)
-            mask &= np.array([_heading_matches(c.heading_path, prefix) for c in self.chunks], dtype=bool)
+            mask &= self.index.heading_mask(heading_prefix)
         return mask
 
     def _restrict(self, mask: np.ndarray | None, doc_ids: list[str]) -> np.ndarray:
@@ -245,12 +244,6 @@ class Retriever:
     def chunk(self, passage_id: str) -> Chunk | None:
         i = self._by_id.get(passage_id)
         return None if i is None else self.chunks[i]
-
-
-def _heading_matches(path: list[str], prefix: str) -> bool:
-    """`heading_prefix` matches a heading path element, or the joined path, that starts with it."""
-    joined = "".join(strip_ws(h) for h in path[1:])
-    return joined.startswith(prefix) or any(strip_ws(h).startswith(prefix) for h in path)
 
 
 def _interleave_ids(fusions: list[tuple[list[int], dict, dict]]) -> tuple[list[int], dict, dict]:

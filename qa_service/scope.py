@@ -14,6 +14,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 
+from ingest.index_reader import IndexReader
+from ingest.lookups import DocumentMentions
+from ingest.models import Document
 from ingest.zh import match_key
 
 from .config import ScopeConfig
@@ -48,7 +51,6 @@ class DocProfile:
     doc_id: str
     alias_text: str  # normalised, whitespace-free: title, reporter, short forms of the body
     preamble: str  # normalised opening lines, a weaker signal
-    full_text_key: str  # normalised whitespace-free document text, for place filtering
 
 
 @dataclass
@@ -63,7 +65,7 @@ class Scope:
         return len(self.groups) > 1
 
 
-def documents_of(index) -> list[dict]:
+def documents_of(index: IndexReader) -> list[dict]:
     """What scope detection reads of each indexed document."""
     return [
         {"doc_id": d.doc_id, "title": d.title, "reporter": d.reporter, "text": d.text or ""}
@@ -99,15 +101,22 @@ def _aliases(title: str, reporter: str | None) -> str:
     return " ".join(parts)
 
 
+def _mentions_of(documents: Sequence[dict]) -> DocumentMentions:
+    return DocumentMentions(
+        Document(doc_id=d["doc_id"], title=d["title"], source_file="", text=d.get("text", "")) for d in documents
+    )
+
+
 class ScopeDetector:
     """Finds the documents a question names. Built once per index from the document list
     (dicts with doc_id, title, reporter and text; see `documents_of`)."""
 
     @classmethod
-    def for_index(cls, index, config: ScopeConfig) -> ScopeDetector:
-        return cls(documents_of(index), config)
+    def for_index(cls, index: IndexReader, config: ScopeConfig) -> ScopeDetector:
+        """The detector over an index's documents, sharing its place lookup (IndexReader.mentions)."""
+        return cls(documents_of(index), config, mentions=index.mentions)
 
-    def __init__(self, documents: Sequence[dict], config: ScopeConfig):
+    def __init__(self, documents: Sequence[dict], config: ScopeConfig, mentions: DocumentMentions | None = None):
         self.config = config
         self.min_score = config.min_score
         self.mention_min_score = config.mention_min_score
@@ -120,13 +129,17 @@ class ScopeDetector:
                 # The preamble (`──2020年8月18日在川沙新镇第二届人民代表大会…`) names the place and
                 # body when the title does not (the town report is titled `政府上半年工作情况报告`).
                 preamble=match_key(d.get("text", "")[:PREAMBLE_CHARS]),
-                full_text_key=match_key(d.get("text", "")),
             )
             for d in documents
         ]
+        # Which documents mention a place: shared with the answerer (IndexReader.mentions), precomputed for the
+        # places the reports name, so a question's place filter does not scan every document's text.
+        self.mentions = mentions if mentions is not None else _mentions_of(documents)
+        self._position = {p.doc_id: i for i, p in enumerate(self.profiles)}
         self._strong = [_bigrams(p.alias_text) for p in self.profiles]
         self._bigram_sets = [strong | _bigrams(p.preamble) for strong, p in zip(self._strong, self.profiles)]
-        self._known_places = _known_places(p.full_text_key for p in self.profiles)
+        self._known_places = _known_places(self.mentions.keys[p.doc_id] for p in self.profiles)
+        self.mentions.precompute(self._known_places)
         n = max(len(self.profiles), 1)
         df: dict[str, int] = {}
         for bs in self._bigram_sets:
@@ -215,7 +228,7 @@ class ScopeDetector:
         places = {m.group(1) for m in _PLACE_RE.finditer(q)} | {p for p in self._known_places if p in q}
         allowed = set(range(len(self.profiles)))
         for place in places:
-            holders = {i for i, p in enumerate(self.profiles) if place in p.full_text_key}
+            holders = {self._position[doc_id] for doc_id in self.mentions.docs_mentioning(place)}
             if holders:  # a place no document mentions is not a scope signal at all
                 allowed &= holders
         return allowed

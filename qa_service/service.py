@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
+from ingest.index_reader import IndexNotFound, IndexReader, load_index
 from ingest.models import Chunk
-from ingest.zh import match_key
 
+from . import documents_view
 from .config import Settings
 from .errors import IndexUnavailable, NotFound
 from .llm import LLMClient
@@ -36,26 +36,18 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Loaded:
-    index: Any
+    index: IndexReader
     retriever: Retriever
     manifest_mtime: float
-    doc_keys: dict[str, str] = field(default_factory=dict)  # doc_id -> whitespace-free normalised text
 
     def term_weight(self, term: str) -> float:
         """IDF of a question term; 0 for words the reports never use (everyday paraphrase words), so
         answer coverage is measured over the words that could have matched."""
-        if term not in self.index.bm25_word.vocab_dict:
-            return 0.0
-        return self.index.idf(term)
+        return self.index.idf(term) if self.index.has_word(term) else 0.0
 
-    def first_chunk(self, doc_id: str) -> Chunk | None:
-        """The document's opening passage (title, date and reporter lines)."""
-        return min((c for c in self.index.chunks if c.doc_id == doc_id and c.kind == "text"), key=lambda c: c.start, default=None)
-
-    def place_docs(self, place: str) -> set[str]:
+    def place_docs(self, place: str) -> frozenset[str]:
         """Documents whose text mentions a place name (used to keep answers about 川沙 in 川沙's report)."""
-        key = match_key(place)
-        return {doc_id for doc_id, text in self.doc_keys.items() if key in text}
+        return self.index.docs_mentioning(place)
 
 
 class QAService:
@@ -93,8 +85,6 @@ class QAService:
             return self._loaded
 
     def _load(self, mtime: float) -> Loaded:
-        from ingest.index_store import IndexNotFound, load_index
-
         try:
             index = load_index(self.index_dir)
         except IndexNotFound as exc:
@@ -107,8 +97,7 @@ class QAService:
             reranker = CrossEncoder(self.settings.reranker)
         config = self.settings.retriever_config()
         log.info("loaded index %s (%d chunks)", self.index_dir, len(index.chunks))
-        doc_keys = {d.doc_id: match_key(d.text) for d in index.documents.values()}
-        return Loaded(index=index, retriever=Retriever(index, config, reranker), manifest_mtime=mtime, doc_keys=doc_keys)
+        return Loaded(index=index, retriever=Retriever(index, config, reranker), manifest_mtime=mtime)
 
     def pipeline(self) -> AnswerPipeline:
         """The answer pipeline over the index in service (rebuilt when the index is reloaded)."""
@@ -128,6 +117,7 @@ class QAService:
             retriever=loaded.retriever,
             tokenize=index.tokenizer.tokenize,
             term_weight=loaded.term_weight,
+            # precomputes which documents mention the places the reports name (index.mentions), once per index
             scope_detector=ScopeDetector.for_index(index, self.settings.scope_config()),
             documents=index.documents,
             place_docs=loaded.place_docs,
@@ -169,22 +159,22 @@ class QAService:
         return passage_model(chunk)
 
     def documents(self) -> list[DocumentSummary]:
-        return [DocumentSummary(**d) for d in self.loaded().index.document_list()]
+        return documents_view.document_summaries(self.loaded().index)
 
     def document(self, doc_id: str, with_text: bool = False) -> DocumentDetail:
-        detail = self.loaded().index.document_detail(doc_id, with_text=with_text)
+        detail = documents_view.document_detail(self.loaded().index, doc_id, with_text=with_text)
         if detail is None:
             raise NotFound(f"unknown doc_id: {doc_id!r}")
-        return DocumentDetail(**detail)
+        return detail
 
     def ready(self) -> Ready:
         loaded = self.loaded()
         manifest = loaded.index.manifest
         return Ready(
             index=str(self.index_dir),
-            build_id=manifest.get("build_id"),
-            counts=manifest.get("counts", {}),
-            embedding_model=(manifest.get("embedding") or {}).get("model"),
+            build_id=manifest.build_id,
+            counts=dict(manifest.counts),
+            embedding_model=manifest.embedding.model,
             arms=list(loaded.index.arms),
             answer_modes=["extractive", "llm"] if self.llm else ["extractive"],
             llm_model=self.llm.model if self.llm else None,

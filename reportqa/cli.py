@@ -73,8 +73,10 @@ def ingest(
 ) -> None:
     """Parse report files and build the search index."""
     from ingest.embeddings import EmbedderUnavailable
-    from ingest.index_store import IndexBusy, ModelMismatch, build_index, make_search_text
-    from ingest.pipeline import ParseOptions, parse_paths, shipped_reports_dir
+    from ingest.index_build import build_index
+    from ingest.index_reader import ModelMismatch
+    from ingest.pipeline import parse_paths, shipped_reports_dir
+    from ingest.publish import IndexBusy
 
     from reportqa.progress import stage_progress
 
@@ -86,7 +88,7 @@ def ingest(
         fail(f"no such file or folder: {', '.join(missing)}")
     started = time.perf_counter()
     with stage_progress(err, bar=not as_json) as progress:
-        parsed = parse_paths(inputs, ParseOptions(settings.chunk_size, settings.chunk_overlap), progress=progress)
+        parsed = parse_paths(inputs, settings.chunking_config(), progress=progress)
         corpus = parsed.corpus
         if strict and corpus.skipped:
             for s in corpus.skipped:
@@ -97,18 +99,8 @@ def ingest(
                 err.print(f"[yellow]skipped:[/yellow] {s.path}: {s.reason}", highlight=False)
             fail("no file could be ingested; nothing was written")
         try:
-            result = build_index(
-                corpus,
-                index_dir,
-                embed_model=embed_model or settings.embed_model,
-                rebuild=rebuild,
-                chunking={"chunk_size": settings.chunk_size, "overlap": settings.chunk_overlap},
-                hnsw_threshold=settings.hnsw_threshold,
-                search_text=make_search_text(settings.search_with_heading),
-                outlines=parsed.outlines,
-                sections=corpus.sections,
-                progress=progress,
-            )
+            config = settings.model_copy(update={"index": index_dir}).build_config(embed_model=embed_model, rebuild=rebuild)
+            result = build_index(corpus, config, progress=progress)
         except (EmbedderUnavailable, IndexBusy, ModelMismatch) as exc:
             fail(str(exc))
     summary = _ingest_summary(corpus, parsed.stage_seconds, result, index_dir, time.perf_counter() - started)
@@ -165,30 +157,32 @@ def documents(
     as_json: bool = typer.Option(False, "--json", help="Print JSON on stdout."),
 ) -> None:
     """List the indexed documents, or show one."""
+    from qa_service.documents_view import document_detail, document_summaries
+
     store = load_store(index)
     if doc_id is None:
-        rows = store.document_list()
+        rows = document_summaries(store)
         if as_json:
-            print_json(rows)
+            print_json([r.model_dump() for r in rows])
             return
         from rich.table import Column, Table
 
         # ids are never wrapped or cut: they are what the user copies into the next command
-        id_column = Column("id", no_wrap=True, min_width=max((len(r["id"]) for r in rows), default=2))
+        id_column = Column("id", no_wrap=True, min_width=max((len(r.id) for r in rows), default=2))
         table = Table(id_column, "title", "page", "reporter", "chunks")
         for r in rows:
-            table.add_row(r["id"], r["title"], str(r["page"] or ""), r["reporter"] or "", str(r["n_chunks"]))
+            table.add_row(r.id, r.title, str(r.page or ""), r.reporter or "", str(r.n_chunks))
         make_console().print(table)
         return
-    detail = store.document_detail(doc_id, with_text=True)
+    detail = document_detail(store, doc_id, with_text=True)
     if detail is None:
         fail(f"unknown document id: {doc_id!r} (see `reportqa documents`)")
     if as_json:
-        print_json(detail)
+        print_json(detail.model_dump())
     else:
         console = make_console()
-        console.print(f"[bold]{detail['title']}[/bold] ({detail['id']})", highlight=False)
-        console.print(detail["text"], highlight=False, markup=False)
+        console.print(f"[bold]{detail.title}[/bold] ({detail.id})", highlight=False)
+        console.print(detail.text, highlight=False, markup=False)
 
 
 @app.command()

@@ -93,7 +93,7 @@ def quiet_broken_pipe() -> NoReturn:
 
 
 def load_store(index: Optional[Path]):
-    from ingest.index_store import IndexNotFound, read_store
+    from ingest.index_reader import IndexNotFound, read_store
 
     try:
         return read_store(resolve_index(index))

@@ -10,7 +10,7 @@ from typing import Callable
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-# The callback ingest.pipeline, ingest.index_store and eval.runner call: (stage, done, total).
+# The callback ingest.pipeline, ingest.index_build and eval.runner call: (stage, done, total).
 ProgressFn = Callable[[str, int, int], None]
 
 log = logging.getLogger(__name__)

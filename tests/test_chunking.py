@@ -10,15 +10,15 @@ from pathlib import Path
 import pytest
 
 from ingest.chunking import chunk_document, search_text
+from ingest.config import ChunkingConfig
 from ingest.models import Chunk, Document, Footnote, GlossaryEntry
 from ingest.sections import parse_sections
 from ingest.zh import strip_ws
 from qa_service.config import Settings
 
 REPORTS = Path(__file__).resolve().parents[1] / "ingest" / "data" / "reports"
-# The chunk size and overlap `reportqa ingest` uses.
-SETTINGS = Settings()
-CHUNK_SIZE, OVERLAP = SETTINGS.chunk_size, SETTINGS.chunk_overlap
+CHUNKING = Settings().chunking_config()  # the chunk size and overlap `reportqa ingest` uses
+CHUNK_SIZE, OVERLAP = CHUNKING.chunk_size, CHUNKING.overlap
 # Running page headers that cleaning removes (one of each leaked into the gazette's tables).
 FURNITURE = {"上海市青浦区人民代表大会常务委员会公报", "2020 年公报第四号（总第 154 号）"}
 
@@ -76,7 +76,7 @@ def town_document() -> Document:
 
 def chunk(doc: Document) -> tuple[list[Chunk], list[GlossaryEntry]]:
     """`doc` chunked as production chunks it."""
-    return chunk_document(doc, parse_sections(doc), chunk_size=CHUNK_SIZE, overlap=OVERLAP)
+    return chunk_document(doc, parse_sections(doc), CHUNKING)
 
 
 @lru_cache(maxsize=1)
@@ -228,6 +228,6 @@ def test_heading_with_empty_body_travels_with_next() -> None:
 def test_invalid_arguments() -> None:
     doc = Document(doc_id="a", title="t", source_file="x", text="t\n正文。")
     with pytest.raises(ValueError, match="chunk_size"):
-        chunk_document(doc, parse_sections(doc), chunk_size=0, overlap=0)
+        chunk_document(doc, parse_sections(doc), ChunkingConfig(chunk_size=0, overlap=0))
     with pytest.raises(ValueError, match="overlap"):
-        chunk_document(doc, parse_sections(doc), chunk_size=100, overlap=100)
+        chunk_document(doc, parse_sections(doc), ChunkingConfig(chunk_size=100, overlap=100))

@@ -27,7 +27,7 @@ def chunks(shipped_index) -> list[dict]:
 @pytest.fixture(scope="module")
 def doc_texts(shipped_index) -> dict[str, str]:
     # The cleaned texts `reportqa documents DOC_ID --json` prints (that command is checked below).
-    from ingest.index_store import read_store
+    from ingest.index_reader import read_store
 
     return {doc_id: doc.text for doc_id, doc in read_store(shipped_index).documents.items()}
 

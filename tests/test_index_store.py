@@ -1,8 +1,13 @@
+"""Building the index: the manifest it writes, atomic publication (SIGKILL at any moment), incremental reuse,
+the streaming BM25 arms and progress reporting."""
+
 import os
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 
+import dataclasses
 import hashlib
+import io
 import json
 import re
 import signal
@@ -13,26 +18,31 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from rich.console import Console
 
 from ingest import embeddings as E
 from ingest.bm25_build import arm_tokens, build_bm25_arm
-from ingest.index_store import (
-    IndexNotFound,
-    ModelMismatch,
-    build_index,
-    default_search_text,
-    load_index,
-    read_manifest,
-    read_store,
-    write_json_atomic,
-)
+from ingest.chunking import make_search_text
+from ingest.config import BuildConfig
+from ingest.index_build import build_index
+from ingest.index_reader import IndexNotFound, ModelMismatch, load_index, read_store
+from ingest.manifest import read_manifest
 from ingest.models import Chunk, Document, GlossaryEntry, ParsedCorpus, RawFile, Section
+from ingest.publish import PUBLISH_STAGE, write_json_atomic
 from ingest.tokenize import Tokenizer, corpus_terms
+from qa_service.config import Settings
+from reportqa.progress import stage_progress
 
 ROOT = Path(__file__).resolve().parents[1]
 REPORTS = ROOT / "ingest" / "data" / "reports"
 _HEADING_RE = re.compile(r"^(?:[一二三四五六七八九十]+、|第[一二三四五六七八九十]+，)")
 _FOOTNOTE_RE = re.compile(r"\[(\d+): 、([^：\]]+)：([^\]]+)\]")
+
+
+def build_config(index_dir: str | Path, **overrides) -> BuildConfig:
+    """The build `reportqa ingest` runs (from Settings), lexical-only unless `embed_model` is given."""
+    config = Settings(index=Path(index_dir)).build_config(embed_model="none")
+    return dataclasses.replace(config, **overrides)
 
 
 def make_corpus(files: dict[str, str], max_chars: int = 300) -> ParsedCorpus:
@@ -109,64 +119,70 @@ def test_index_not_found(tmp_path):
     assert f"reportqa ingest --index {tmp_path / 'nowhere'}" in str(ei.value)
 
 
+def _target(corpus: ParsedCorpus) -> int:
+    return next(i for i, c in enumerate(corpus.chunks) if "三问三登记" in c.text and "封闭管理" in c.text)
+
+
 def test_lexical_only_index(tmp_path, corpus):
-    res = build_index(corpus, tmp_path / "ix", embed_model="none", chunking={"chunk_size": 300, "overlap": 0})
-    m = res.manifest
+    res = build_index(corpus, build_config(tmp_path / "ix", chunking=Settings(chunk_size=300, chunk_overlap=0).chunking_config()))
+    m = res.manifest.to_dict()
     assert m["arms"] == ["word", "char"] and res.embedding_model is None
     assert m["schema_version"] == 1 and m["build_path"] == f"builds/{m['build_id']}"
     assert m["counts"]["chunks"] == len(corpus.chunks) and m["counts"]["text"] == len(corpus.chunks)
     assert m["counts"]["documents"] == 2 and m["tokenizer"]["kind"] == "jieba-search"
     assert m["tokenizer"]["user_words"] > 0 and {f["path"] for f in m["files"]} == set(shipped_files())
     assert m["search_text"] == {"with_heading": True} and m["chunking"] == {"chunk_size": 300, "overlap": 0}
-    assert {"tokenizer", "bm25_word", "bm25_char"} <= set(m["stage_seconds"])
-    assert read_manifest(tmp_path / "ix") == m
+    assert m["embedding"] == {"model": None, "dim": None, "kind": None, "sha256": None} and m["dense"] is None
+    assert {"tokenizer", "bm25_word", "bm25_char", "total_index"} <= set(m["stage_seconds"])
+    assert read_manifest(tmp_path / "ix") == res.manifest
+    # the JSON on disk is the manifest's JSON, in the index folder and in the build folder
+    on_disk = json.loads((tmp_path / "ix" / "manifest.json").read_text(encoding="utf-8"))
+    assert on_disk == m == json.loads((res.build_dir / "manifest.json").read_text(encoding="utf-8"))
 
     ix = load_index(tmp_path / "ix")
     assert ix.arms == ["word", "char"] and ix.embedder is None and ix.faiss_index is None
     assert [c.id for c in ix.chunks] == [c.id for c in corpus.chunks]
     assert ix.chunk_by_id[corpus.chunks[3].id].text == corpus.chunks[3].text
     assert ix.documents["004"].text == corpus.documents[0].text and ix.glossary[0].term == "六稳"
-    target = next(i for i, c in enumerate(corpus.chunks) if "三问三登记" in c.text and "封闭管理" in c.text)
+    target = _target(corpus)
     q = "全镇共封闭管理多少个居村出入通道"
-    rows, scores = ix.search_word(ix.tokenizer.tokenize(q), 5)
-    assert rows[0] == target and scores.dtype == np.float32 and np.all(np.diff(scores) <= 0)
-    rows, _ = ix.search_char(ix.tokenizer.char_tokens(q), 5)
-    assert rows[0] == target
-    assert ix.search_word([], 5)[0].size == 0 and ix.search_word(["不存在的词语xyz"], 5)[0].size == 0
+    assert ix.rank_word(ix.tokenizer.tokenize(q), 5)[0] == target
+    assert ix.rank_char(ix.tokenizer.char_tokens(q), 5)[0] == target
+    assert ix.rank_word([], 5) == [] and ix.rank_word(["不存在的词语xyz"], 5) == []
     mask = np.zeros(len(ix.chunks), dtype=bool)
     mask[target] = True
     assert ix.rank_word(ix.tokenizer.tokenize(q), 10, mask) == [target]
     assert ix.idf("三问三登记") > ix.idf("工作")
-    with pytest.raises(RuntimeError):
-        ix.search_dense(q, 5)
+    assert ix.rank_dense(q, 5) == []  # no dense arm: an empty ranking, not an error
     with pytest.raises(ModelMismatch):
         load_index(tmp_path / "ix", query_model="some-org/some-model")
     store = read_store(tmp_path / "ix")
-    assert {d["id"] for d in store.document_list()} == {"004", "000"}
-    assert store.document_detail("004", with_text=True)["outline"]
+    assert list(store.documents) == ["004", "000"] and store.sections["004"]
 
 
 def test_dense_incremental_rebuild_and_mismatch(tmp_path, corpus):
     ix_dir = tmp_path / "ix"
-    r1 = build_index(corpus, ix_dir, embed_model="auto", hnsw_threshold=10)
+    r1 = build_index(corpus, build_config(ix_dir, embed_model="auto", hnsw_threshold=10))
     m1 = r1.manifest
     if r1.embedding_source == "pretrained":
         pytest.skip("a pretrained model is on disk; this test covers the offline model")
-    assert r1.embedding_source == "trained" and m1["arms"] == ["word", "char", "dense"]
-    assert m1["embedding"]["kind"] == "offline-static" and m1["embedding"]["model"].startswith("offline:")
-    assert m1["embedding"]["dim"] == 256 and m1["dense"]["index"] == "hnsw-ip" and m1["dense"]["M"] == 32
-    b1 = ix_dir / m1["build_path"]
+    assert r1.embedding_source == "trained" and m1.arms == ["word", "char", "dense"]
+    assert m1.embedding.kind == "offline-static" and m1.embedding.model.startswith("offline:")
+    assert m1.embedding.dim == 256 and m1.embedding.path == "model" and m1.embedding.source == "trained"
+    assert m1.to_dict()["dense"] == {
+        "index": "hnsw-ip", "M": 32, "efConstruction": 200, "efSearch": 256, "hnsw_threshold": 10}
+    b1 = m1.build_dir(ix_dir)
     assert (b1 / "model" / "modules.json").is_file() and (b1 / "dense.faiss").is_file()
     v1 = np.load(b1 / "vectors.npy")
 
     ix = load_index(ix_dir)
-    assert ix.arms == ["word", "char", "dense"] and ix.embedder.sha256 == m1["embedding"]["sha256"]
-    target = next(i for i, c in enumerate(corpus.chunks) if "三问三登记" in c.text and "封闭管理" in c.text)
+    assert ix.arms == ["word", "char", "dense"] and ix.embedder.sha256 == m1.embedding.sha256
+    assert ix.faiss_index.hnsw.efSearch == 256
+    target = _target(corpus)
     sentence = corpus.chunks[target].text.split("。")[1]
-    rows, scores = ix.search_dense(sentence, 5)
-    assert target in rows.tolist() and scores.dtype == np.float32
+    assert target in ix.rank_dense(sentence, 5)
     assert load_index(ix_dir, query_model="offline").embedder is not None
-    assert load_index(ix_dir, query_model=m1["embedding"]["model"]).embedder is not None
+    assert load_index(ix_dir, query_model=m1.embedding.model).embedder is not None
     assert load_index(ix_dir, query_model="none").arms == ["word", "char"]
     with pytest.raises(ModelMismatch) as ei:
         load_index(ix_dir, query_model="BAAI/bge-small-zh-v1.5")
@@ -174,40 +190,83 @@ def test_dense_incremental_rebuild_and_mismatch(tmp_path, corpus):
 
     # re-ingest with 000 changed: the offline model is carried over, 004's vectors are reused
     corpus2 = make_corpus(shipped_files(extra="\n第九，新增一段用于测试增量更新的文字。\n"))
-    r2 = build_index(corpus2, ix_dir, embed_model="auto", hnsw_threshold=10)
+    r2 = build_index(corpus2, build_config(ix_dir, embed_model="auto", hnsw_threshold=10))
     m2 = r2.manifest
-    assert r2.embedding_source == "reused" and m2["embedding"]["sha256"] == m1["embedding"]["sha256"]
+    assert r2.embedding_source == "reused" and m2.embedding.sha256 == m1.embedding.sha256
     assert r2.reused_files == ["reports/004.txt"] and r2.reused_vectors >= sum(c.doc_id == "004" for c in corpus.chunks)
-    v2 = np.load(ix_dir / m2["build_path"] / "vectors.npy")
+    assert m2.incremental.reused_files == r2.reused_files and m2.incremental.reused_vectors == r2.reused_vectors
+    v2 = np.load(m2.build_dir(ix_dir) / "vectors.npy")
     n004 = sum(c.doc_id == "004" for c in corpus.chunks)
     assert corpus.chunks[0].doc_id == "004" and np.array_equal(v1[:n004], v2[:n004])
-    assert sorted(p.name for p in (ix_dir / "builds").iterdir()) == [m2["build_id"]]  # old build deleted
+    assert sorted(p.name for p in (ix_dir / "builds").iterdir()) == [m2.build_id]  # old build deleted
 
     # rebuild: retrain, reuse nothing (the same corpus retrains to the same model: deterministic)
-    r3 = build_index(corpus2, ix_dir, embed_model="auto", rebuild=True)
-    assert r3.embedding_source == "trained" and r3.reused_files == [] and r3.manifest["dense"]["index"] == "flat-ip"
+    r3 = build_index(corpus2, build_config(ix_dir, embed_model="auto", rebuild=True))
+    assert r3.embedding_source == "trained" and r3.reused_files == [] and r3.manifest.dense.index == "flat-ip"
 
 
+# ----- progress reporting ------------------------------------------------------------------------------------------
+def test_progress_reports_every_stage_and_publication_step(tmp_path, corpus):
+    calls: list[tuple[str, int, int]] = []
+    build_index(corpus, build_config(tmp_path / "ix"), lambda stage, done, total: calls.append((stage, done, total)))
+    stages = ["write_records", "tokenizer", "bm25_word", "bm25_char", "embed_model"]
+    assert calls == [(s, d, 1) for s in stages for d in (0, 1)] + [(PUBLISH_STAGE, d, 2) for d in (0, 1, 2)]
+
+
+def test_the_cli_progress_bars_show_the_build_stages(tmp_path, corpus):
+    screen = io.StringIO()
+    with stage_progress(Console(file=screen, force_terminal=True, width=120)) as progress:
+        build_index(corpus, build_config(tmp_path / "ix"), progress)
+    shown = screen.getvalue()
+    assert all(stage in shown for stage in ("write_records", "bm25_word", "bm25_char", PUBLISH_STAGE))
+
+
+def test_a_failing_progress_callback_stops_the_build_and_keeps_the_index(tmp_path, corpus):
+    ix_dir = tmp_path / "ix"
+    m0 = build_index(corpus, build_config(ix_dir)).manifest
+
+    def progress(stage: str, done: int, total: int) -> None:
+        if stage == "bm25_char":
+            raise RuntimeError("progress display broke")
+
+    with pytest.raises(RuntimeError, match="progress display broke"):
+        build_index(corpus, build_config(ix_dir), progress)
+    # a callback with the wrong signature is a visible error, not a silently missing progress bar
+    with pytest.raises(TypeError):
+        build_index(corpus, build_config(ix_dir), lambda stage: None)  # type: ignore[arg-type, misc]
+    assert read_manifest(ix_dir) == m0
+    assert sorted(p.name for p in (ix_dir / "builds").iterdir()) == [m0.build_id]  # the failed build's folder is gone
+    assert load_index(ix_dir).manifest == m0
+
+
+# ----- SIGKILL at any moment ---------------------------------------------------------------------------------------
+# The child builds with a progress callback that sleeps `delay` at every report and, at `pause_at` (stage, done),
+# announces itself by creating `marker` and waits to be killed.
 _CHILD = r"""
-import os, sys
+import sys, time
+from pathlib import Path
 sys.path.insert(0, {root!r}); sys.path.insert(0, {tests!r})
-from test_index_store import make_corpus, shipped_files
-from ingest.index_store import build_index
-build_index(make_corpus(shipped_files(extra="\n第九，新版本。\n")), {ix!r}, embed_model="none")
+from test_index_store import build_config, make_corpus, shipped_files
+from ingest.index_build import build_index
+
+def progress(stage, done, total):
+    time.sleep({delay!r})
+    if (stage, done) == {pause_at!r}:
+        Path({marker!r}).write_text(stage, encoding="utf-8")
+        time.sleep(60)
+
+build_index(make_corpus(shipped_files(extra="\n第九，新版本。\n")), build_config({ix!r}), progress)
 print("done")
 """
 
 
-def _run_child(ix_dir: Path, tmp_path: Path, pause_at: str | None, kill_after: float | None = None) -> bool:
+def _run_child(ix_dir: Path, tmp_path: Path, pause_at: tuple[str, int] | None, kill_after: float | None = None) -> bool:
     """Run a build in a real subprocess and SIGKILL it; True if it was killed (False: it finished first)."""
     marker = tmp_path / f"paused-{pause_at}"
+    delay = 0.0 if pause_at else 0.15  # ~2.5 s of build after ~1 s of imports
+    code = _CHILD.format(root=str(ROOT), tests=str(ROOT / "tests"), ix=str(ix_dir), delay=delay, pause_at=pause_at,
+                         marker=str(marker))
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    if pause_at:
-        env |= {"REPORTQA_TEST_PAUSE_AT": pause_at, "REPORTQA_TEST_PAUSE_FILE": str(marker),
-                "REPORTQA_TEST_PAUSE_SECONDS": "60"}
-    else:
-        env |= {"REPORTQA_TEST_STAGE_DELAY": "0.3"}  # ~2 s of build after ~1 s of imports
-    code = _CHILD.format(root=str(ROOT), tests=str(ROOT / "tests"), ix=str(ix_dir))
     proc = subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 60
@@ -228,24 +287,25 @@ def _run_child(ix_dir: Path, tmp_path: Path, pause_at: str | None, kill_after: f
 
 def test_sigkill_during_build_keeps_old_index(tmp_path, corpus):
     ix_dir = tmp_path / "ix"
-    m0 = build_index(corpus, ix_dir, embed_model="none").manifest
+    m0 = build_index(corpus, build_config(ix_dir)).manifest
     q = "全镇共封闭管理多少个居村出入通道"
-    # killed while indexing; after the new build folder was published but before the manifest; at random moments
+    # killed while indexing; after the new build folder was renamed into place but before the manifest; at random
+    # moments
     rng = np.random.default_rng()
-    cases = [("bm25_word", None), ("before_manifest", None)] + [(None, float(t)) for t in rng.uniform(0.3, 3.0, 2)]
+    cases = [(("bm25_word", 0), None), ((PUBLISH_STAGE, 1), None)] + [(None, float(t)) for t in rng.uniform(0.3, 3.0, 2)]
     for pause_at, kill_after in cases:
         killed = _run_child(ix_dir, tmp_path, pause_at, kill_after)
         ix = load_index(ix_dir)
-        assert ix.search_word(ix.tokenizer.tokenize(q), 3)[0].size > 0
+        assert ix.rank_word(ix.tokenizer.tokenize(q), 3)
         if killed:
-            assert json.loads((ix_dir / "manifest.json").read_text(encoding="utf-8")) == m0
-            assert ix.manifest["build_id"] == m0["build_id"] and len(ix.chunks) == m0["counts"]["chunks"]
+            assert json.loads((ix_dir / "manifest.json").read_text(encoding="utf-8")) == m0.to_dict()
+            assert ix.manifest.build_id == m0.build_id and len(ix.chunks) == m0.counts["chunks"]
         else:  # the build won the race: the new index is the complete one
             m0 = ix.manifest
     # the next build succeeds and sweeps the leftovers of the killed ones
-    m1 = build_index(corpus, ix_dir, embed_model="none").manifest
-    assert m1["build_id"] != m0["build_id"]
-    assert sorted(p.name for p in (ix_dir / "builds").iterdir()) == [m1["build_id"]]
+    m1 = build_index(corpus, build_config(ix_dir)).manifest
+    assert m1.build_id != m0.build_id
+    assert sorted(p.name for p in (ix_dir / "builds").iterdir()) == [m1.build_id]
     assert load_index(ix_dir).manifest == m1
 
 
@@ -266,7 +326,7 @@ def test_streaming_bm25_matches_bm25s_reference(tmp_path, corpus):
 
     tok = Tokenizer()
     tok.add_words(corpus_terms(corpus, tok))
-    texts = [default_search_text(c) for c in corpus.chunks]
+    texts = [make_search_text(True)(c) for c in corpus.chunks]
     for arm in ("word", "char"):
         tokens = arm_tokens(tok, arm)
         ref = bm25s.BM25()
@@ -299,17 +359,15 @@ def test_streaming_bm25_matches_bm25s_reference(tmp_path, corpus):
 
 
 def _bm25_files(ix_dir: Path, arm: str) -> dict[str, bytes]:
-    m = read_manifest(ix_dir)
-    folder = ix_dir / m["build_path"] / f"bm25_{arm}"
+    folder = read_manifest(ix_dir).build_dir(ix_dir) / f"bm25_{arm}"
     return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
 
 
 def test_parallel_tokenisation_gives_the_same_index(tmp_path, corpus):
-    serial = build_index(corpus, tmp_path / "serial", embed_model="none")
+    serial = build_index(corpus, build_config(tmp_path / "serial"))
     # parallel_min_chunks=0 forces 2 spawned workers on this small corpus
-    parallel = build_index(corpus, tmp_path / "parallel", embed_model="none", parallel_min_chunks=0,
-                           tokenize_workers=2)
-    assert serial.manifest["tokenizer"] == parallel.manifest["tokenizer"]
+    parallel = build_index(corpus, build_config(tmp_path / "parallel", parallel_min_chunks=0, tokenize_workers=2))
+    assert serial.manifest.tokenizer == parallel.manifest.tokenizer
     for arm in ("word", "char"):
         # token ids are in sorted token order, so even the files are identical
         assert _bm25_files(tmp_path / "serial", arm) == _bm25_files(tmp_path / "parallel", arm)
@@ -318,25 +376,24 @@ def test_parallel_tokenisation_gives_the_same_index(tmp_path, corpus):
         wt, ct = a.tokenizer.tokenize(q), a.tokenizer.char_tokens(q)
         assert wt == b.tokenizer.tokenize(q) and ct == b.tokenizer.char_tokens(q)
         assert a.rank_word(wt, 50) == b.rank_word(wt, 50) and a.rank_char(ct, 50) == b.rank_char(ct, 50)
-    assert [p.name for p in (tmp_path / "parallel" / "builds" / parallel.manifest["build_id"]).glob(".bm25-*")] == []
+    assert [p.name for p in parallel.build_dir.glob(".bm25-*")] == []
 
 
 def test_build_with_an_offline_model_path_is_self_contained(tmp_path, corpus):
     model = E.train_offline_model(corpus.chunks, tmp_path / "external_model", glossary=corpus.glossary)
     ix_dir = tmp_path / "ix"
-    res = build_index(corpus, ix_dir, embed_model=str(model))
-    emb = res.manifest["embedding"]
-    assert emb["kind"] == "offline-static" and emb["path"] == "model" and res.embedding_source == "named"
+    res = build_index(corpus, build_config(ix_dir, embed_model=str(model)))
+    emb = res.manifest.embedding
+    assert emb.kind == "offline-static" and emb.path == "model" and res.embedding_source == "named"
     assert (res.build_dir / "model" / "modules.json").is_file()
     (tmp_path / "external_model").rename(tmp_path / "moved_away")  # the index must not need the original folder
     ix = load_index(ix_dir)
     assert ix.dense_error is None and ix.arms == ["word", "char", "dense"]
-    assert ix.embedder.sha256 == emb["sha256"]
-    target = next(i for i, c in enumerate(corpus.chunks) if "三问三登记" in c.text and "封闭管理" in c.text)
-    rows, _ = ix.search_dense(corpus.chunks[target].text.split("。")[1], 5)
-    assert target in rows.tolist()
+    assert ix.embedder.sha256 == emb.sha256
+    target = _target(corpus)
+    assert target in ix.rank_dense(corpus.chunks[target].text.split("。")[1], 5)
     assert load_index(ix_dir, query_model="offline").embedder is not None
     # re-ingest with the copy inside the index (a folder the next build sweeps away): every vector is reused
-    again = build_index(corpus, ix_dir, embed_model=str(res.build_dir / "model"))
+    again = build_index(corpus, build_config(ix_dir, embed_model=str(res.build_dir / "model")))
     assert again.reused_vectors == len(corpus.chunks) and not res.build_dir.exists()
-    assert load_index(ix_dir).search_dense(corpus.chunks[target].text.split("。")[1], 5)[0].size == 5
+    assert len(load_index(ix_dir).rank_dense(corpus.chunks[target].text.split("。")[1], 5)) == 5

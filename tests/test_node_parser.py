@@ -13,6 +13,14 @@ from ingest.chunking import chunk_document
 from ingest.models import Document
 from ingest.node_parser import ReportSectionParser, chunk_to_node, node_to_chunk
 from ingest.sections import parse_sections
+from qa_service.config import Settings
+
+CHUNKING = Settings().chunking_config()
+
+
+def production_parser() -> ReportSectionParser:
+    """The parser with the chunk size and overlap production uses."""
+    return ReportSectionParser(chunk_size=CHUNKING.chunk_size, chunk_overlap=CHUNKING.overlap)
 
 GAZETTE = Path(__file__).resolve().parents[1] / "ingest" / "data" / "reports" / "000_20d7c97a3767f276.txt"
 
@@ -29,13 +37,13 @@ def _plan_report_text() -> str:
 
 @pytest.fixture(scope="module")
 def nodes() -> list[TextNode]:
-    parser = ReportSectionParser(chunk_size=750, chunk_overlap=100)
+    parser = production_parser()
     doc = LIDocument(text=_plan_report_text(), metadata={"doc_id": "plan", "title": "计划执行情况的报告", "page": 109})
     return parser.get_nodes_from_documents([doc])
 
 
 def test_is_a_node_parser() -> None:
-    assert isinstance(ReportSectionParser(), NodeParser)
+    assert isinstance(production_parser(), NodeParser)
 
 
 def test_nodes_carry_chunk_metadata(nodes: list[TextNode]) -> None:
@@ -70,15 +78,15 @@ def test_embed_text_has_headings_not_offsets(nodes: list[TextNode]) -> None:
 
 def test_chunk_node_round_trip() -> None:
     doc = Document(doc_id="d", title="报告", source_file="x", text="报告\n\n一、甲\n\n正文一句。正文二句。")
-    chunks, _ = chunk_document(doc, parse_sections(doc))
+    chunks, _ = chunk_document(doc, parse_sections(doc), CHUNKING)
     for c in chunks:
         assert node_to_chunk(chunk_to_node(c)) == c
 
 
 def test_stable_ids_across_runs() -> None:
     doc = LIDocument(text=_plan_report_text(), metadata={"doc_id": "plan", "title": "计划"})
-    a = [n.id_ for n in ReportSectionParser().get_nodes_from_documents([doc])]
-    b = [n.id_ for n in ReportSectionParser().get_nodes_from_documents([doc])]
+    a = [n.id_ for n in production_parser().get_nodes_from_documents([doc])]
+    b = [n.id_ for n in production_parser().get_nodes_from_documents([doc])]
     assert a == b
 
 

@@ -15,6 +15,7 @@ import pytest
 
 from eval.baselines import ablated, bm25_only
 from eval.systems import ChunkRankingSystem, ReportQASystem
+from ingest.lookups import ChunkLookups, DocumentMentions
 from ingest.models import Chunk, Document
 from ingest.tokenize import Tokenizer
 from ingest.zh import match_key
@@ -51,18 +52,25 @@ FIGURE_QUESTION = "川沙新镇1-7月财政总收入是多少？"
 
 
 class OverlapIndex:
-    """The part of LoadedIndex the Retriever calls, ranking by shared word / character tokens."""
+    """The part of IndexReader the Retriever and the scope detector call, ranking by shared word / character
+    tokens; the lookups are the reader's own (ingest.lookups)."""
 
     arms = ("word", "char")
     manifest = {"build_id": "in-memory"}
 
     def __init__(self, chunks: list[Chunk], tokenizer: Tokenizer):
         self.chunks, self.tokenizer, self.documents = chunks, tokenizer, DOCS
+        self.glossary: list = []
+        self.mentions = DocumentMentions(DOCS.values())
+        self._lookups = ChunkLookups(chunks)
         self._words = [set(tokenizer.tokenize(c.text)) for c in chunks]
         self._chars = [set(tokenizer.char_tokens(c.text)) for c in chunks]
 
-    def glossary_dicts(self) -> list[dict]:
-        return []
+    def first_chunk(self, doc_id: str) -> Chunk | None:
+        return self._lookups.first_chunk.get(doc_id)
+
+    def heading_mask(self, prefix: str) -> np.ndarray:
+        return self._lookups.heading_mask(prefix)
 
     def rank_word(self, tokens, depth, mask=None):
         return self._rank(self._words, tokens, depth, mask)
@@ -116,7 +124,7 @@ def _place_docs(place: str) -> set[str]:
 
 
 def _scope_detector(settings: Settings) -> ScopeDetector:
-    return ScopeDetector.for_index(SimpleNamespace(documents=DOCS), settings.scope_config())
+    return ScopeDetector.for_index(SimpleNamespace(documents=DOCS, mentions=DocumentMentions(DOCS.values())), settings.scope_config())
 
 
 # Two documents give little scope evidence: the minimum is lowered as a setting, never in the component.

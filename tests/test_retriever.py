@@ -10,7 +10,8 @@ from dataclasses import dataclass, replace
 
 import pytest
 
-from ingest.index_store import build_index, load_index
+from ingest.index_build import build_index
+from ingest.index_reader import load_index
 from ingest.models import Chunk, Document, GlossaryEntry, ParsedCorpus
 from qa_service.config import Settings
 from qa_service.analysis import QueryAnalyzer
@@ -88,7 +89,7 @@ class TinyRetrieval:
 def tiny_index(tmp_path_factory):
     """The tiny corpus built by the public build function, lexical arms only, and loaded."""
     index_dir = tmp_path_factory.mktemp("tiny") / "index"
-    build_index(tiny_corpus(), index_dir, embed_model="none")
+    build_index(tiny_corpus(), Settings(index=index_dir).build_config(embed_model="none"))
     return load_index(index_dir)
 
 

@@ -1,0 +1,307 @@
+"""Loading the current build for search: `load_index(DIR)` -> `IndexReader`.
+
+The reader holds the typed records (Chunk, Document, Section, GlossaryEntry), one ranking method per arm
+(`rank_word`, `rank_char`, `rank_dense`: chunk rows best first, under an optional allowed-row mask), the BM25
+statistics callers may need (`idf`, `has_word`) and lookups computed at load (`first_chunk`, `chunk_count`,
+`heading_mask`, `docs_mentioning`). Nothing outside this module touches bm25s or FAISS search internals.
+
+Both BM25 arms are memory-mapped: a query reads only its tokens' posting lists, so RSS does not grow with the
+index (the page cache keeps hot lists; the files stay readable even after a later build deletes the folder).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .dense_build import HNSW_EF_SEARCH
+from .index_records import IndexRecords, read_records
+from .lookups import ChunkLookups, DocumentMentions
+from .manifest import MANIFEST_NAME, SCHEMA_VERSION, Manifest, read_manifest
+from .models import Chunk
+from .tokenize import Tokenizer
+
+log = logging.getLogger(__name__)
+
+
+class IndexNotFound(FileNotFoundError):
+    def __init__(self, index_dir: str | Path, detail: str = "") -> None:
+        msg = (
+            f"no search index in {index_dir}{': ' + detail if detail else ''}. "
+            f"Build it first: reportqa ingest --index {index_dir}"
+        )
+        super().__init__(msg)
+        self.index_dir = str(index_dir)
+
+
+class ModelMismatch(ValueError):
+    """The query-time embedding model is not the one the index was built with."""
+
+
+def top_rows(scores: np.ndarray, k: int) -> np.ndarray:
+    """Rows of the k best positive scores, best first, ties by lower row (no Python loops)."""
+    scores = np.asarray(scores)
+    if k <= 0 or scores.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    pos = np.flatnonzero(scores > 0)
+    if pos.size > k:
+        vals = scores[pos]
+        kth = np.partition(vals, vals.size - k)[vals.size - k]
+        above = pos[vals > kth]
+        equal = pos[vals == kth][: k - above.size]
+        pos = np.concatenate([above, equal])
+    order = np.lexsort((pos, -scores[pos]))
+    return pos[order].astype(np.int64)
+
+
+@dataclass(frozen=True)
+class DenseArm:
+    faiss_index: Any  # faiss.Index over vectors.npy (memory-mapped where faiss can)
+    embedder: Any  # ingest.embeddings.Embedder: encodes the query
+    vectors: np.ndarray | None  # vectors.npy memory-mapped: exact scores under a mask
+
+
+class IndexReader:
+    """One loaded build: typed records, one ranking method per arm, and lookups precomputed at load."""
+
+    def __init__(
+        self,
+        index_dir: Path,
+        manifest: Manifest,
+        records: IndexRecords,
+        tokenizer: Tokenizer,
+        bm25: tuple[Any, Any],
+        dense: DenseArm | None = None,
+        dense_error: str | None = None,
+    ) -> None:
+        self.index_dir = index_dir
+        self.build_dir = manifest.build_dir(index_dir)
+        self.manifest = manifest
+        self.chunks = records.chunks
+        self.documents = records.documents  # doc_id -> Document, in corpus order
+        self.outlines = records.outlines  # doc_id -> nested heading tree or None
+        self.sections = records.sections  # doc_id -> its sections
+        self.glossary = records.glossary
+        self.chunk_by_id = {c.id: c for c in self.chunks}
+        self.chunk_pos = {c.id: i for i, c in enumerate(self.chunks)}  # chunk id -> row in every arm
+        self.tokenizer = tokenizer
+        self._bm25_word, self._bm25_char = bm25  # bm25s.BM25 (word, char), memory-mapped
+        # The dense arm's parts, None when it is off (the bench probes faiss_index and vectors directly).
+        self.faiss_index = dense.faiss_index if dense else None
+        self.embedder = dense.embedder if dense else None
+        self.vectors = dense.vectors if dense else None
+        self.dense_error = dense_error  # why the dense arm is off although the index has vectors
+        self._lookups = ChunkLookups(self.chunks)
+        self._word_df = np.diff(np.asarray(self._bm25_word.scores["indptr"]))
+
+    @property
+    def arms(self) -> list[str]:
+        arms = [a for a in self.manifest.arms if a != "dense"]
+        if self.faiss_index is not None and self.embedder is not None:
+            arms.append("dense")
+        return arms
+
+    # ----- ranking: chunk rows best first; `mask` (bool per row) keeps only the allowed rows ------------------
+    def rank_word(self, tokens: list[str], depth: int, mask: np.ndarray | None = None) -> list[int]:
+        """BM25 over word tokens (`self.tokenizer.tokenize(query)`)."""
+        return self._rank_bm25(self._bm25_word, tokens, depth, mask)
+
+    def rank_char(self, tokens: list[str], depth: int, mask: np.ndarray | None = None) -> list[int]:
+        """BM25 over character 1–2-grams (`self.tokenizer.char_tokens(query)`)."""
+        return self._rank_bm25(self._bm25_char, tokens, depth, mask)
+
+    def rank_dense(self, text: str, depth: int, mask: np.ndarray | None = None) -> list[int]:
+        """Inner product with the embedded `text`; [] when the dense arm is off."""
+        if self.embedder is None or self.faiss_index is None:
+            return []
+        return self._dense_rows(self.embedder.encode([text])[0], depth, mask)
+
+    @staticmethod
+    def _rank_bm25(retriever: Any, tokens: list[str], depth: int, mask: np.ndarray | None) -> list[int]:
+        ids = retriever.get_tokens_ids(list(tokens)) if tokens else []
+        if not ids:
+            return []
+        scores = retriever.get_scores_from_ids(ids)
+        if mask is not None:
+            scores = np.where(mask, scores, 0.0)
+        return top_rows(scores, depth).tolist()
+
+    def _dense_rows(self, vector: np.ndarray, k: int, mask: np.ndarray | None) -> list[int]:
+        n = self.faiss_index.ntotal
+        if k <= 0 or n == 0:
+            return []
+        q = np.ascontiguousarray(np.asarray(vector, dtype=np.float32).reshape(1, -1))
+        if mask is not None and self.vectors is not None:
+            # Exact scores over the allowed rows only (a filtered ANN search could come back short).
+            rows = np.flatnonzero(mask)
+            scores = np.asarray(self.vectors[rows] @ q[0], dtype=np.float32)
+            return rows[np.lexsort((rows, -scores))[:k]].astype(np.int64).tolist()
+        _, rows = self.faiss_index.search(q, min(k, n))
+        return rows[0][rows[0] >= 0].astype(np.int64).tolist()
+
+    # ----- word statistics --------------------------------------------------------------------------------------
+    def has_word(self, term: str) -> bool:
+        """Whether the word arm's vocabulary has `term` (words the reports never use do not count)."""
+        return term in self._bm25_word.vocab_dict
+
+    def idf(self, term: str) -> float:
+        """BM25 (Lucene) idf of a word in the chunk collection; a word the index never saw has df 0 (the maximum)."""
+        tid = self._bm25_word.vocab_dict.get(term)
+        df = int(self._word_df[tid]) if tid is not None and tid < len(self._word_df) else 0
+        n = len(self.chunks)
+        return float(np.log(1.0 + (n - df + 0.5) / (df + 0.5)))
+
+    # ----- lookups computed at load -----------------------------------------------------------------------------
+    def first_chunk(self, doc_id: str) -> Chunk | None:
+        """The document's opening passage (its `text` chunk with the lowest start: title, date, reporter)."""
+        return self._lookups.first_chunk.get(doc_id)
+
+    def chunk_count(self, doc_id: str) -> int:
+        return self._lookups.chunk_counts.get(doc_id, 0)
+
+    def heading_mask(self, prefix: str) -> np.ndarray:
+        """Bool per row: the chunk's heading path (an element, or the joined path below the title) starts with
+        `prefix`, whitespace ignored."""
+        return self._lookups.heading_mask(prefix)
+
+    @cached_property
+    def mentions(self) -> DocumentMentions:
+        """Built on first use (listing commands never need it); QAService builds it when it loads the index."""
+        return DocumentMentions(self.documents.values())
+
+    def docs_mentioning(self, text: str) -> frozenset[str]:
+        """Documents whose whitespace-free normalised text (match_key) contains match_key(text)."""
+        return self.mentions.docs_mentioning(text)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# load
+# ----------------------------------------------------------------------------------------------------------------
+def load_index(index_dir: str | Path, *, query_model: str | None = None, load_dense: bool = True) -> IndexReader:
+    """Load the current build named by DIR/manifest.json.
+
+    query_model: None/"auto" = the model the index was built with; "none" = no dense arm; a name/path must equal
+    the manifest's model (else ModelMismatch). The loaded model's sha256 must equal the manifest's (else
+    ModelMismatch: the model files changed since ingest). When the index's model cannot be loaded and none was
+    asked for explicitly, the dense arm is off and `dense_error` says why.
+    """
+    index_dir = Path(index_dir)
+    for attempt in range(3):  # a concurrent build may publish and sweep between reading the manifest and the files
+        manifest = read_manifest(index_dir)
+        if manifest is None:
+            detail = "manifest.json is missing" if not (index_dir / MANIFEST_NAME).exists() else "manifest.json is invalid"
+            raise IndexNotFound(index_dir, detail)
+        if manifest.schema_version != SCHEMA_VERSION:
+            raise IndexNotFound(index_dir, f"schema_version {manifest.schema_version} != {SCHEMA_VERSION}")
+        try:
+            return _load_build(index_dir, manifest, query_model, load_dense)
+        except FileNotFoundError:
+            if attempt == 2:
+                raise
+            time.sleep(0.05)
+    raise AssertionError("unreachable")
+
+
+def read_store(index_dir: str | Path) -> IndexReader:
+    """The index without its embedding model (documents, chunks, lexical arms): quick, for listing commands."""
+    return load_index(index_dir, load_dense=False)
+
+
+def _load_build(index_dir: Path, manifest: Manifest, query_model: str | None, load_dense: bool) -> IndexReader:
+    import bm25s
+
+    build = manifest.build_dir(index_dir)
+    qm = (query_model or "").strip() or None
+    if qm not in (None, "auto", "none"):
+        _check_query_model(index_dir, manifest, qm)
+    records = read_records(build)
+    tokenizer = Tokenizer.load(build / "tokenizer")
+    word, char = (bm25s.BM25.load(str(build / f"bm25_{arm}"), show_progress=False, mmap=True) for arm in ("word", "char"))
+    dense, dense_error = None, None
+    if "dense" in manifest.arms and load_dense and qm != "none":
+        dense, dense_error = _load_dense(index_dir, manifest, qm)
+    return IndexReader(index_dir, manifest, records, tokenizer, (word, char), dense, dense_error)
+
+
+def _check_query_model(index_dir: Path, manifest: Manifest, qm: str) -> None:
+    emb = manifest.embedding
+    if emb.model is None:
+        raise ModelMismatch(
+            f"the index in {index_dir} has no dense vectors (built with --model none); "
+            f"re-ingest with --model {qm} or query without a model"
+        )
+    if not _model_matches(qm, manifest):
+        raise ModelMismatch(
+            f"query model {qm!r} differs from the index's embedding model {emb.model!r}; "
+            f"query with --model {emb.model} or re-ingest with --model {qm}"
+        )
+
+
+def _model_matches(query_model: str, manifest: Manifest) -> bool:
+    from .embeddings import KIND_OFFLINE, OFFLINE_PREFIX, locate_model
+
+    name = manifest.embedding.model
+    if name is None:
+        return False
+    if query_model == name:
+        return True
+    if manifest.embedding.kind == KIND_OFFLINE and (query_model == "offline" or query_model.startswith(OFFLINE_PREFIX)):
+        return query_model in ("offline", name)
+    a, b = locate_model(query_model), locate_model(name)
+    return a is not None and b is not None and a.resolve() == b.resolve()
+
+
+def _load_dense(index_dir: Path, manifest: Manifest, qm: str | None) -> tuple[DenseArm | None, str | None]:
+    """(the dense arm or None, why it is off)."""
+    from .embeddings import EmbedderUnavailable
+
+    build = manifest.build_dir(index_dir)
+    faiss_index = _read_faiss(build / "dense.faiss")
+    if manifest.dense is not None and manifest.dense.index == "hnsw-ip":
+        faiss_index.hnsw.efSearch = manifest.dense.efSearch or HNSW_EF_SEARCH
+    try:
+        embedder = _load_embedder_for(manifest, build, qm)
+    except EmbedderUnavailable as exc:
+        if qm not in (None, "auto"):
+            raise
+        log.warning("dense arm off: %s", exc)
+        return None, f"dense arm off: {exc}"
+    expected = manifest.embedding.sha256
+    if embedder is not None and expected and embedder.sha256 != expected:
+        raise ModelMismatch(
+            f"embedding model {manifest.embedding.model!r} on disk (sha256 {embedder.sha256[:12]}) is not the one "
+            f"the index was built with (sha256 {expected[:12]}); re-ingest: reportqa ingest --index {index_dir}"
+        )
+    if embedder is None:
+        return None, None
+    vectors = np.load(build / "vectors.npy", mmap_mode="r") if (build / "vectors.npy").is_file() else None
+    return DenseArm(faiss_index, embedder, vectors), None
+
+
+def _read_faiss(path: Path) -> Any:
+    """The dense index with its vectors and graph memory-mapped where this faiss can (IO_FLAG_MMAP_IFC, faiss
+    ≥ 1.10: ~1 GB of vectors at 1M chunks stays in the page cache instead of the heap); else read into memory."""
+    import faiss
+
+    flag = getattr(faiss, "IO_FLAG_MMAP_IFC", 0)
+    if flag:
+        try:
+            return faiss.read_index(str(path), flag)
+        except RuntimeError as exc:  # an index type this faiss cannot map
+            log.debug("faiss mmap of %s failed (%s); reading it into memory", path, exc)
+    return faiss.read_index(str(path))
+
+
+def _load_embedder_for(manifest: Manifest, build_dir: Path, query_model: str | None) -> Any:
+    from . import embeddings as E
+
+    emb = manifest.embedding
+    if emb.kind == E.KIND_OFFLINE:
+        return E.load_offline_model(build_dir / (emb.path or "model"))
+    return E.load_embedder(query_model if query_model not in (None, "auto") else emb.model)

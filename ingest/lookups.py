@@ -1,0 +1,82 @@
+"""Lookups over a loaded index, computed once at load so per-query work does not grow with the corpus.
+
+* `ChunkLookups`: each document's opening text chunk and chunk count, and the heading keys `heading_prefix`
+  filters on (grouped by distinct heading path, so a filter tests each path once, not each chunk);
+* `DocumentMentions`: which documents mention a text (a place name), on `match_key`ed text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from functools import lru_cache
+
+import numpy as np
+
+from .models import Chunk, Document
+from .zh import match_key, strip_ws
+
+MENTION_CACHE_SIZE = 4096  # texts looked up on demand (questions may name anything); the precomputed ones stay
+
+
+class ChunkLookups:
+    """Per-document and per-heading facts about the chunk list (row i = chunk i)."""
+
+    def __init__(self, chunks: Sequence[Chunk]) -> None:
+        self.first_chunk: dict[str, Chunk] = {}  # doc_id -> its `text` chunk with the lowest start
+        self.chunk_counts: dict[str, int] = {}
+        group_of: dict[tuple[str, ...], int] = {}
+        self._group = np.zeros(len(chunks), dtype=np.int64)
+        for i, c in enumerate(chunks):
+            self.chunk_counts[c.doc_id] = self.chunk_counts.get(c.doc_id, 0) + 1
+            if c.kind == "text":
+                first = self.first_chunk.get(c.doc_id)
+                if first is None or c.start < first.start:  # the earlier row wins a tie, as min() did
+                    self.first_chunk[c.doc_id] = c
+            self._group[i] = group_of.setdefault(tuple(c.heading_path), len(group_of))
+        # (the joined path below the title, each heading) with whitespace removed, per distinct heading path
+        self._heading_keys: list[tuple[str, tuple[str, ...]]] = []
+        for path in group_of:
+            heads = tuple(strip_ws(h) for h in path)
+            self._heading_keys.append(("".join(heads[1:]), heads))
+
+    def heading_mask(self, prefix: str) -> np.ndarray:
+        """Rows whose heading path has an element, or whose joined path below the title, starting with `prefix`
+        (whitespace ignored)."""
+        prefix = strip_ws(prefix)
+        hits = np.fromiter(
+            (joined.startswith(prefix) or any(h.startswith(prefix) for h in heads) for joined, heads in self._heading_keys),
+            dtype=bool,
+            count=len(self._heading_keys),
+        )
+        return hits[self._group]
+
+
+class DocumentMentions:
+    """`docs_mentioning(text)`: the documents whose `match_key`ed text contains `match_key(text)`.
+
+    Answers for the names given to `precompute` (the place names the reports use) are kept for the life of the
+    index; others are cached, most recent first, up to MENTION_CACHE_SIZE.
+    """
+
+    def __init__(self, documents: Iterable[Document]) -> None:
+        self._keys = {d.doc_id: match_key(d.text) for d in documents}
+        self._known: dict[str, frozenset[str]] = {}
+        self._cached = lru_cache(maxsize=MENTION_CACHE_SIZE)(self._scan)
+
+    @property
+    def keys(self) -> dict[str, str]:
+        """doc_id -> the document's whitespace-free normalised text."""
+        return self._keys
+
+    def precompute(self, texts: Iterable[str]) -> None:
+        for text in texts:
+            key = match_key(text)
+            self._known[key] = self._scan(key)
+
+    def docs_mentioning(self, text: str) -> frozenset[str]:
+        key = match_key(text)
+        known = self._known.get(key)
+        return known if known is not None else self._cached(key)
+
+    def _scan(self, key: str) -> frozenset[str]:
+        return frozenset(doc_id for doc_id, text in self._keys.items() if key in text)
