@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-TYPES = ("numeric", "table", "definition", "entity", "list", "paraphrase", "multi_hop", "comparison", "unanswerable")
+# "open": an answerable question of a public reading-comprehension set (eval.public_qa), answer type unlabelled.
+TYPES = ("numeric", "table", "definition", "entity", "list", "paraphrase", "multi_hop", "comparison", "open", "unanswerable")
 SPLITS = ("tune", "report", "all")
 _KNOWN = {"id", "question", "answers", "evidence", "type", "derivation", "split"}
 PACKAGED_DIR = Path(__file__).resolve().parent / "datasets"

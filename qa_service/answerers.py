@@ -13,12 +13,14 @@ from typing import Protocol
 
 from ingest.models import Chunk, Document
 from ingest.zh import strip_ws
+from ingest.zh.answer import NOT_FOUND_RE
 
 from .analysis import QueryAnalysis
 from .citations import parse_marked_text
 from .claims import Claim, DraftAnswer
 from .extractive import abstain
-from .llm import NOT_FOUND_RE, LLMSession
+from .llm import LLMSession
+from .messages import reporter_prefix
 from .retriever import PassageRetriever, RetrievalResult
 
 
@@ -80,4 +82,4 @@ class ReporterAnswerer:
             return None
         reporter = strip_ws(doc.reporter)
         quote = next((line.strip() for line in opening.text.splitlines() if reporter in strip_ws(line)), doc.reporter)
-        return DraftAnswer(claims=[Claim(text=doc.reporter, sources=[opening], quotes=[quote], prefix=f"《{doc.title}》的报告人：")])
+        return DraftAnswer(claims=[Claim(text=doc.reporter, sources=[opening], quotes=[quote], prefix=reporter_prefix(doc.title))])

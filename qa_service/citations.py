@@ -8,30 +8,31 @@ citation carries a `quote`: an exact substring of the passage that supports the 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 
 from ingest.models import Chunk
 from ingest.zh import bare_numbers, char_bigrams, match_key, normalize_for_match, sentence_spans, strip_ws
+from ingest.zh.answer import (
+    LEADING_MARKERS_RE,
+    MARKER_ITEM_SPLIT_RE,
+    MARKER_NUMBER_RE,
+    MARKER_RE,
+    SENTENCE_PUNCT_ONLY,
+)
+from ingest.zh.numbers import FIGURE_TOKEN_RE
+from ingest.zh.question import STOPWORDS
+from ingest.zh.text import ANSWER_SENTENCE_RE, CLAUSE_MARKS, CLAUSE_RE
 
 from .claims import Claim, DraftAnswer
-from .question import STOPWORDS
 
-# `[1]`, `[1, 3]`, `[1-3]`, `【2】`, `[资料1]`: models write markers many ways; all are parsed, and
-# one pointing to no passage is still matched so that it can be removed from the text.
-_ITEM = r"\d+(?:\s*[-–~～]\s*\d+)?"
-MARKER_RE = re.compile(r"\s*[\[【]\s*(?:资料|来源|参考)?\s*(" + _ITEM + r"(?:\s*[,，、]\s*(?:资料)?\s*" + _ITEM + r")*)\s*[\]】]")
-_LEADING_MARKERS_RE = re.compile(r"^(?:" + MARKER_RE.pattern + r")+")
-_CLAUSE_RE = re.compile(r"[^，,；;：:]+[，,；;：:]?")
 _MAX_RANGE = 20  # a range marker wider than this is noise, not a citation
-_SENTENCE_RE = re.compile(r"[^。！？!?；;\n]+[。！？!?；;]?")
 
 
 def _marker_numbers(group: str) -> list[int]:
     """The passage numbers one marker names: `1, 3` -> [1, 3]; `1-3` -> [1, 2, 3]."""
     numbers: list[int] = []
-    for item in re.split(r"[,，、]", group):
-        bounds = [int(b) for b in re.findall(r"\d+", item)]
+    for item in MARKER_ITEM_SPLIT_RE.split(group):
+        bounds = [int(b) for b in MARKER_NUMBER_RE.findall(item)]
         if len(bounds) == 2 and 0 <= bounds[1] - bounds[0] <= _MAX_RANGE:
             numbers.extend(range(bounds[0], bounds[1] + 1))
         elif bounds:
@@ -52,18 +53,18 @@ def _sources(text: str, passages: Sequence[Chunk]) -> list[Chunk]:
 def parse_marked_text(text: str, passages: Sequence[Chunk]) -> list[Claim]:
     """Split model output into sentences; each keeps the passages its valid markers point to."""
     claims: list[Claim] = []
-    for m in _SENTENCE_RE.finditer(text):
+    for m in ANSWER_SENTENCE_RE.finditer(text):
         sentence = m.group(0).strip()
         if not sentence:
             continue
         # Markers before any text (`…亿元。[1]同比…`) were put after the previous sentence's stop.
-        leading = _LEADING_MARKERS_RE.match(sentence)
+        leading = LEADING_MARKERS_RE.match(sentence)
         if leading and claims:
             _add_sources(claims[-1], _sources(leading.group(0), passages))
             sentence = sentence[leading.end() :]
         sources = _sources(sentence, passages)
         body = MARKER_RE.sub("", sentence).strip()
-        if strip_ws(body).strip("。；;，,"):
+        if strip_ws(body).strip(SENTENCE_PUNCT_ONLY):
             claims.append(Claim(text=body, sources=sources, quotes=["" for _ in sources]))
         elif claims and sources:  # a marker alone after a line break belongs to the sentence before it
             _add_sources(claims[-1], sources)
@@ -78,7 +79,7 @@ def _add_sources(claim: Claim, sources: Sequence[Chunk]) -> None:
 def key_terms(text: str, tokenize: Callable[[str], list[str]]) -> list[str]:
     terms = []
     for t in tokenize(text):
-        if len(t) >= 2 and t not in STOPWORDS and not re.fullmatch(r"[\d.%-]+", t) and t not in terms:
+        if len(t) >= 2 and t not in STOPWORDS and not FIGURE_TOKEN_RE.fullmatch(t) and t not in terms:
             terms.append(t)
     return [t for t in terms if not any(t != u and t in u for u in terms)]
 
@@ -125,7 +126,7 @@ def best_quote(claim_text: str, passage_text: str) -> str:
 
 
 def _narrow_to_figures(sentence: str, numbers: list[str]) -> str:
-    clauses = [m.group(0) for m in _CLAUSE_RE.finditer(sentence)]
+    clauses = [m.group(0) for m in CLAUSE_RE.finditer(sentence)]
     if not numbers or len(clauses) < 2:
         return sentence
     wanted = set(numbers)
@@ -140,7 +141,7 @@ def _narrow_to_figures(sentence: str, numbers: list[str]) -> str:
                 break
     if best is None:
         return sentence
-    quote = "".join(clauses[best[0] : best[1] + 1]).strip().rstrip("，,；;：:").strip()
+    quote = "".join(clauses[best[0] : best[1] + 1]).strip().rstrip(CLAUSE_MARKS).strip()
     return quote if quote and quote in sentence else sentence
 
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ingest.models import Chunk
+from ingest.zh.answer import CLAIM_END_PUNCT
+
+from .messages import ANSWER_END, CLAIM_SEPARATOR
 
 
 @dataclass
@@ -49,7 +52,7 @@ def render(draft: DraftAnswer, scores: dict[str, float]) -> tuple[str, list[Rend
             marker = f"[{numbers[chunk.id]}]"
             if marker not in markers:
                 markers.append(marker)
-        body = claim.text.rstrip("。；;，, ")
+        body = claim.text.rstrip(CLAIM_END_PUNCT)
         parts.append(f"{claim.prefix}{body}{''.join(markers)}")
-    text = "；".join(parts)
-    return (text + "。") if text else text, citations
+    text = CLAIM_SEPARATOR.join(parts)
+    return (text + ANSWER_END) if text else text, citations

@@ -7,20 +7,26 @@ configured, `llm.py` rewrites instead and this is the fallback.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
-from .question import TIME_SCOPE_RE
+from ingest.zh.names import FOLLOW_UP_BODY_RE, formal_body
+from ingest.zh.places import follow_up_place_re
+from ingest.zh.question import (
+    FOLLOW_UP_PRONOUN_RE,
+    FOLLOW_UP_TAIL_RE,
+    QUESTION_TAIL_RE,
+    TRAILING_PARTICLES_RE,
+    follow_up_question,
+)
+from ingest.zh.time import time_scope_re
+
 from .schemas import Turn
 
-_PRONOUN_RE = re.compile(r"^(?:那么|那|它们|它|其|该项?|这个|这项|这些|此)")
-_TRAILING_RE = re.compile(r"[呢吗？?。！!\s]+$")
-_QUESTION_TAIL_RE = re.compile(r"(?:是多少|有多少|是什么|是哪些|有哪些|是谁|多少|怎么样|如何|情况如何)?[呢吗？?。！!\s]*$")
 _FOLLOWUP_MAX = 16
-# A body the reports are from: `青浦区人民法院` -> body `人民法院`; `那检察院呢？` swaps only the body.
-_BODY_RE = re.compile(r"(?:人民)?(?:法院|检察院|政府)|人大常委会|[\u4e00-\u9fff]{0,4}?(?:委员会|局|委)")
 # A place: `川沙新镇`, `青浦区`, `浦东新区`, `上海市`.
-_PLACE_RE = re.compile(r"[\u4e00-\u9fff]{1,5}?(?:新区|区|新镇|镇|县|市|街道)")
+_PLACE_RE = follow_up_place_re()
+# Time scopes as query analysis reads them: `那下半年呢？` swaps 上半年 for 下半年.
+_TIME_SCOPE_RE = time_scope_re("question")
 
 
 def last_user_question(history: Sequence[Turn]) -> str | None:
@@ -32,7 +38,7 @@ def last_user_question(history: Sequence[Turn]) -> str | None:
 
 def is_follow_up(question: str) -> bool:
     q = question.strip()
-    return len(q) <= _FOLLOWUP_MAX and bool(_PRONOUN_RE.match(q) or re.search(r"呢[？?]?$", q))
+    return len(q) <= _FOLLOWUP_MAX and bool(FOLLOW_UP_PRONOUN_RE.match(q) or FOLLOW_UP_TAIL_RE.search(q))
 
 
 def condense(question: str, history: Sequence[Turn] | None) -> str:
@@ -58,13 +64,13 @@ def _standalone_previous(history: Sequence[Turn]) -> str | None:
 
 
 def _resolve(question: str, previous: str) -> str:
-    fragment = _TRAILING_RE.sub("", _PRONOUN_RE.sub("", question.strip()))
+    fragment = TRAILING_PARTICLES_RE.sub("", FOLLOW_UP_PRONOUN_RE.sub("", question.strip()))
     if not fragment:
         return previous
-    new_times = TIME_SCOPE_RE.findall(fragment)
+    new_times = _TIME_SCOPE_RE.findall(fragment)
     if new_times and fragment in new_times:
         # `那下半年呢？` after `川沙新镇上半年财政收入是多少？` -> swap the time scope.
-        old_times = TIME_SCOPE_RE.findall(previous)
+        old_times = _TIME_SCOPE_RE.findall(previous)
         if old_times:
             return previous.replace(old_times[0], new_times[0], 1)
         return _insert_time(previous, new_times[0])
@@ -72,27 +78,24 @@ def _resolve(question: str, previous: str) -> str:
     if swapped:
         return swapped
     # `它的同比增幅是多少？` -> previous subject + the new ask.
-    subject = _QUESTION_TAIL_RE.sub("", previous)
-    ask = fragment.lstrip("的")
-    return f"{subject}的{ask}？"
+    return follow_up_question(QUESTION_TAIL_RE.sub("", previous), fragment)
 
 
 def _insert_time(previous: str, time_scope: str) -> str:
     """`青浦区法院受理案件多少？` + `2021年` -> `青浦区法院2021年受理案件多少？` (after the place or body)."""
-    ends = [m.end() for m in (_PLACE_RE.match(previous), _BODY_RE.search(previous)) if m]
+    ends = [m.end() for m in (_PLACE_RE.match(previous), FOLLOW_UP_BODY_RE.search(previous)) if m]
     at = max(ends) if ends else 0
     return previous[:at] + time_scope + previous[at:]
 
 
 def _swap_entity(fragment: str, previous: str) -> str | None:
-    """`那检察院呢？` after `青浦区人民法院…` -> `青浦区人民检察院…`; `那川沙新镇呢？` swaps the place."""
-    body = _BODY_RE.fullmatch(fragment)
+    """`那检察院呢？` after `青浦区人民法院…` -> `青浦区人民检察院…` (a body the reports are from is swapped
+    alone); `那川沙新镇呢？` swaps the place."""
+    body = FOLLOW_UP_BODY_RE.fullmatch(fragment)
     if body:
-        old = _BODY_RE.search(previous)
+        old = FOLLOW_UP_BODY_RE.search(previous)
         if old and old.group(0) != fragment:
-            new = fragment
-            if old.group(0).startswith("人民") and fragment in ("法院", "检察院", "政府"):
-                new = "人民" + fragment  # keep the formal name the reports use
+            new = formal_body(fragment, old.group(0))  # keep the formal name the reports use
             return previous[: old.start()] + new + previous[old.end() :]
         return None
     if _PLACE_RE.fullmatch(fragment):

@@ -9,29 +9,30 @@ was asked, each is given with its document. When nothing covers enough of the qu
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ingest.models import Chunk
 from ingest.zh import bare_numbers, char_bigrams, match_key, normalize_for_match, sentence_spans, strip_ws
+from ingest.zh.answer import CONTINUATION_RE
+from ingest.zh.headings import LIST_NUMBER_RE, definition_head
+from ingest.zh.names import NAME_HINT_RE
+from ingest.zh.numbers import CN_COUNT_RE, DIGIT_RE, has_figure_with_unit
+from ingest.zh.places import strip_place_suffix
+from ingest.zh.question import QUESTION_END_MARKS
+from ingest.zh.text import CLAUSE_SPLIT_RE, LINE_BREAK_RE
+from ingest.zh.time import DATE_RE, YEAR_OR_DATE_RE, scope_clause_re
 
+from . import messages
 from .claims import Claim, DraftAnswer
 from .config import ExtractiveConfig
-from .question import DATE_RE, QuestionAnalysis
+from .question import QuestionAnalysis
 
 if TYPE_CHECKING:
     from .answerers import AnswerContext
 
 __all__ = ["Candidate", "ExtractiveAnswerer", "ExtractiveConfig", "abstain"]
-
-_CLAUSE_SPLIT_RE = re.compile(r"[，,；;：:]")
-# A clause continuing a figure: `，同比下降13.2%` / `，增长5.9%` / `，占比…` belongs with it.
-_CONTINUATION_RE = re.compile(r"^(?:同比|比上年|比去年|较|环比|增长|下降|增幅|降幅|占|其中|完成|达到?|约)")
-# A leading scope clause: `1-7月，…` / `截至7月底，…` / `上半年，…` gives the figure its meaning.
-_SCOPE_CLAUSE_RE = re.compile(r"^(?:\d{1,2}-\d{1,2}月|\d{4}年(?:度|上半年|1-\d{1,2}月)?|上半年|下半年|全年|截至.{1,8}|今年以来|目前|一季度|二季度)$")
-_NAME_HINT_RE = re.compile(r"任命|免去|同志|主任|局长|院长|庭长|委员|书记|代表|报告人|[\u4e00-\u9fff]{2,3}$")
 
 
 @dataclass
@@ -88,9 +89,9 @@ class ExtractiveAnswerer:
         claims = [self._claim(q, best)]
         rival = self._disagreeing(q, best, candidates)
         if rival is not None:
-            claims[0].prefix = f"《{best.chunk.doc_title}》："
+            claims[0].prefix = messages.document_prefix(best.chunk.doc_title)
             second = self._claim(q, rival)
-            second.prefix = f"《{rival.chunk.doc_title}》："
+            second.prefix = messages.document_prefix(rival.chunk.doc_title)
             claims.append(second)
         return DraftAnswer(claims=claims)
 
@@ -102,7 +103,7 @@ class ExtractiveAnswerer:
         for chunk in passages:
             if chunk.kind != "definition":
                 continue
-            head = match_key(chunk.text.split("：", 1)[0])
+            head = match_key(definition_head(chunk.text))
             if any(w and w in head for w in wanted):
                 quote = chunk.text.strip()
                 return Claim(text=_display(quote), sources=[chunk], quotes=[quote])
@@ -154,14 +155,14 @@ class ExtractiveAnswerer:
             if best is None or best.coverage < self.config.abstain_below * 0.8:
                 continue
             claim = self._claim(q, best)
-            claim.prefix = f"《{best.chunk.doc_title}》："
+            claim.prefix = messages.document_prefix(best.chunk.doc_title)
             claims.append(claim)
         return claims
 
 
 def abstain(q: QuestionAnalysis) -> DraftAnswer:
-    subject = q.text.strip().rstrip("？?。.！!")
-    return DraftAnswer(claims=[], abstained=True, abstain_text=f"资料中未找到“{subject}”的相关信息。")
+    subject = q.text.strip().rstrip(QUESTION_END_MARKS)
+    return DraftAnswer(claims=[], abstained=True, abstain_text=messages.not_found(subject))
 
 
 def _units(chunk: Chunk) -> list[tuple[int, int]]:
@@ -195,16 +196,16 @@ def _coverage(q: QuestionAnalysis, unit: str, context: str, total: float) -> flo
 
 def _intent_adjust(q: QuestionAnalysis, chunk: Chunk, unit: str, cov: float) -> float:
     score = cov
-    has_number = bool(re.search(r"\d", unit))
+    has_number = bool(DIGIT_RE.search(unit))
     if q.wants_figure and not q.wants_definition:
         score += 0.12 if has_number else -0.15
-        if q.asked_unit and _has_figure_with_unit(unit, q.asked_unit):
+        if q.asked_unit and has_figure_with_unit(unit, q.asked_unit):
             score += 0.15
     if q.wants_time and DATE_RE.search(unit):
         score += 0.15
     if q.wants_definition and chunk.kind == "definition":
         score += 0.25
-    if q.wants_person and _NAME_HINT_RE.search(unit):
+    if q.wants_person and NAME_HINT_RE.search(unit):
         score += 0.05
     if q.numbers:
         unit_nums = set(bare_numbers(unit))
@@ -222,7 +223,7 @@ def _trim_to_clauses(q: QuestionAnalysis, text: str, start: int, end: int) -> tu
     """Shrink a sentence to the clauses that carry the question's terms and figure, keeping scope."""
     clauses: list[tuple[int, int]] = []
     pos = start
-    for m in _CLAUSE_SPLIT_RE.finditer(text, start, end):
+    for m in CLAUSE_SPLIT_RE.finditer(text, start, end):
         clauses.append((pos, m.start()))
         pos = m.end()
     if pos < end:
@@ -235,9 +236,9 @@ def _trim_to_clauses(q: QuestionAnalysis, text: str, start: int, end: int) -> tu
         c = match_key(text[clauses[lo][0] : clauses[hi][1]])
         score = sum(w for t, w in q.weights.items() if t in c)
         if q.wants_figure:
-            if q.asked_unit and _has_figure_with_unit(c, q.asked_unit):
+            if q.asked_unit and has_figure_with_unit(c, q.asked_unit):
                 score += 2.0
-            elif re.search(r"\d", c):
+            elif DIGIT_RE.search(c):
                 score += 0.5
         if q.wants_time and DATE_RE.search(c):
             score += 2.0
@@ -246,36 +247,23 @@ def _trim_to_clauses(q: QuestionAnalysis, text: str, start: int, end: int) -> tu
     windows = [(lo, hi) for lo in range(len(clauses)) for hi in range(lo, min(lo + 3, len(clauses)))]
     lo, hi = max(windows, key=lambda w: (window_score(*w), -w[0], -(w[1] - w[0])))
     # Leading scope clause (`1-7月`), and continuation clauses (`同比下降13.2%`).
-    if lo > 0 and _SCOPE_CLAUSE_RE.match(match_key(text[clauses[lo - 1][0] : clauses[lo - 1][1]])):
+    if lo > 0 and scope_clause_re().match(match_key(text[clauses[lo - 1][0] : clauses[lo - 1][1]])):
         lo -= 1
-    while hi + 1 < len(clauses) and _CONTINUATION_RE.match(text[clauses[hi + 1][0] : clauses[hi + 1][1]].strip()):
+    while hi + 1 < len(clauses) and CONTINUATION_RE.match(text[clauses[hi + 1][0] : clauses[hi + 1][1]].strip()):
         hi += 1
     return clauses[lo][0], clauses[hi][1]
 
 
-def _has_figure_with_unit(text: str, unit: str) -> bool:
-    norm = normalize_for_match(text)
-    if unit == "%":
-        return bool(re.search(r"\d(?:\.\d+)?\s*[%％]|百分点", norm))
-    return bool(re.search(r"\d(?:\.\d+)?\s*" + re.escape(unit), norm))
-
-
-_LIST_NUMBER_RE = re.compile(r"^\s*(?:\d{1,2}[.．、]|[（(]\d{1,2}[)）])")
-
-
 def _fits_intent(q: QuestionAnalysis, unit: str) -> bool:
     """A figure question needs a figure in the answer (not a list number); a date question a date."""
-    body = normalize_for_match(_LIST_NUMBER_RE.sub("", unit))
+    body = normalize_for_match(LIST_NUMBER_RE.sub("", unit))
     if q.wants_time and not q.wants_figure:
-        return bool(DATE_RE.search(body) or re.search(r"\d", body))
+        return bool(DATE_RE.search(body) or DIGIT_RE.search(body))
     if q.wants_figure and not (q.wants_definition or q.wants_list or q.wants_person):
         # A date or a year is not the figure asked for (`──2020年8月18日在…会议上` answers no 多少).
-        figures = _YEAR_OR_DATE_RE.sub("", body)
-        return bool(re.search(r"\d|[一二三四五六七八九十两百千万]+[个项家件人户条次]", figures))
+        figures = YEAR_OR_DATE_RE.sub("", body)
+        return bool(CN_COUNT_RE.search(figures))
     return True
-
-
-_YEAR_OR_DATE_RE = re.compile(r"\d{4}\s*年(?:度)?(?:\s*\d{1,2}\s*月(?:\s*\d{1,2}\s*日)?)?|\d{1,2}\s*月\s*\d{1,2}\s*日|\d{1,2}-\d{1,2}月")
 
 
 def _states_figures(q: QuestionAnalysis, chunk: Chunk) -> bool:
@@ -294,7 +282,7 @@ def _documents_naming(places: list[str], place_docs: Callable[[str], set[str]]) 
     for place in places:
         docs = place_docs(place)
         if not docs:
-            name = re.sub(r"(?:新镇|新区|镇|区|县|街道)$", "", place)
+            name = strip_place_suffix(place)
             docs = place_docs(name) if len(name) >= 2 else set()
         allowed = docs if allowed is None else allowed & docs
     return allowed
@@ -303,4 +291,4 @@ def _documents_naming(places: list[str], place_docs: Callable[[str], set[str]]) 
 def _display(quote: str) -> str:
     """Quotes shown in an answer: table tabs become spaces, line breaks are joined, and the Markdown
     bold of the gazette's glossary (`**“四早”**：…`) is dropped; the citation keeps the exact quote."""
-    return re.sub(r"\s*\n\s*", "", quote.replace("\t", " ").replace("**", "")).strip()
+    return LINE_BREAK_RE.sub("", quote.replace("\t", " ").replace("**", "")).strip()

@@ -1,7 +1,8 @@
 """The `llm` answer mode: a llama-index `OpenAILike` LLM at any OpenAI-compatible endpoint.
 
 Passages go into the prompt numbered; the model is told, in Chinese, to cite every claim with [n]
-and to say when the passages do not answer. Before retrieval, everyday wording is rewritten into the
+and to say when the passages do not answer (the prompts are in `messages`; reading the model's reply,
+its line prefixes and "not found" phrases, is `ingest.zh.answer`'s). Before retrieval, everyday wording is rewritten into the
 reports' vocabulary (multi-query). Any failure raises LLMUnavailable with a short reason, and the
 service falls back to the extractive answer with `fallback` set to that reason.
 """
@@ -9,34 +10,26 @@ service falls back to the extractive answer with `fallback` set to that reason.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 from ingest.models import Chunk
+from ingest.zh.answer import MODEL_LINE_PREFIX_RE, MODEL_REPLY_QUOTES
 
+from .messages import (
+    ANSWER_SYSTEM,
+    CONDENSE_SYSTEM,
+    REWRITE_SYSTEM,
+    answer_prompt,
+    condense_prompt,
+    history_line,
+    passage_block,
+)
 from .schemas import Turn
 
 log = logging.getLogger(__name__)
 
-ANSWER_SYSTEM = (
-    "你是政府工作报告问答助手。只依据下面编号的资料回答问题，用简短的中文回答。"
-    "每一句陈述后面都必须用 [编号] 标注它依据的资料，例如：财政总收入12.42亿元[1]。"
-    "数字必须与资料原文一致，并保留单位和时间范围。"
-    "如果资料不能回答问题，只回答：资料中未找到相关信息。不要编造。"
-)
-REWRITE_SYSTEM = (
-    "把用户的口语化问题改写成政府工作报告中的正式用语，便于检索。"
-    "给出两种改写，每行一种，不要编号，不要解释。"
-)
-CONDENSE_SYSTEM = (
-    "根据对话历史，把用户最后的追问改写成一个完整、独立的问题（补全省略的主语、时间和范围）。"
-    "只输出改写后的问题。"
-)
-# List numbering and labels models put before a line: `1. `, `2、`, `- `, `（1）`, `改写：`, `问题：`.
-_LINE_PREFIX_RE = re.compile(r"^\s*(?:[-*•·]\s*|[（(]?\d{1,2}(?:[)）、:：]|\.(?!\d))\s*|(?:改写(?:后的问题)?|独立问题|问题)\s*\d?\s*[:：]\s*)+")
 _MAX_REWRITE_CHARS = 200
-NOT_FOUND_RE = re.compile(r"资料中未找到|无法回答|没有(?:相关)?信息|未提及|没有提到")
 
 
 class LLMUnavailable(Exception):
@@ -120,15 +113,15 @@ class LLMClient:
         return [question] + rewrites[:2]
 
     def condense(self, question: str, history: Sequence[Turn]) -> str:
-        lines = [f"{'用户' if t.role == 'user' else '助手'}：{t.content}" for t in history[-6:] if t.role in ("user", "assistant")]
-        reply = self._chat(CONDENSE_SYSTEM, "\n".join(lines) + f"\n追问：{question}")
+        lines = [history_line(t.role, t.content) for t in history[-6:] if t.role in ("user", "assistant")]
+        reply = self._chat(CONDENSE_SYSTEM, condense_prompt(lines, question))
         standalone = next((c for c in map(_clean_line, reply.splitlines()) if c), "")
         # A reply that is not a question-sized line (an essay, an answer) is worth less than the original.
         return standalone if 0 < len(standalone) <= _MAX_REWRITE_CHARS else question
 
     def answer(self, question: str, passages: Sequence[Chunk]) -> str:
-        blocks = [f"[{i}] 《{c.doc_title}》 {' > '.join(c.heading_path[1:])}\n{c.text}" for i, c in enumerate(passages, start=1)]
-        return self._chat(ANSWER_SYSTEM, "资料：\n" + "\n\n".join(blocks) + f"\n\n问题：{question}")
+        blocks = [passage_block(i, c.doc_title, c.heading_path[1:], c.text) for i, c in enumerate(passages, start=1)]
+        return self._chat(ANSWER_SYSTEM, answer_prompt(blocks, question))
 
 
 def _clean_line(line: str) -> str:
@@ -136,5 +129,4 @@ def _clean_line(line: str) -> str:
 
     Only a leading list number is removed: `2021年…` keeps its year (a plain digit strip would not).
     """
-    quotes = "“”\"'「」"
-    return _LINE_PREFIX_RE.sub("", line.strip().strip(quotes)).strip().strip(quotes)
+    return MODEL_LINE_PREFIX_RE.sub("", line.strip().strip(MODEL_REPLY_QUOTES)).strip().strip(MODEL_REPLY_QUOTES)

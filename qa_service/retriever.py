@@ -24,7 +24,6 @@ In the service the AnswerPipeline does the analysis (`pipeline.search(query)`). 
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
@@ -34,6 +33,7 @@ import numpy as np
 from ingest.index_reader import IndexReader
 from ingest.models import Chunk
 from ingest.zh import match_key
+from ingest.zh.question import DEFINITION_TERM_SPLIT_RE
 
 from .config import RetrieverConfig
 from .fusion import weighted_rrf
@@ -199,7 +199,7 @@ class Retriever:
     def _definition_terms(self) -> list[str]:
         terms = set()
         for entry in self.index.glossary:
-            for t in re.split(r"[“”\"、]+", entry.term):
+            for t in DEFINITION_TERM_SPLIT_RE.split(entry.term):
                 t = match_key(t).strip("*")
                 if len(t) >= 2:
                     terms.add(t)

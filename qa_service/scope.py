@@ -9,7 +9,6 @@ words match the contents and title chunks best. We match the question against ea
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
@@ -18,32 +17,14 @@ from ingest.index_reader import IndexReader
 from ingest.lookups import DocumentMentions
 from ingest.models import Document
 from ingest.zh import match_key
+from ingest.zh.names import body_aliases
+from ingest.zh.places import known_places, scope_place_name_re
+from ingest.zh.question import COMPARE_RE, MENTION_SPLIT_RE, REPORT_NOUN_RE
 
 from .config import ScopeConfig
 
-# Short forms of issuing bodies as people say them; each regex on a title yields extra aliases.
-# e.g. 青浦区人民法院 -> 区法院 / 法院 / 青浦区法院 / 青浦法院
-_BODY_SHORT_FORMS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    (r"(\w{2,3})区人民政府", ("{0}区政府", "区政府", "{0}政府")),
-    (r"(\w{2,3})区人民法院", ("{0}区法院", "区法院", "法院", "{0}法院")),
-    (r"(\w{2,3})区人民检察院", ("{0}区检察院", "区检察院", "检察院", "{0}检察院")),
-    (r"人民代表大会常务委员会", ("人大常委会", "常委会", "区人大")),
-    (r"人大常委会", ("区人大", "常委会")),
-    (r"财政经济委员会", ("财经委",)),
-    (r"财政决算", ("财政局", "决算", "财政")),
-    (r"审计", ("审计局",)),
-    (r"国民经济和社会发展计划", ("计划执行", "发改委")),
-    # People call `X人民政府关于上半年工作情况…的报告` the 政府工作报告.
-    (r"人民政府关于.*工作情况", ("政府工作报告", "区政府工作报告")),
-)
-# A question that names two scopes and asks to compare them gets one retrieval per scope.
-COMPARE_RE = re.compile(r"相比|比较|对比|分别|一样|一致|相同|哪个|哪一个|哪份|两份|二者|两者|差多少|高多少|多多少|少多少|区别|不同|和.+(?:各|分别|都)")
 PREAMBLE_CHARS = 120
 PREAMBLE_WEIGHT = 0.5
-# A comparison names its reports in separate phrases: `区政府工作报告和计划执行情况报告`.
-_MENTION_SPLIT_RE = re.compile(r"[，,、；;和与及跟同]|相比|比较|对比")
-_REPORT_NOUN_RE = re.compile(r"报告|决算|名单|讲话|决议|决定|议题")
-_PLACE_RE = re.compile(r"([\u4e00-\u9fff]{2,3}?)(?:区|镇|县|街道)")
 
 
 @dataclass
@@ -77,30 +58,6 @@ def _bigrams(s: str) -> set[str]:
     return {s[i : i + 2] for i in range(len(s) - 1)}
 
 
-_KNOWN_PLACE_RE = re.compile(r"(?<![\u4e00-\u9fff])([\u4e00-\u9fff]{2})(?:新镇|新区|区|镇)人民(?:政府|法院|检察院|代表大会)")
-_NOT_PLACE_CHARS = re.compile(r"[全我本该各城市郊园社小片辖两老新年半上下的和与在中各为是]")
-
-
-def _known_places(texts) -> set[str]:
-    """Place names the reports use for their own bodies (`青浦区人民政府` -> 青浦, `川沙新镇人民政府` -> 川沙)."""
-    counts: dict[str, int] = {}
-    for text in texts:
-        for m in _KNOWN_PLACE_RE.finditer(text):
-            name = m.group(1)
-            if not _NOT_PLACE_CHARS.search(name):
-                counts[name] = counts.get(name, 0) + 1
-    return {name for name, n in counts.items() if n >= 2}
-
-
-def _aliases(title: str, reporter: str | None) -> str:
-    parts = [title, reporter or ""]
-    for pattern, forms in _BODY_SHORT_FORMS:
-        for m in re.finditer(pattern, title):
-            groups = m.groups()
-            parts.extend(f.format(*groups) for f in forms)
-    return " ".join(parts)
-
-
 def _mentions_of(documents: Sequence[dict]) -> DocumentMentions:
     return DocumentMentions(
         Document(doc_id=d["doc_id"], title=d["title"], source_file="", text=d.get("text", "")) for d in documents
@@ -125,7 +82,7 @@ class ScopeDetector:
         self.profiles = [
             DocProfile(
                 doc_id=d["doc_id"],
-                alias_text=match_key(_aliases(d["title"], d.get("reporter"))),
+                alias_text=match_key(body_aliases(d["title"], d.get("reporter"))),
                 # The preamble (`──2020年8月18日在川沙新镇第二届人民代表大会…`) names the place and
                 # body when the title does not (the town report is titled `政府上半年工作情况报告`).
                 preamble=match_key(d.get("text", "")[:PREAMBLE_CHARS]),
@@ -138,7 +95,7 @@ class ScopeDetector:
         self._position = {p.doc_id: i for i, p in enumerate(self.profiles)}
         self._strong = [_bigrams(p.alias_text) for p in self.profiles]
         self._bigram_sets = [strong | _bigrams(p.preamble) for strong, p in zip(self._strong, self.profiles)]
-        self._known_places = _known_places(self.mentions.keys[p.doc_id] for p in self.profiles)
+        self._known_places = known_places(self.mentions.keys[p.doc_id] for p in self.profiles)
         self.mentions.precompute(self._known_places)
         n = max(len(self.profiles), 1)
         df: dict[str, int] = {}
@@ -160,7 +117,7 @@ class ScopeDetector:
         """`区政府工作报告和计划执行情况报告…分别是多少？`: each named report is scoped on its own."""
         if not COMPARE_RE.search(question):
             return None
-        mentions = [m for m in _MENTION_SPLIT_RE.split(question) if _REPORT_NOUN_RE.search(m)]
+        mentions = [m for m in MENTION_SPLIT_RE.split(question) if REPORT_NOUN_RE.search(m)]
         if len(mentions) < 2:
             return None
         groups: list[list[str]] = []
@@ -225,7 +182,7 @@ class ScopeDetector:
         A place is named with its suffix (`川沙新镇`, `嘉定区`) or, for places the reports themselves
         name, without it (`青浦上半年…`).
         """
-        places = {m.group(1) for m in _PLACE_RE.finditer(q)} | {p for p in self._known_places if p in q}
+        places = {m.group(1) for m in scope_place_name_re().finditer(q)} | {p for p in self._known_places if p in q}
         allowed = set(range(len(self.profiles)))
         for place in places:
             holders = {self._position[doc_id] for doc_id in self.mentions.docs_mentioning(place)}

@@ -14,6 +14,7 @@ from . import documents_view
 from .config import Settings
 from .errors import IndexUnavailable, NotFound
 from .llm import LLMClient
+from .messages import WARM_UP_QUESTION
 from .pipeline import AnswerPipeline, PipelineRequest, PipelineResult, build_pipeline
 from .retriever import RetrievalQuery, RetrievalResult, Retriever
 from .schemas import (
@@ -127,7 +128,7 @@ class QAService:
     def warm_up(self) -> None:
         """Load the index and answer one question, so the embedding model (loaded lazily) and jieba's
         dictionary are ready before the first user request instead of costing it seconds."""
-        self.ask(AskRequest(question="财政收入是多少？"))
+        self.ask(AskRequest(question=WARM_UP_QUESTION))
 
     # -- lookups ---------------------------------------------------------------------------------
 

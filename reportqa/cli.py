@@ -72,12 +72,9 @@ def ingest(
     rebuild: bool = typer.Option(False, "--rebuild", help="Rebuild everything, retrain the offline model."),
 ) -> None:
     """Parse report files and build the search index."""
-    from ingest.embeddings import EmbedderUnavailable
-    from ingest.index_build import build_index
-    from ingest.index_reader import ModelMismatch
-    from ingest.pipeline import parse_paths, shipped_reports_dir
-    from ingest.publish import IndexBusy
+    from ingest.pipeline import shipped_reports_dir
 
+    from reportqa.indexing import build_parsed, parse_inputs
     from reportqa.progress import stage_progress
 
     settings = load_settings()
@@ -88,7 +85,7 @@ def ingest(
         fail(f"no such file or folder: {', '.join(missing)}")
     started = time.perf_counter()
     with stage_progress(err, bar=not as_json) as progress:
-        parsed = parse_paths(inputs, settings.chunking_config(), progress=progress)
+        parsed = parse_inputs(inputs, settings, progress)
         corpus = parsed.corpus
         if strict and corpus.skipped:
             for s in corpus.skipped:
@@ -98,11 +95,7 @@ def ingest(
             for s in corpus.skipped:
                 err.print(f"[yellow]skipped:[/yellow] {s.path}: {s.reason}", highlight=False)
             fail("no file could be ingested; nothing was written")
-        try:
-            config = settings.model_copy(update={"index": index_dir}).build_config(embed_model=embed_model, rebuild=rebuild)
-            result = build_index(corpus, config, progress=progress)
-        except (EmbedderUnavailable, IndexBusy, ModelMismatch) as exc:
-            fail(str(exc))
+        result = build_parsed(parsed, index_dir, settings, embed_model, rebuild, progress)
     summary = _ingest_summary(corpus, parsed.stage_seconds, result, index_dir, time.perf_counter() - started)
     if as_json:
         print_json(summary)

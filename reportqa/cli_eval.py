@@ -52,8 +52,8 @@ def _load_thresholds(path: Path) -> dict[str, Any]:
 
 
 def eval_cmd(
-    dataset: Path = typer.Option(
-        ..., "--dataset", help="JSONL dev set: a file, or the name of a packaged one (reports_dev)."
+    dataset: Optional[Path] = typer.Option(
+        None, "--dataset", help="JSONL dev set: a file, or the name of a packaged one (reports_dev)."
     ),
     index: Optional[Path] = IndexOpt,
     url: Optional[str] = typer.Option(None, "--url", help="Evaluate a running server instead (http://host:port)."),
@@ -68,20 +68,36 @@ def eval_cmd(
     weights: Optional[str] = typer.Option(None, "--weights", help="Override fusion weights, e.g. word=1,char=1,dense=0."),
     no_scope: bool = typer.Option(False, "--no-scope", help="Ablation: disable scope detection."),
     no_boosts: bool = typer.Option(False, "--no-boosts", help="Ablation: disable domain boosts."),
+    squad: Optional[Path] = typer.Option(
+        None, "--squad", help="Instead of --dataset: a SQuAD-format JSON (CMRC 2018, DRCD) run open-domain, every "
+        "paragraph a document; --index is then the folder for its built corpora (default: <out>/../squad-cache)."
+    ),
+    withhold: float = typer.Option(0.3, "--withhold", min=0.0, max=0.9, help="--squad: share of paragraphs left out of the index (their questions become unanswerable)."),
+    seed: int = typer.Option(0, "--seed", help="--squad: seed of the random choice of withheld paragraphs."),
+    limit: Optional[int] = typer.Option(None, "--limit", min=1, help="--squad: evaluate only the first N questions."),
 ) -> None:
     """Evaluate retrieval, answers, citations and abstention on a dataset; writes a run folder with report.md."""
     from eval.metrics import thresholds_from
 
     _check_options(mode, baseline, url, index is not None or bool(baseline or weights or no_scope or no_boosts))
-    items = _load_items(dataset, split)  # every line is validated before anything is loaded or evaluated
+    if (dataset is None) == (squad is None):
+        fail("give exactly one of --dataset FILE and --squad FILE")
+    if squad is not None and url:
+        fail("--squad builds its own index of the set's paragraphs; it cannot evaluate a running server (--url)")
+    out_dir = out or Path("eval/runs") / time.strftime("%Y%m%d-%H%M%S")
+    run_config: dict[str, Any] = {"dataset": str(dataset or squad), "split": split, "mode": "retrieval-only" if retrieval_only else mode, "top_k": top_k}
+    if squad is not None:
+        from reportqa.cli_squad import default_cache_root, prepare_squad
+
+        items, index, run_config["squad"] = prepare_squad(squad, withhold, seed, limit, index or default_cache_root(out_dir), out_dir)
+    else:
+        items = _load_items(dataset, split)  # every line is validated before anything is loaded or evaluated
     thresholds = _load_thresholds(gate) if gate else None
     system, closer = _build_system(index, url, baseline, top_k, weights, no_scope, no_boosts)
-    run_config = {"dataset": str(dataset), "split": split, "mode": "retrieval-only" if retrieval_only else mode, "top_k": top_k}
     summary, results = _run(items, system, closer, mode, retrieval_only, run_config)
-    out_dir = out or Path("eval/runs") / time.strftime("%Y%m%d-%H%M%S")
     _write_outputs(out_dir, summary, results)
     if write_gate is not None:
-        _write_gate(write_gate, summary, thresholds_from(summary), dataset, split)
+        _write_gate(write_gate, summary, thresholds_from(summary), dataset or squad, split)
     if thresholds is not None:
         _check_gate(summary, thresholds, gate)
 

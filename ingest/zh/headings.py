@@ -85,3 +85,9 @@ ITEM_NUMBER_RE = re.compile(r"^\s*(?:\*\*)?(?:\d{1,3}\s*[.．、]|\[\d{1,3}\]|[�
 FOOTNOTE_PREFIX_RE = re.compile(r"^\s*(?:\d{1,3}\s*[.．、:：]|\[\d{1,3}\]|[①-⑳]|、)\s*")
 # Between a term and its definition: `六稳：稳就业…`.
 TERM_COLON_RE = re.compile(r"[：:]")
+
+
+def definition_head(text: str) -> str:
+    """The term part of a glossary definition, before its first full-width colon: `六稳：稳就业…` -> 六稳.
+    (An ASCII `:` is not a separator here: the answerer has always read only `：`.)"""
+    return text.split("：", 1)[0]

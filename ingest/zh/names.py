@@ -32,6 +32,18 @@ ORG_SUFFIX = rf"[{HAN}]{{2,10}}?(?:{alternation(tagged('institution_suffixes', '
 FOLLOW_UP_BODY_RE = re.compile(r"(?:人民)?(?:法院|检察院|政府)|人大常委会|[\u4e00-\u9fff]{0,4}?(?:委员会|局|委)")
 # Words near a person's name (`任命`, `院长`), or a sentence ending in a 2–3 character name.
 NAME_HINT_RE = re.compile(alternation(words("name_hints")) + rf"|[{HAN}]{{2,3}}$")
+# The prefix of a people's body's formal name: `人民法院`, `人民政府`.
+PEOPLES = "人民"
+# Bodies named without `人民` in a follow-up (`那检察院呢？`): see data/short_bodies.txt.
+SHORT_BODIES: frozenset[str] = frozenset(words("short_bodies"))
+
+
+def formal_body(new: str, old: str) -> str:
+    """The body a follow-up swaps in, as the reports name it: `检察院` replacing `人民法院` -> 人民检察院;
+    `审计局`, or any body replacing one without `人民`, stays as written."""
+    if old.startswith(PEOPLES) and new in SHORT_BODIES:
+        return PEOPLES + new
+    return new
 
 
 @cache

@@ -141,6 +141,7 @@ LINE_END_PUNCT = "。！？；：:;!?）)”』」】"
 # A heading line never ends like a sentence: `一、总体情况` vs `一、今年以来，……。`.
 HEADING_SENTENCE_ENDS = "。！？!?"
 # Where a sentence divides into clauses: `1-7月，财政总收入12.42亿元，同比下降13.2%`.
+CLAUSE_MARKS = "，,；;：:"
 CLAUSE_SPLIT_RE = re.compile(r"[，,；;：:]")
 # A clause with its closing mark: `1-7月，` / `财政总收入12.42亿元，` / `同比下降13.2%`.
 CLAUSE_RE = re.compile(r"[^，,；;：:]+[，,；;：:]?")

@@ -1,0 +1,71 @@
+"""Every Chinese text qa_service writes: the prompts sent to the LLM and the templates of user-facing text.
+
+These are what the system *says*, not how it reads Chinese: the heuristics (regexes, word lists,
+punctuation sets) live in `ingest.zh`. This is the one qa_service module allowed Chinese string
+literals (tests/test_zh.py guards the rest).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+# -- prompts ---------------------------------------------------------------------------------------------
+# The fake LLM server of the tests tells the steps apart by these system prompts: change them together.
+ANSWER_SYSTEM = (
+    "你是政府工作报告问答助手。只依据下面编号的资料回答问题，用简短的中文回答。"
+    "每一句陈述后面都必须用 [编号] 标注它依据的资料，例如：财政总收入12.42亿元[1]。"
+    "数字必须与资料原文一致，并保留单位和时间范围。"
+    "如果资料不能回答问题，只回答：资料中未找到相关信息。不要编造。"
+)
+REWRITE_SYSTEM = (
+    "把用户的口语化问题改写成政府工作报告中的正式用语，便于检索。"
+    "给出两种改写，每行一种，不要编号，不要解释。"
+)
+CONDENSE_SYSTEM = (
+    "根据对话历史，把用户最后的追问改写成一个完整、独立的问题（补全省略的主语、时间和范围）。"
+    "只输出改写后的问题。"
+)
+
+
+def history_line(role: str, content: str) -> str:
+    """One turn of the conversation shown to the condense step: `用户：…` / `助手：…`."""
+    return f"{'用户' if role == 'user' else '助手'}：{content}"
+
+
+def condense_prompt(history_lines: Sequence[str], question: str) -> str:
+    return "\n".join(history_lines) + f"\n追问：{question}"
+
+
+def passage_block(number: int, doc_title: str, heading_path: Sequence[str], text: str) -> str:
+    """A numbered passage of the answer prompt: `[1] 《title》 section > subsection` then its text."""
+    return f"[{number}] 《{doc_title}》 {' > '.join(heading_path)}\n{text}"
+
+
+def answer_prompt(blocks: Sequence[str], question: str) -> str:
+    return "资料：\n" + "\n\n".join(blocks) + f"\n\n问题：{question}"
+
+
+# -- answers ---------------------------------------------------------------------------------------------
+# Claims are joined into one answer with `；` and the answer ends with `。`.
+CLAIM_SEPARATOR = "；"
+ANSWER_END = "。"
+
+
+def not_found(subject: str) -> str:
+    """The abstention: `资料中未找到“青浦区上半年财政收入是多少”的相关信息。`."""
+    return f"资料中未找到“{subject}”的相关信息。"
+
+
+def document_prefix(doc_title: str) -> str:
+    """Before a claim when documents give different values: `《…工作报告》：`."""
+    return f"《{doc_title}》："
+
+
+def reporter_prefix(doc_title: str) -> str:
+    """Before the reporter a document states: `《…工作报告》的报告人：`."""
+    return f"《{doc_title}》的报告人："
+
+
+# -- service ---------------------------------------------------------------------------------------------
+# Asked once at start-up so that the first user request does not pay for lazy loading.
+WARM_UP_QUESTION = "财政收入是多少？"
