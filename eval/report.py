@@ -79,11 +79,22 @@ BREAKDOWN_COLUMNS: tuple[tuple[str, str, str], ...] = (
 )
 
 
+def _breakdown_cell(g: dict[str, Any], group: str, metric: str) -> Any:
+    """A group's metric, or None ("–") where its denominator is empty: abstention recall of a group with no
+    unanswerable item, or false abstention of one with no answerable item, reads 0 in the summary (an empty
+    denominator never reads as a perfect score) but is not measured there."""
+    if group == "abstention" and metric == "recall" and not g.get("n_unanswerable"):
+        return None
+    if group == "abstention" and metric == "false_abstain_rate" and not g.get("n_answerable"):
+        return None
+    return (g.get(group) or {}).get(metric)
+
+
 def _breakdown_table(summary: dict[str, Any], key: str = "by_type", label: str = "type") -> str:
     """One row per value of a breakdown (`by_type`, `by_style`)."""
     rows = []
     for t, g in (summary.get(key) or {}).items():
-        rows.append([t, g.get("n"), g.get("n_answerable")] + [(g.get(grp) or {}).get(k) for grp, k, _ in BREAKDOWN_COLUMNS])
+        rows.append([t, g.get("n"), g.get("n_answerable")] + [_breakdown_cell(g, grp, k) for grp, k, _ in BREAKDOWN_COLUMNS])
     return md_table([label, "n", "n_answerable"] + [h for _, _, h in BREAKDOWN_COLUMNS], rows)
 
 

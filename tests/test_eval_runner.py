@@ -140,6 +140,8 @@ def test_report_has_a_by_style_table(tmp_path: Path):
     summary, results = evaluate(items, FakeSystem(), top_k=5)
     text = write_report(tmp_path, summary, results).read_text(encoding="utf-8")
     assert "## By style" in text and "| year | 1 | 1 |" in text
+    year_row = next(line for line in text.splitlines() if line.startswith("| year |"))
+    assert year_row.endswith("| – |")  # abstention recall: the style has no unanswerable item, so not measured
 
 
 def test_per_item_results(run):
