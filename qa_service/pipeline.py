@@ -28,6 +28,7 @@ from .analysis import QueryAnalysis, QueryAnalyzer
 from .answerers import AnswerContext, Answerer, LLMAnswerer, ReporterAnswerer
 from .citations import verify
 from .claims import DraftAnswer, RenderedCitation, render
+from .comparison import ComparisonAnswerer
 from .config import PipelineConfig, Settings
 from .extractive import ExtractiveAnswerer, abstain
 from .llm import LLMClient, LLMSession
@@ -205,6 +206,7 @@ def build_pipeline(
     answerers: list[Answerer] = [LLMAnswerer()]
     if documents is not None:
         answerers.append(ReporterAnswerer(documents))
+    answerers.append(ComparisonAnswerer())
     answerers.append(ExtractiveAnswerer(settings.extractive_config(), place_docs))
     config = settings.pipeline_config()
     return AnswerPipeline(

@@ -1,0 +1,121 @@
+"""Questions that put two figures side by side: `A和B相比，哪个多？`, `A相当于B的几成？`, `A和B加起来有多少？`.
+
+The question divides at its join word into the two things compared; the other pieces (the shared measure
+`上半年农村生活污水改造的户数`, the ask `哪个多`) are context of both. Figures are read from passages with
+their unit (`288337万元`), never a year or a date.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+from .lexicon import longest_first, tagged
+from .numbers import UNITS
+from .question import COMPARE_RE
+from .text import normalize_for_match
+from .time import YEAR_OR_DATE_RE
+
+_JOIN_RE = re.compile(longest_first(tagged("compare_ops", "join")))
+_RATIO_RE = re.compile(longest_first(tagged("compare_ops", "ratio")))
+_SUM_RE = re.compile(longest_first(tagged("compare_ops", "sum")))
+_CHOOSE_RE = re.compile(longest_first(tagged("compare_ops", "choose")))
+# Where the second mention ends: the next join, an asking word or an operation word (`…相比哪个多`).
+_MENTION_END_RE = re.compile(
+    "|".join(
+        longest_first(tagged(name, tag))
+        for name, tag in (("compare_ops", "join"), ("compare_ops", "ratio"), ("compare_ops", "sum"),
+                          ("compare_ops", "choose"), ("ask_words", "ask"))
+    )
+)
+_MENTION_TRIM = "的是有为"  # linking words left at a mention's end: `“计划解决”的`
+_PIECE_SPLIT_RE = re.compile(r"[，,；;？?。！!：:]")
+# A figure with its unit in normalised text: `288337万元`, `84.1%`, `8.8亿美元`, `1246件`.
+FIGURE_RE = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)\s*(" + longest_first(UNITS) + ")")
+
+
+@dataclass(frozen=True)
+class Compared:
+    """What a comparison question compares: two mentions, their shared context and the operation asked."""
+
+    first: str
+    second: str
+    shared: str  # the pieces naming neither (`上半年农村生活污水改造的户数`, `哪个多`)
+    op: str  # "difference" | "ratio" | "sum"
+
+
+def operation(question: str) -> str:
+    if _RATIO_RE.search(question):
+        return "ratio"
+    if _SUM_RE.search(question):
+        return "sum"
+    return "difference"
+
+
+def is_comparison(question: str) -> bool:
+    """It asks to compare or combine two figures (a compare cue, or a ratio or sum of two things)."""
+    return any(p.search(question) for p in (COMPARE_RE, _CHOOSE_RE, _RATIO_RE, _SUM_RE))
+
+
+def compared(question: str) -> Compared | None:
+    """The two mentions around the question's join word: `2019年…的教育支出和农林水支出，哪一项更多？` ->
+    (`2019年…的教育支出`, `农林水支出`, shared `哪一项更多`)."""
+    q = normalize_for_match(question).strip()
+    for m in _JOIN_RE.finditer(q):
+        before, after = q[: m.start()], q[m.end() :]
+        left = _PIECE_SPLIT_RE.split(before)
+        right = _PIECE_SPLIT_RE.split(after)
+        while left and not left[-1].strip():  # `A，相当于B`: the mention is the piece before the comma
+            left.pop()
+        if not left or not right or not right[0].strip():
+            continue
+        end = _MENTION_END_RE.search(right[0])
+        first = left[-1].strip().rstrip(_MENTION_TRIM)
+        second = (right[0][: end.start()] if end else right[0]).strip().rstrip(_MENTION_TRIM)
+        if len(first) < 2 or len(second) < 2:
+            continue
+        rest = right[0][end.start() :] if end else ""
+        shared = "，".join(p for p in [*left[:-1], rest, *right[1:]] if p.strip())
+        return Compared(first, second, shared, operation(q))
+    return None
+
+
+@dataclass(frozen=True)
+class Figure:
+    value: str  # as written: `120.6`
+    unit: str  # `亿元`, `%`
+    start: int  # offsets in the text it was read from
+    end: int
+
+
+def figures(text: str) -> list[Figure]:
+    """Figures with units in a text (offsets into `text`), without years and dates."""
+    out = []
+    dated = [m.span() for m in YEAR_OR_DATE_RE.finditer(text)]
+    for m in FIGURE_RE.finditer(text):
+        if any(s <= m.start() < e for s, e in dated):
+            continue
+        unit = m.group(2).replace("％", "%")
+        out.append(Figure(m.group(1), unit, m.start(), m.end()))
+    return out
+
+
+def compute(op: str, a: str, b: str) -> str | None:
+    """The result as it is written in an answer: difference |a-b|, ratio a/b as a percentage with one
+    decimal, or the sum; decimals as many as the operands have."""
+    try:
+        x, y = Decimal(a), Decimal(b)
+    except InvalidOperation:
+        return None
+    places = max(_places(a), _places(b))
+    if op == "ratio":
+        if y == 0:
+            return None
+        return str((x / y * 100).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
+    result = x + y if op == "sum" else abs(x - y)
+    return str(result.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP))
+
+
+def _places(number: str) -> int:
+    return len(number.split(".", 1)[1]) if "." in number else 0

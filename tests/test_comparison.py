@@ -1,0 +1,94 @@
+"""The comparison answerer and the computed clause (qa_service/comparison.py, citations.computation_holds) on
+tiny in-memory passages."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+from ingest.models import Chunk
+from ingest.tokenize import Tokenizer
+from ingest.zh.comparison import compared, compute, is_comparison
+from qa_service.analysis import QueryAnalyzer
+from qa_service.citations import verify
+from qa_service.claims import Claim, Computation, DraftAnswer, render
+from qa_service.comparison import ComparisonAnswerer
+from qa_service.config import Settings
+from qa_service.retriever import RetrievedPassage, RetrievalResult
+
+
+def chunk(cid: str, title: str, text: str) -> Chunk:
+    return Chunk(id=cid, doc_id=cid, doc_title=title, heading_path=[title], kind="text", start=0, end=0, text=text)
+
+
+BUDGET = chunk("budget", "关于青浦区2019年财政决算的报告", "2019年主要支出项目情况：教育支出288337万元，完成预算的98.3%；农林水支出311302万元，完成预算的127.1%。")
+COURT = chunk("court", "青浦区人民法院2020年上半年工作报告", "1—6月，我院共受理各类案件20813件，同比增加7.28%；审结19567件，同比增加4.07%。")
+PROSECUTOR = chunk("pros", "青浦区人民检察院2020年上半年工作报告", "上半年，我院向法院提起公诉714件1031人。")
+CRIMINAL = chunk("crim", "青浦区人民法院2020年上半年工作报告", "上半年，共受理刑事案件630件，审结580件。")
+
+
+@pytest.fixture(scope="module")
+def tokenize():
+    return Tokenizer().tokenize
+
+
+def ask(question: str, passages: list[Chunk], tokenize) -> DraftAnswer | None:
+    analysis = QueryAnalyzer(tokenize, None, None).analyze(question)
+    ranked = RetrievalResult(passages=[RetrievedPassage(chunk=c, score=1.0) for c in passages])
+    ctx = SimpleNamespace(analysis=analysis, passages=passages, retrieved=ranked)
+    return ComparisonAnswerer().answer(ctx)
+
+
+def test_two_figures_each_cited_with_their_difference(tokenize):
+    draft = ask("2019年青浦区本级的教育支出和农林水支出，哪一项更多？", [BUDGET], tokenize)
+    assert draft is not None
+    text, citations = render(verify(draft, [BUDGET], tokenize, Settings().citation_min_support), {})
+    assert "教育支出288337万元" in text and "农林水支出311302万元" in text
+    assert "（据[1]计算：相差22965万元）" in text
+    assert [c.chunk.id for c in citations] == ["budget"]
+
+
+def test_figures_from_two_documents_cite_both(tokenize):
+    question = "上半年青浦检察院向法院提起公诉的案件数和青浦法院受理的刑事案件数，哪个更多？"
+    draft = ask(question, [PROSECUTOR, CRIMINAL], tokenize)
+    assert draft is not None
+    text, citations = render(verify(draft, [PROSECUTOR, CRIMINAL], tokenize, Settings().citation_min_support), {})
+    assert text == "我院向法院提起公诉714件[1]；共受理刑事案件630件[2]（据[1][2]计算：相差84件）。"
+    assert [c.chunk.id for c in citations] == ["pros", "crim"]
+
+
+def test_a_ratio_of_two_stated_figures(tokenize):
+    draft = ask("青浦法院上半年审结的案件，占受理的各类案件的几成？", [COURT], tokenize)
+    assert draft is not None
+    text, _ = render(verify(draft, [COURT], tokenize, Settings().citation_min_support), {})
+    assert "19567件" in text and "20813件" in text and "前者约为后者的94.0%" in text
+
+
+def test_not_a_comparison_or_no_two_figures_passes(tokenize):
+    assert ask("青浦法院上半年审结了多少件案件？", [COURT], tokenize) is None
+    assert ask("2019年教育支出和科学技术支出哪个多？", [COURT], tokenize) is None  # no such figures here
+
+
+def test_computed_clause_is_checked_against_its_operands(tokenize):
+    def draft(result: str, operands=("311302", "288337")) -> DraftAnswer:
+        calc = Claim(text=f"相差{result}万元", sources=[BUDGET], quotes=[""], computed=Computation("difference", operands, result))
+        figure = Claim(text="农林水支出311302万元", sources=[BUDGET], quotes=["农林水支出311302万元"])
+        return DraftAnswer(claims=[figure, calc])
+
+    kept = verify(draft("22965"), [BUDGET], tokenize, Settings().citation_min_support)
+    assert [c.computed is not None for c in kept.claims] == [False, True] and not kept.unsupported
+    wrong = verify(draft("22966"), [BUDGET], tokenize, Settings().citation_min_support)
+    assert len(wrong.claims) == 1 and wrong.unsupported == ["相差22966万元"]
+    absent = verify(draft("22964", ("311302", "288338")), [BUDGET], tokenize, Settings().citation_min_support)
+    assert len(absent.claims) == 1
+
+
+def test_question_reading():
+    pair = compared("上半年农村生活污水改造的户数，川沙新镇和青浦区实事工程（表2）相比哪个多？")
+    assert pair is not None and (pair.first, pair.second) == ("川沙新镇", "青浦区实事工程(表2)")
+    ratio = compared("2020年上半年青浦区级一般公共预算收入，相当于2019年全区一般公共预算收入的几成？")
+    assert ratio is not None and ratio.op == "ratio" and ratio.second == "2019年全区一般公共预算收入"
+    assert not is_comparison("青浦区上半年财政收入是多少？")
+    assert compute("ratio", "120.6", "207.19") == "58.2" and compute("difference", "12.42", "3.23") == "9.19"
+    assert compute("sum", "70", "14") == "84"
