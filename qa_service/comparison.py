@@ -16,8 +16,17 @@ from typing import TYPE_CHECKING
 
 from ingest.models import Chunk
 from ingest.zh import char_bigrams, fold_width, match_key, sentence_spans
-from ingest.zh.comparison import Compared, Figure, compared, compute, figures, is_comparison
-from ingest.zh.text import CLAUSE_MARKS, CLAUSE_RE, LINE_BREAK_RE
+from ingest.zh.comparison import (
+    FIGURE_SENTENCE_ENDS,
+    QUOTE_LEADING_MARKS,
+    Compared,
+    Figure,
+    compared,
+    compute,
+    figures,
+    is_comparison,
+)
+from ingest.zh.text import CLAUSE_RE, LINE_BREAK_RE
 from ingest.zh.time import time_scope_re
 
 from . import messages
@@ -27,7 +36,6 @@ if TYPE_CHECKING:
     from .answerers import AnswerContext
 
 _PASSAGES = 8  # how deep in the ranking a figure is looked for
-_SENTENCE_ENDS = "。！？!?"  # `；` does not end a sentence here: `受理…20813件；审结19567件` shares its scope
 _MIN_COVER = 0.5  # share of a mention's term weight the figure's clauses must hold
 _SHARED_WEIGHT = 0.3  # terms of neither mention (the shared measure) count less, anywhere in the sentence
 _RANK_DECAY = 0.03
@@ -35,7 +43,6 @@ _CONTEXT_SHARE = 0.5
 _KEY_SHARE = 0.8  # terms this close to the rarest one are as distinctive
 _LIKENESS_WEIGHT = 0.5  # the mention's character bigrams in the figure's clause
 _TIMES_RE = time_scope_re("question")
-_LEADING_MARKS = CLAUSE_MARKS + "。、"  # a quote starts with words, not the mark of the clause before
 
 
 @dataclass(frozen=True)
@@ -57,7 +64,7 @@ class Found:
 
     @property
     def quote(self) -> str:
-        return self.chunk.text[self.start : self.figure.end].strip().lstrip(_LEADING_MARKS).strip()
+        return self.chunk.text[self.start : self.figure.end].strip().lstrip(QUOTE_LEADING_MARKS).strip()
 
 
 class ComparisonAnswerer:
@@ -113,7 +120,7 @@ def _locate(m: Mention, passages: Sequence[Chunk], exclude: Found | None) -> Fou
         if m.doc_ids is not None and chunk.doc_id not in m.doc_ids:
             continue
         heading = match_key(" ".join(chunk.heading_path))
-        for s, e in sentence_spans(chunk.text, _SENTENCE_ENDS):
+        for s, e in sentence_spans(chunk.text, FIGURE_SENTENCE_ENDS):
             for found in _sentence_figures(m, chunk, s, e, heading, total, key):
                 if exclude is not None and found.chunk.id == exclude.chunk.id and found.figure == exclude.figure:
                     continue

@@ -30,6 +30,11 @@ _MENTION_END_RE = re.compile(
     )
 )
 _MENTION_TRIM = "的是有为"  # linking words left at a mention's end: `“计划解决”的`
+# Where a figure's sentence ends when its scope is read: not at `；`, since in `1—6月，我院共受理各类案件20813件；
+# 审结19567件` the second figure shares the first one's scope.
+FIGURE_SENTENCE_ENDS = "。！？!?"
+# Marks a quote never starts with (the end of the clause before it).
+QUOTE_LEADING_MARKS = "，,；;：:。、"
 _PIECE_SPLIT_RE = re.compile(r"[，,；;？?。！!：:]")
 # A figure with its unit in normalised text: `288337万元`, `84.1%`, `8.8亿美元`, `1246件`.
 FIGURE_RE = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)\s*(" + longest_first(UNITS) + ")")
