@@ -9,6 +9,7 @@ citation carries a `quote`: an exact substring of the passage that supports the 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from decimal import Decimal
 
 from ingest.models import Chunk
 from ingest.zh import bare_numbers, char_bigrams, match_key, normalize_for_match, sentence_spans, strip_ws
@@ -191,7 +192,7 @@ def computation_holds(claim: Claim) -> bool:
     cited = {n for chunk in claim.sources for n in bare_numbers(chunk.text)}
     if any(op not in cited for op in calc.operands):
         return False
-    return compute(calc.op, *calc.operands) == calc.result and calc.result in claim.text
+    return compute(calc.op, *calc.operands, Decimal(calc.scale)) == calc.result and calc.result in claim.text
 
 
 _MAX_MERGED_QUOTE = 300

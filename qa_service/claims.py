@@ -18,6 +18,7 @@ class Computation:
     op: str
     operands: tuple[str, str]
     result: str
+    scale: str = "1"  # takes the second operand into the first one's unit (万元 -> 亿元: 0.0001)
 
 
 @dataclass

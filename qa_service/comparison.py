@@ -17,14 +17,18 @@ from typing import TYPE_CHECKING
 from ingest.models import Chunk
 from ingest.zh import char_bigrams, fold_width, match_key, sentence_spans
 from ingest.zh.comparison import (
+    YEAR_RE,
     FIGURE_SENTENCE_ENDS,
     QUOTE_LEADING_MARKS,
     Compared,
     Figure,
+    common_unit,
     compared,
     compute,
     figures,
     is_comparison,
+    same_quantity,
+    time_forms,
 )
 from ingest.zh.text import CLAUSE_RE, LINE_BREAK_RE
 from ingest.zh.time import time_scope_re
@@ -41,8 +45,10 @@ _SHARED_WEIGHT = 0.3  # terms of neither mention (the shared measure) count less
 _RANK_DECAY = 0.03
 _CONTEXT_SHARE = 0.5
 _KEY_SHARE = 0.8  # terms this close to the rarest one are as distinctive
-_LIKENESS_WEIGHT = 0.5  # the mention's character bigrams in the figure's clause
+_LIKENESS_WEIGHT = 0.5
+_HEAD_WEIGHT = 0.3  # the mention's last term (its head noun) in the figure's own clause  # the mention's character bigrams in the figure's clause
 _TIMES_RE = time_scope_re("question")
+_YEAR_RE = YEAR_RE
 
 
 @dataclass(frozen=True)
@@ -85,8 +91,8 @@ class ComparisonAnswerer:
             return None
         first = _locate(mentions[0], passages, exclude=None)
         second = _locate(mentions[1], passages, exclude=first)
-        if first is None or second is None:
-            return None
+        if first is None or second is None or same_quantity(first.figure, second.figure):
+            return None  # one figure found twice (in 万元 and in 亿元) is no comparison
         claims = [_claim(found, m.prefix) for found, m in zip((first, second), mentions)]
         computed = _computed(op, first, second)
         if computed is not None:
@@ -144,10 +150,16 @@ def _sentence_figures(m: Mention, chunk: Chunk, s: int, e: int, heading: str, to
     text = chunk.text
     clauses = [c.span() for c in CLAUSE_RE.finditer(text, s, e) if c.group(0).strip()]
     sentence = match_key(text[s:e]) + heading
-    if any(t not in sentence for t in m.times):
+    if any(not any(form in sentence for form in time_forms(t)) for t in m.times):
         return []
+    years = {t for t in m.times if _YEAR_RE.fullmatch(t)}
+    stated = set(_YEAR_RE.findall(match_key(text[s:e])))
+    if years and stated and not years & stated:
+        return []  # the sentence dates its figures to another year than the mention's
     shared = sum(w for t, w in m.shared.items() if t in sentence)
     wanted = char_bigrams(m.text)
+    # Chinese noun phrases are head-final: what `国考、市考断面水质优良率` measures is its last term, 优良率.
+    head = max(m.terms, key=lambda t: m.text.rfind(t)) if m.text and m.terms else ""
     out = []
     for i, (cs, ce) in enumerate(clauses):
         window_start = clauses[i - 1][0] if i > 0 else cs
@@ -165,6 +177,7 @@ def _sentence_figures(m: Mention, chunk: Chunk, s: int, e: int, heading: str, to
             placed = Figure(fold_width(fig.value), fig.unit, cs + fig.start, end)
             likeness = len(wanted & char_bigrams(own)) / len(wanted) if wanted else 0.0
             score = cover + _SHARED_WEIGHT * shared / total + _LIKENESS_WEIGHT * likeness
+            score += _HEAD_WEIGHT if head and head in own else 0.0
             out.append(Found(chunk, placed, cs if any(k in own for k in key) else window_start, score))
     return out
 
@@ -176,9 +189,11 @@ def _claim(found: Found, prefix: str) -> Claim:
 
 def _computed(op: str, a: Found, b: Found) -> Claim | None:
     """The difference, ratio or sum of two figures in the same unit, as a computed clause."""
-    if a.figure.unit != b.figure.unit:
+    unit = common_unit(a.figure.unit, b.figure.unit)
+    if unit is None or (op != "ratio" and unit[2] != 1):  # 亿元 against 万元: only their ratio is shown
         return None
-    result = compute(op, a.figure.value, b.figure.value)
+    scale = unit[2] / unit[1]
+    result = compute(op, a.figure.value, b.figure.value, scale)
     if result is None:
         return None
     if op == "ratio":
@@ -192,5 +207,5 @@ def _computed(op: str, a: Found, b: Found) -> Claim | None:
         text=body,
         sources=sources,
         quotes=[a.quote] if len(sources) == 1 else [a.quote, b.quote],
-        computed=Computation(op, (a.figure.value, b.figure.value), result),
+        computed=Computation(op, (a.figure.value, b.figure.value), result, str(scale)),
     )

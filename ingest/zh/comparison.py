@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
-from .lexicon import longest_first, tagged
+from .lexicon import longest_first, rows, tagged
 from .numbers import UNITS
 from .question import COMPARE_RE
 from .text import normalize_for_match
@@ -35,6 +35,8 @@ _MENTION_TRIM = "的是有为"  # linking words left at a mention's end: `“计
 FIGURE_SENTENCE_ENDS = "。！？!?"
 # Marks a quote never starts with (the end of the clause before it).
 QUOTE_LEADING_MARKS = "，,；;：:。、"
+# A year as a time scope in normalised text: `2019年`.
+YEAR_RE = re.compile(r"\d{4}年")
 _PIECE_SPLIT_RE = re.compile(r"[，,；;？?。！!：:]")
 # A figure with its unit in normalised text: `288337万元`, `84.1%`, `8.8亿美元`, `1246件`.
 FIGURE_RE = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)\s*(" + longest_first(UNITS) + ")")
@@ -106,14 +108,34 @@ def figures(text: str) -> list[Figure]:
     return out
 
 
-def compute(op: str, a: str, b: str) -> str | None:
+_EQUIVALENT_TIMES = {row[0]: row[1:] for row in rows("time_equivalents")}
+_SCALES = {row[0]: (row[1], Decimal(row[2])) for row in rows("unit_scales")}
+
+
+def time_forms(scope: str) -> tuple[str, ...]:
+    """A time scope and the other ways the reports write it: 上半年 -> (上半年, 1-6月)."""
+    return (scope, *_EQUIVALENT_TIMES.get(scope, ()))
+
+
+def common_unit(first: str, second: str) -> tuple[str, Decimal, Decimal] | None:
+    """The unit two figures are compared in, with the factors taking each there: (亿元, 万元) -> (亿元, 1, 0.0001);
+    the same unit -> (unit, 1, 1); None when they measure different things."""
+    if first == second:
+        return first, Decimal(1), Decimal(1)
+    a, b = _SCALES.get(first), _SCALES.get(second)
+    if a is None or b is None or a[0] != b[0]:
+        return None
+    return first, Decimal(1), b[1] / a[1]
+
+
+def compute(op: str, a: str, b: str, scale: Decimal = Decimal(1)) -> str | None:
     """The result as it is written in an answer: difference |a-b|, ratio a/b as a percentage with one
-    decimal, or the sum; decimals as many as the operands have."""
+    decimal, or the sum; decimals as many as the operands have. `scale` takes b into a's unit."""
     try:
-        x, y = Decimal(a), Decimal(b)
+        x, y = Decimal(a), Decimal(b) * scale
     except InvalidOperation:
         return None
-    places = max(_places(a), _places(b))
+    places = max(_places(a), _places(b) if scale == 1 else _places(a))
     if op == "ratio":
         if y == 0:
             return None
@@ -124,3 +146,13 @@ def compute(op: str, a: str, b: str) -> str | None:
 
 def _places(number: str) -> int:
     return len(number.split(".", 1)[1]) if "." in number else 0
+
+
+def same_quantity(a: Figure, b: Figure) -> bool:
+    """Whether two figures state one quantity: 2071889万元 and 207.19亿元 (to the precision written)."""
+    unit = common_unit(a.unit, b.unit)
+    if unit is None:
+        return False
+    x, y = Decimal(a.value), Decimal(b.value) * unit[2]
+    places = min(_places(a.value), _places(str(y.normalize())))
+    return abs(x - y) <= Decimal(1).scaleb(-places) / 2 + abs(x) * Decimal("0.0005")
