@@ -80,7 +80,9 @@ class ComparisonAnswerer:
     def answer(self, ctx: AnswerContext) -> DraftAnswer | None:
         analysis = ctx.analysis
         passages = [p.chunk for p in ctx.retrieved.passages[:_PASSAGES]]
-        pair = compared(analysis.text) if is_comparison(analysis.text) else None
+        if not is_comparison(analysis.text):
+            return None
+        pair = compared(analysis.text)
         if pair is not None:
             mentions, op = _text_mentions(analysis.question.weights, pair), pair.op
         elif analysis.scope.is_comparison:
@@ -91,7 +93,9 @@ class ComparisonAnswerer:
             return None
         first = _locate(mentions[0], passages, exclude=None)
         second = _locate(mentions[1], passages, exclude=first)
-        if first is None or second is None or same_quantity(first.figure, second.figure):
+        if first is None or second is None or common_unit(first.figure.unit, second.figure.unit) is None:
+            return None  # 520件 against 89.81% measure different things: not two figures to compare
+        if same_quantity(first.figure, second.figure):
             return None  # one figure found twice (in 万元 and in 亿元) is no comparison
         claims = [_claim(found, m.prefix) for found, m in zip((first, second), mentions)]
         computed = _computed(op, first, second)

@@ -13,7 +13,6 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from .lexicon import longest_first, rows, tagged
 from .numbers import UNITS
-from .question import COMPARE_RE
 from .text import normalize_for_match
 from .time import YEAR_OR_DATE_RE
 
@@ -21,6 +20,7 @@ _JOIN_RE = re.compile(longest_first(tagged("compare_ops", "join")))
 _RATIO_RE = re.compile(longest_first(tagged("compare_ops", "ratio")))
 _SUM_RE = re.compile(longest_first(tagged("compare_ops", "sum")))
 _CHOOSE_RE = re.compile(longest_first(tagged("compare_ops", "choose")))
+_COMPARE_RE = re.compile(longest_first(tagged("compare_ops", "compare")))
 # Where the second mention ends: the next join, an asking word or an operation word (`…相比哪个多`).
 _MENTION_END_RE = re.compile(
     "|".join(
@@ -61,8 +61,8 @@ def operation(question: str) -> str:
 
 
 def is_comparison(question: str) -> bool:
-    """It asks to compare or combine two figures (a compare cue, or a ratio or sum of two things)."""
-    return any(p.search(question) for p in (COMPARE_RE, _CHOOSE_RE, _RATIO_RE, _SUM_RE))
+    """It asks to compare or combine two figures (a compare cue, which of two, a ratio or a sum)."""
+    return any(p.search(question) for p in (_COMPARE_RE, _CHOOSE_RE, _RATIO_RE, _SUM_RE))
 
 
 def compared(question: str) -> Compared | None:
