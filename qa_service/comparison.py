@@ -30,6 +30,7 @@ from ingest.zh.comparison import (
     same_quantity,
     time_forms,
 )
+from ingest.zh.numbers import FIGURE_TOKEN_RE
 from ingest.zh.text import CLAUSE_RE, LINE_BREAK_RE
 from ingest.zh.time import time_scope_re
 
@@ -41,7 +42,6 @@ if TYPE_CHECKING:
 
 _PASSAGES = 8  # how deep in the ranking a figure is looked for
 _MIN_COVER = 0.5  # share of a mention's term weight the figure's clauses must hold
-_SHARED_WEIGHT = 0.3  # terms of neither mention (the shared measure) count less, anywhere in the sentence
 _RANK_DECAY = 0.03
 _CONTEXT_SHARE = 0.5
 _KEY_SHARE = 0.8  # terms this close to the rarest one are as distinctive
@@ -56,7 +56,7 @@ class Mention:
     text: str  # normalised: its character bigrams break ties between clauses with the same terms
     times: tuple[str, ...]  # time scopes it names (2019年, 上半年): its figure's sentence or headings must too
     terms: dict[str, float]  # its own weighted terms
-    shared: dict[str, float]  # the question's other terms
+    shared: dict[str, float]  # terms of what both mentions measure (the question's other pieces, asking words out)
     doc_ids: frozenset[str] | None  # a document group of the scope, or any document
     prefix: str = ""
 
@@ -106,8 +106,11 @@ class ComparisonAnswerer:
 
 def _text_mentions(weights: dict[str, float], pair: Compared) -> list[Mention]:
     keys = (match_key(pair.first), match_key(pair.second))
-    own = [{t: w for t, w in weights.items() if t in k} for k in keys]
-    shared = {t: w for t, w in weights.items() if not any(t in k for k in keys)}
+    # A figure as a term (`2` of `表2`) would match inside any number (12748): words only.
+    words = {t: w for t, w in weights.items() if not FIGURE_TOKEN_RE.fullmatch(t)}
+    own = [{t: w for t, w in words.items() if t in k} for k in keys]
+    context = match_key(pair.shared)
+    shared = {t: w for t, w in words.items() if t in context and not any(t in k for k in keys)}
     return [Mention(k, tuple(_TIMES_RE.findall(k)), terms, shared, None) for k, terms in zip(keys, own)]
 
 
@@ -123,7 +126,7 @@ def _group_mentions(weights: dict[str, float], groups: Sequence[Sequence[str]], 
 
 def _locate(m: Mention, passages: Sequence[Chunk], exclude: Found | None) -> Found | None:
     """The figure whose clause window covers most of the mention's terms (best first, ties to rank)."""
-    total = sum(m.terms.values()) or 1.0
+    total = sum(m.terms.values()) + sum(m.shared.values()) or 1.0
     key = _key_terms(m)
     best: Found | None = None
     for rank, chunk in enumerate(passages):
@@ -150,7 +153,8 @@ def _key_terms(m: Mention) -> frozenset[str]:
 def _sentence_figures(m: Mention, chunk: Chunk, s: int, e: int, heading: str, total: float, key: frozenset[str]) -> list[Found]:
     """Figures of one sentence with the mention's cover: its terms in the figure's clause count whole, earlier
     in the sentence or in the headings half (`1—6月，我院共受理各类案件…；审结19567件` scopes 审结); one of its
-    rarest terms must be in the figure's clause or the one before; shared terms add a little."""
+    rarest terms must be in the figure's clause or the one before. The shared measure's terms (`上半年农村富余劳动力
+    新增就业人数` when the mentions are `正文` and `表2`) count like the mention's."""
     text = chunk.text
     clauses = [c.span() for c in CLAUSE_RE.finditer(text, s, e) if c.group(0).strip()]
     sentence = match_key(text[s:e]) + heading
@@ -160,7 +164,6 @@ def _sentence_figures(m: Mention, chunk: Chunk, s: int, e: int, heading: str, to
     stated = set(_YEAR_RE.findall(match_key(text[s:e])))
     if years and stated and not years & stated:
         return []  # the sentence dates its figures to another year than the mention's
-    shared = sum(w for t, w in m.shared.items() if t in sentence)
     wanted = char_bigrams(m.text)
     # Chinese noun phrases are head-final: what `国考、市考断面水质优良率` measures is its last term, 优良率.
     head = max(m.terms, key=lambda t: m.text.rfind(t)) if m.text and m.terms else ""
@@ -175,12 +178,12 @@ def _sentence_figures(m: Mention, chunk: Chunk, s: int, e: int, heading: str, to
             if not any(k in own or k in before for k in key):
                 continue
             cover = sum(w * (1.0 if t in own else _CONTEXT_SHARE if t in earlier or t in heading else 0.0)
-                        for t, w in m.terms.items()) / total
+                        for t, w in (m.terms | m.shared).items()) / total
             if cover < _MIN_COVER:
                 continue
             placed = Figure(fold_width(fig.value), fig.unit, cs + fig.start, end)
             likeness = len(wanted & char_bigrams(own)) / len(wanted) if wanted else 0.0
-            score = cover + _SHARED_WEIGHT * shared / total + _LIKENESS_WEIGHT * likeness
+            score = cover + _LIKENESS_WEIGHT * likeness
             score += _HEAD_WEIGHT if head and head in own else 0.0
             out.append(Found(chunk, placed, cs if any(k in own for k in key) else window_start, score))
     return out

@@ -70,6 +70,14 @@ def test_not_a_comparison_or_no_two_figures_passes(tokenize):
     assert ask("2019年教育支出和科学技术支出哪个多？", [COURT], tokenize) is None  # no such figures here
 
 
+def test_figures_of_different_kinds_or_a_request_for_both_values_pass(tokenize):
+    plea = chunk("plea", "青浦区人民法院2020年上半年工作报告", "共计审结认罪认罚案件520件，占同期刑事案件的89.81%。")
+    # The share is stated: 520件 and 89.81% are not two figures to compare.
+    assert ask("青浦法院上半年审结的认罪认罚案件占同期刑事案件的比例是多少？", [plea], tokenize) is None
+    stops = chunk("bus", "计划执行情况", "新建公交候车亭305座（其中新建205座，更新100座）。")
+    assert ask("公交候车亭新建和更新各多少座？", [stops], tokenize) is None  # asks for both, compares nothing
+
+
 def test_computed_clause_is_checked_against_its_operands(tokenize):
     def draft(result: str, operands=("311302", "288337")) -> DraftAnswer:
         calc = Claim(text=f"相差{result}万元", sources=[BUDGET], quotes=[""], computed=Computation("difference", operands, result))

@@ -29,6 +29,9 @@ _MENTION_END_RE = re.compile(
                           ("compare_ops", "choose"), ("ask_words", "ask"))
     )
 )
+_ASKING_RE = re.compile(
+    "|".join(longest_first(tagged("compare_ops", tag)) for tag in ("choose", "compare", "ratio", "sum", "join"))
+)
 _MENTION_TRIM = "的是有为"  # linking words left at a mention's end: `“计划解决”的`
 # Where a figure's sentence ends when its scope is read: not at `；`, since in `1—6月，我院共受理各类案件20813件；
 # 审结19567件` the second figure shares the first one's scope.
@@ -84,6 +87,7 @@ def compared(question: str) -> Compared | None:
             continue
         rest = right[0][end.start() :] if end else ""
         shared = "，".join(p for p in [*left[:-1], rest, *right[1:]] if p.strip())
+        shared = _ASKING_RE.sub("", shared)  # `哪个多`, `几成`: how it asks, not what it measures
         return Compared(first, second, shared, operation(q))
     return None
 
