@@ -33,6 +33,7 @@ class AnswerContext:
     retrieved: RetrievalResult  # the whole ranking
     corpus: PassageRetriever  # the retriever's corpus, for a document's opening passage
     llm: LLMSession
+    follow_up: bool = False  # the question was rewritten from a follow-up with the conversation's history
 
 
 class Answerer(Protocol):

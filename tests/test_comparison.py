@@ -100,3 +100,20 @@ def test_question_reading():
     assert not is_comparison("青浦区上半年财政收入是多少？")
     assert compute("ratio", "120.6", "207.19") == "58.2" and compute("difference", "12.42", "3.23") == "9.19"
     assert compute("sum", "70", "14") == "84"
+
+
+LOANS = chunk("loans", "青浦区人民法院2020年上半年工作报告", "妥善审理各类民事纠纷，其中，审结涉人身、财产等各类侵权案件733件，审结民间借贷案件677件。")
+
+
+def test_a_follow_up_figure_is_read_with_its_sentence_scope(tokenize):
+    from qa_service.follow_up_answer import FollowUpFigureAnswerer
+
+    passages = [CRIMINAL, LOANS, COURT]
+    analysis = QueryAnalyzer(tokenize, None, None).analyze("青浦区法院上半年审结各类案件多少件？")
+    ranked = RetrievalResult(passages=[RetrievedPassage(chunk=c, score=1.0) for c in passages])
+    answerer = FollowUpFigureAnswerer()
+    draft = answerer.answer(SimpleNamespace(analysis=analysis, passages=passages, retrieved=ranked, follow_up=True))
+    assert draft is not None and [c.text for c in draft.claims] == ["审结19567件"]
+    assert draft.claims[0].sources == [COURT]
+    # A first question is the extractive answerer's.
+    assert answerer.answer(SimpleNamespace(analysis=analysis, passages=passages, retrieved=ranked, follow_up=False)) is None

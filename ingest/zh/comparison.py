@@ -36,6 +36,9 @@ _MENTION_TRIM = "的是有为"  # linking words left at a mention's end: `“计
 # Where a figure's sentence ends when its scope is read: not at `；`, since in `1—6月，我院共受理各类案件20813件；
 # 审结19567件` the second figure shares the first one's scope.
 FIGURE_SENTENCE_ENDS = "。！？!?"
+# A figure's clause, with its closing mark: list items (`、`) are clauses here, since in `合同外资已超额完成、实到外资
+# 完成75%` the figure is the second item's.
+FIGURE_CLAUSE_RE = re.compile(r"[^，,；;：:、]+[，,；;：:、]?")
 # Marks a quote never starts with (the end of the clause before it).
 QUOTE_LEADING_MARKS = "，,；;：:。、"
 # A year as a time scope in normalised text: `2019年`.
