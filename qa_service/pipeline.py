@@ -5,7 +5,8 @@
       -> QueryAnalyzer    terms, intents, figures, time scopes, places, scope            -> QueryAnalysis
       -> QueryRewriter    report-vocabulary rewrites (LLM only)                          -> queries
       -> PassageRetriever one ranking per query, fused by reciprocal rank               -> RetrievalResult
-      -> answerers        LLM, reporter, extractive: the first that does not pass        -> DraftAnswer
+      -> answerers        LLM, reporter, comparison, follow-up figure, extractive:
+                          the first that does not pass                                  -> DraftAnswer
       -> Verifier         citations checked against the retrieved passages               -> DraftAnswer
       -> render           [n] markers numbered by first use                              -> PipelineResult
 
