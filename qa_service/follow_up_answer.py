@@ -12,9 +12,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ingest.models import Chunk
 from ingest.zh import char_bigrams, match_key
 from ingest.zh.follow_up import question_parts
 from ingest.zh.numbers import FIGURE_TOKEN_RE
+from ingest.zh.places import strip_place_suffix
 
 from .claims import DraftAnswer
 from .figure_locator import PASSAGES, TIMES_RE, Mention, figure_claim, locate
@@ -34,8 +36,16 @@ class FollowUpFigureAnswerer:
         mention = _measured(ctx.analysis.text, q.weights, q.norm, q.asked_unit)
         if mention is None:
             return None
-        found = locate(mention, [p.chunk for p in ctx.retrieved.passages[:PASSAGES]], exclude=None)
+        passages = [p.chunk for p in ctx.retrieved.passages[:PASSAGES] if _names_places(p.chunk, q.places)]
+        found = locate(mention, passages, exclude=None)
         return DraftAnswer(claims=[figure_claim(found, "")]) if found is not None else None
+
+
+def _names_places(chunk: Chunk, places: list[str]) -> bool:
+    """A passage answers about the places the question names only when it or its document names them
+    (`那高桥镇呢？` is not answered from 川沙新镇's report); when unsure the extractive answerer decides."""
+    where = match_key(" ".join([chunk.doc_title, *chunk.heading_path, chunk.text]))
+    return all(match_key(p) in where or match_key(strip_place_suffix(p)) in where for p in places)
 
 
 def _measured(question: str, weights: dict[str, float], norm: str, unit: str | None) -> Mention | None:

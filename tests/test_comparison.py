@@ -117,3 +117,15 @@ def test_a_follow_up_figure_is_read_with_its_sentence_scope(tokenize):
     assert draft.claims[0].sources == [COURT]
     # A first question is the extractive answerer's.
     assert answerer.answer(SimpleNamespace(analysis=analysis, passages=passages, retrieved=ranked, follow_up=False)) is None
+
+
+def test_a_follow_up_about_another_place_is_not_answered_from_this_one(tokenize):
+    from qa_service.follow_up_answer import FollowUpFigureAnswerer
+
+    town = chunk("town", "川沙新镇政府上半年工作情况报告", "1-7月，川沙新镇财政总收入12.42亿元，同比下降13.2%。")
+    ranked = RetrievalResult(passages=[RetrievedPassage(chunk=town, score=1.0)])
+    answerer = FollowUpFigureAnswerer()
+    for question, answered in (("高桥镇1-7月财政总收入是多少？", False), ("川沙新镇1-7月财政总收入是多少？", True)):
+        analysis = QueryAnalyzer(tokenize, None, None).analyze(question)
+        draft = answerer.answer(SimpleNamespace(analysis=analysis, passages=[town], retrieved=ranked, follow_up=True))
+        assert (draft is not None) == answered
