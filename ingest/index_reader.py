@@ -22,6 +22,7 @@ import numpy as np
 
 from .dense_build import HNSW_EF_SEARCH
 from .index_records import IndexRecords, read_records
+from .integrity import verify_build
 from .lookups import ChunkLookups, DocumentMentions
 from .manifest import MANIFEST_NAME, SCHEMA_VERSION, Manifest, read_manifest
 from .models import Chunk
@@ -38,6 +39,7 @@ class IndexNotFound(FileNotFoundError):
         )
         super().__init__(msg)
         self.index_dir = str(index_dir)
+        self.detail = detail
 
 
 class ModelMismatch(ValueError):
@@ -189,7 +191,8 @@ def load_index(index_dir: str | Path, *, query_model: str | None = None, load_de
     query_model: None/"auto" = the model the index was built with; "none" = no dense arm; a name/path must equal
     the manifest's model (else ModelMismatch). The loaded model's sha256 must equal the manifest's (else
     ModelMismatch: the model files changed since ingest). When the index's model cannot be loaded and none was
-    asked for explicitly, the dense arm is off and `dense_error` says why.
+    asked for explicitly, the dense arm is off and `dense_error` says why. Every file of the build is checked
+    against the manifest's sizes and sha256s first: ingest.integrity.IndexDamaged names the first bad one.
     """
     index_dir = Path(index_dir)
     for attempt in range(3):  # a concurrent build may publish and sweep between reading the manifest and the files
@@ -217,6 +220,9 @@ def _load_build(index_dir: Path, manifest: Manifest, query_model: str | None, lo
     import bm25s
 
     build = manifest.build_dir(index_dir)
+    if not verify_build(index_dir, manifest):
+        log.warning("index %s: build %s has no checksums (built before they were recorded); loading it unverified",
+                    index_dir, manifest.build_id)
     qm = (query_model or "").strip() or None
     if qm not in (None, "auto", "none"):
         _check_query_model(index_dir, manifest, qm)
