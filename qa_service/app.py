@@ -10,9 +10,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 
 from .chat import chat_completion, chat_stream
 from .config import Settings
-from .documents_api import documents_router
-from .job_runner import JobRunner
-from .jobs import JobStore
+from .documents_api import install_document_jobs
 from .errors import BadRequest, install_error_handlers
 from .schemas import (
     AskRequest,
@@ -45,11 +43,6 @@ def create_app(settings: Settings | None = None, service: QAService | None = Non
     app.state.service = service
     app.state.started = int(time.time())
     install_error_handlers(app)
-    settings = service.settings
-    jobs = JobStore(settings.jobs_dir(), settings.jobs_queue_max, settings.jobs_keep)
-    app.state.jobs = JobRunner(service, jobs)
-    if jobs.folder.is_dir():
-        app.state.jobs.kick()  # jobs left queued by a previous run
 
     @app.get("/healthz", response_model=Health, tags=["status"])
     def healthz() -> Health:
@@ -94,7 +87,7 @@ def create_app(settings: Settings | None = None, service: QAService | None = Non
             return StreamingResponse(chat_stream(service, req, MODEL_ID), media_type="text/event-stream")
         return JSONResponse(chat_completion(service, req, MODEL_ID))
 
-    app.include_router(documents_router(service, jobs, app.state.jobs))
+    install_document_jobs(app, service)
     return app
 
 

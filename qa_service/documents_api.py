@@ -14,7 +14,7 @@ import re
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, File, UploadFile
+from fastapi import APIRouter, Depends, FastAPI, File, UploadFile
 from pydantic import BaseModel
 
 from ingest.loaders import SUPPORTED_EXTENSIONS
@@ -55,6 +55,18 @@ def require_admin() -> None:
     auth module's `require_role("admin")`.
     """
     return None
+
+
+def install_document_jobs(app: FastAPI, service: QAService) -> JobRunner:
+    """Add the document routes to `app`, with a job runner (`app.state.jobs`) started for jobs left queued."""
+    settings = service.settings
+    store = JobStore(settings.jobs_dir(), settings.jobs_queue_max, settings.jobs_keep)
+    runner = JobRunner(service, store)
+    app.state.jobs = runner
+    if store.folder.is_dir():
+        runner.kick()  # jobs left queued by a previous run (a worker restarted)
+    app.include_router(documents_router(service, store, runner))
+    return runner
 
 
 def documents_router(service: QAService, store: JobStore, runner: JobRunner) -> APIRouter:

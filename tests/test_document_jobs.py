@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from asgi import run_with_client
+from conftest import run_cli
 from doc_jobs import build_gazette_index, docx_file, txt_file, wait_job
 from ingest.index_reader import load_index
 from qa_service.app import create_app
@@ -121,3 +122,21 @@ def test_past_the_queue_cap_submissions_get_429(index):
         assert {"n0", "n1"} <= await _doc_ids(client) and "n2" not in await _doc_ids(client)
 
     run_with_client(app, body)
+
+
+def test_a_cli_rebuild_keeps_the_uploaded_documents(tmp_path):
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    (reports / "court.txt").write_text("青浦区人民法院工作报告\n全院共受理各类案件一万余件，审结率明显提高。\n", encoding="utf-8")
+    index = tmp_path / "index"
+    assert run_cli("ingest", str(reports), "--index", str(index), "--embed-model", "none").returncode == 0
+    app = create_app(Settings(index=index))
+
+    async def body(client):
+        r = await client.post("/v1/documents", files=[txt_file("patents.txt", NEWS)])
+        assert (await wait_job(client, r.json()["job_id"]))["status"] == "done"
+
+    run_with_client(app, body)
+    rebuilt = run_cli("ingest", str(reports), "--index", str(index), "--rebuild", "--embed-model", "none", "--json")
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert set(load_index(index).documents) == {"court", "patents"}
