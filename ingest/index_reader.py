@@ -11,6 +11,7 @@ index (the page cache keeps hot lists; the files stay readable even after a late
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ from .dense_build import HNSW_EF_SEARCH
 from .index_records import IndexRecords, read_records
 from .integrity import verify_build
 from .lookups import ChunkLookups, DocumentMentions
-from .manifest import MANIFEST_NAME, SCHEMA_VERSION, Manifest, read_manifest
+from .manifest import BUILDS_DIR, MANIFEST_NAME, SCHEMA_VERSION, Manifest, parse_manifest, read_manifest
 from .models import Chunk
 from .tokenize import Tokenizer
 
@@ -209,6 +210,27 @@ def load_index(index_dir: str | Path, *, query_model: str | None = None, load_de
                 raise
             time.sleep(0.05)
     raise AssertionError("unreachable")
+
+
+def load_previous_build(index_dir: str | Path) -> IndexReader | None:
+    """The build the current one replaced (`Manifest.previous_build`, kept on disk), verified and loaded: what a
+    server starting on a damaged newest build serves. None when there is none or it is damaged too."""
+    index_dir = Path(index_dir)
+    current = read_manifest(index_dir)
+    if current is None or not current.previous_build:
+        return None
+    build = index_dir / BUILDS_DIR / current.previous_build
+    try:
+        previous = parse_manifest(json.loads((build / MANIFEST_NAME).read_text(encoding="utf-8")))
+    except (OSError, ValueError):
+        return None
+    if previous is None or previous.build_dir(index_dir) != build or previous.schema_version != SCHEMA_VERSION:
+        return None
+    try:
+        return _load_build(index_dir, previous, None, True)
+    except Exception as exc:  # noqa: BLE001 - a damaged previous build is no fallback, whatever the error
+        log.warning("the previous build %s cannot be served either: %s", previous.build_id, exc)
+        return None
 
 
 def read_store(index_dir: str | Path) -> IndexReader:

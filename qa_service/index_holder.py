@@ -7,7 +7,8 @@
 * when that load fails (a file fails verification, ingest.integrity), remembers the failure for that manifest
   (its mtime, inode and size), so a damaged index costs one load attempt, not one per request; and keeps
   answering from the build already loaded (the last good one), reporting the damage in `damage` (/readyz).
-  With no good build loaded the failure is raised: 503 naming the bad file and the command that rebuilds it.
+  A process with no build loaded yet (just started) falls back to the build the damaged one replaced, which
+  `builds/` keeps. With neither, the failure is raised: 503 naming the bad file and the rebuild command.
 
 Messages never hold absolute paths: files are named relative to the index directory.
 """
@@ -62,9 +63,11 @@ def unavailable(exc: Exception) -> IndexUnavailable:
 class IndexHolder(Generic[T]):
     """The loaded build (whatever `load` returns) with its manifest key, the last failure, and the lock."""
 
-    def __init__(self, index_dir: Path, load: Callable[[ManifestKey], T]) -> None:
+    def __init__(self, index_dir: Path, load: Callable[[ManifestKey], T],
+                 fallback: Callable[[ManifestKey], T | None] | None = None) -> None:
         self.index_dir = index_dir
         self._load = load
+        self._fallback = fallback  # the previous build, for a process that has no good build loaded yet
         self._loaded: tuple[ManifestKey, T] | None = None
         self._failure: LoadFailure | None = None
         self._lock = threading.Lock()
@@ -109,6 +112,15 @@ class IndexHolder(Generic[T]):
         else:
             log.exception("index not loaded: %s", error.message)
         self._failure = LoadFailure(key, error, exc.file if isinstance(exc, IndexDamaged) else None)
+        if self._loaded is None and self._fallback is not None:
+            try:
+                previous = self._fallback(key)
+            except Exception:  # noqa: BLE001 - no fallback then; the 503 above stands
+                log.exception("the previous build could not be served")
+                previous = None
+            if previous is not None:
+                log.warning("serving the previous build instead")
+                self._loaded = (key, previous)
         if self._loaded is not None:
             log.warning("still serving the last good build")
             return self._loaded[1]

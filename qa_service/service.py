@@ -7,7 +7,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from ingest.index_reader import IndexReader, load_index
+from ingest.index_reader import IndexReader, load_index, load_previous_build
 from ingest.models import Chunk
 
 from . import documents_view
@@ -55,7 +55,7 @@ class Loaded:
 class QAService:
     def __init__(self, settings: Settings | None = None):
         self.settings = settings or Settings()
-        self._holder: IndexHolder[Loaded] = IndexHolder(self.index_dir, self._load)
+        self._holder: IndexHolder[Loaded] = IndexHolder(self.index_dir, self._load, self._load_previous)
         self._pipeline: tuple[Loaded, AnswerPipeline] | None = None
         self._pipeline_lock = threading.Lock()
         self.llm: LLMClient | None = None
@@ -83,7 +83,13 @@ class QAService:
         return failure.error.message if failure else None
 
     def _load(self, key: ManifestKey) -> Loaded:
-        index = load_index(self.index_dir)
+        return self._serve(load_index(self.index_dir), key)
+
+    def _load_previous(self, key: ManifestKey) -> Loaded | None:
+        index = load_previous_build(self.index_dir)
+        return self._serve(index, key) if index is not None else None
+
+    def _serve(self, index: IndexReader, key: ManifestKey) -> Loaded:
         _single_threaded_faiss()
         reranker = None
         if self.settings.reranker:

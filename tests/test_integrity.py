@@ -134,3 +134,19 @@ def test_the_last_good_build_serves_while_a_newer_one_is_damaged(tmp_path):
     body = request(app, "GET", "/readyz").json()
     assert body["status"] == "ready" and body["build_id"] == fixed.build_id and body["damage"] is None
     assert not good.build_dir(index).exists()  # swept: only the newest and the one it replaced are kept
+
+
+def test_a_server_starting_on_a_damaged_build_serves_the_one_it_replaced(tmp_path):
+    index = build_tiny_index(tmp_path / "index")
+    good = read_manifest(index)
+    newer = build_index(tiny_corpus(), Settings(index=index).build_config(embed_model="none")).manifest
+    _flip_byte(newer.build_dir(index) / "documents.json")
+    app = create_app(Settings(index=index))  # a fresh process: nothing loaded yet
+    body = request(app, "GET", "/readyz").json()
+    assert body["status"] == "degraded" and body["build_id"] == good.build_id
+    assert f"{newer.build_path}/documents.json" in body["damage"]
+    assert request(app, "GET", "/v1/search", params={"q": "财政总收入"}).json()["results"]
+    # with the previous build damaged too there is nothing to serve: 503 naming the newest build's file
+    _flip_byte(good.build_dir(index) / "chunks.jsonl")
+    r = request(create_app(Settings(index=index)), "GET", "/v1/documents")
+    assert r.status_code == 503 and f"{newer.build_path}/documents.json" in r.json()["error"]["message"]
