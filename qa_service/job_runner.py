@@ -111,6 +111,10 @@ class JobRunner:
             except JobFailed as exc:
                 self.store.finish(job, "failed", str(exc))
                 continue
+            except Exception as exc:  # noqa: BLE001 - one job's bug must not strand the batch as "running"
+                log.exception("document job %s failed", job.job_id)
+                self.store.finish(job, "failed", f"the job failed ({type(exc).__name__}); see the server log")
+                continue
             batch.changed.append(job)
         if batch.changed:
             self._build(batch)
@@ -178,9 +182,11 @@ class JobRunner:
             return self._fail_all(batch, f"the build failed ({type(exc).__name__}); see the server log")
         self._apply_actions(batch.actions)
         try:
-            self.service.pipeline()  # load the new build here before saying `done`
+            self.service.warm_up()  # load the new build (and its tokenizer) here before saying `done`
         except ServiceError as exc:
             log.warning("the new build did not load: %s (rebuild: %s)", exc.message, REBUILD_COMMAND)
+        except Exception:  # noqa: BLE001 - the build is published; a failed warm-up only costs the next request
+            log.exception("warming up the new build failed")
         for job in batch.changed:
             self.store.finish(job, "done")
 
