@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
 from asgi import run_with_client
 from conftest import run_cli
 from doc_jobs import build_gazette_index, docx_file, txt_file, wait_job
 from ingest.index_reader import load_index
+from ingest.manifest import read_manifest
 from qa_service.app import create_app
 from qa_service.config import Settings
 from qa_service.jobs import JobStore
@@ -140,3 +143,25 @@ def test_a_cli_rebuild_keeps_the_uploaded_documents(tmp_path):
     rebuilt = run_cli("ingest", str(reports), "--index", str(index), "--rebuild", "--embed-model", "none", "--json")
     assert rebuilt.returncode == 0, rebuilt.stderr
     assert set(load_index(index).documents) == {"court", "patents"}
+
+
+def test_an_upload_and_its_delete_leave_the_shipped_index_as_it_was(shipped_index, tmp_path):
+    """Documents a job keeps are not re-parsed and keep their vectors: upload then delete gives back the same
+    build, byte for byte, every vector reused."""
+    index = tmp_path / "index"
+    shutil.copytree(shipped_index, index)
+    before = read_manifest(index)
+    app = create_app(Settings(index=index))
+
+    async def body(client):
+        for method, url, kwargs in (("POST", "/v1/documents", {"files": [txt_file("patents.txt", NEWS)]}),
+                                    ("DELETE", "/v1/documents/patents", {})):
+            r = await client.request(method, url, **kwargs)
+            assert (await wait_job(client, r.json()["job_id"]))["status"] == "done"
+
+    run_with_client(app, body)
+    after = read_manifest(index)
+    assert after.build_id != before.build_id and after.incremental.reused_vectors == before.counts["chunks"]
+    assert after.counts == before.counts and after.embedding.sha256 == before.embedding.sha256
+    # every file (records, tokenizer, BM25 arms, vectors, FAISS, model) has the size and sha256 it had
+    assert [f.model_dump() for f in after.index_files] == [f.model_dump() for f in before.index_files]
