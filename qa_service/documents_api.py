@@ -11,6 +11,7 @@ Every route depends on `require_admin`, the one place the access check is made.
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Annotated, Literal
 
@@ -103,8 +104,6 @@ def documents_router(service: QAService, store: JobStore, runner: JobRunner) -> 
 
 def _stage(files: list[UploadFile], folder: Path, job: Job, limit: int) -> None:
     """Copy the uploads into the job's staging folder; unusable names are listed as skipped."""
-    import shutil
-
     if not files:
         raise BadRequest("no file in the request (multipart field `files`)")
     total = 0
