@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 
+import httpx
 import pytest
 
 from asgi import run_with_client
@@ -13,7 +15,7 @@ from ingest.index_reader import load_index
 from ingest.manifest import read_manifest
 from qa_service.app import create_app
 from qa_service.config import Settings
-from qa_service.jobs import JobStore
+from qa_service.jobs import Job, JobStore, now_ns
 from test_upload_formats import PAGE
 
 NEWS = "嘉定区科技创新工作报告\n一、总体情况\n2023年嘉定区新增专利授权8650件，其中发明专利1320件。\n"
@@ -165,3 +167,37 @@ def test_an_upload_and_its_delete_leave_the_shipped_index_as_it_was(shipped_inde
     assert after.counts == before.counts and after.embedding.sha256 == before.embedding.sha256
     # every file (records, tokenizer, BM25 arms, vectors, FAISS, model) has the size and sha256 it had
     assert [f.model_dump() for f in after.index_files] == [f.model_dump() for f in before.index_files]
+
+
+def test_two_workers_share_the_jobs_and_run_one_build_at_a_time(index):
+    """Two apps on one index stand for two worker processes: each sees the other's jobs and documents."""
+    first, second = create_app(Settings(index=index)), create_app(Settings(index=index))
+
+    async def submit(app, name):
+        return await _in(app, lambda c: c.post("/v1/documents", files=[txt_file(name, NEWS)]))
+
+    async def body():
+        r1, r2 = await asyncio.gather(submit(first, "w1.txt"), submit(second, "w2.txt"))
+        jobs = await asyncio.gather(_in(second, lambda c: wait_job(c, r1.json()["job_id"])),
+                                    _in(first, lambda c: wait_job(c, r2.json()["job_id"])))
+        assert [j["status"] for j in jobs] == ["done", "done"]
+        for app in (first, second):
+            assert {"w1", "w2"} <= await _in(app, _doc_ids)
+
+    asyncio.run(body())
+
+
+async def _in(app, call):
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test", timeout=60) as c:
+        return await call(c)
+
+
+def test_a_job_left_running_by_a_dead_process_fails_as_interrupted(index):
+    settings = Settings(index=index)
+    app = create_app(settings)
+    store = JobStore(settings.jobs_dir(), settings.jobs_queue_max, settings.jobs_keep)
+    orphan = store.submit(Job(job_id=store.new_id(), kind="delete", status="running", created_ns=now_ns(), doc_id="a"))
+    assert app.state.jobs.run_pending()
+    job = store.get(orphan.job_id)
+    assert job.status == "failed" and "interrupted" in job.error
+    assert run_with_client(app, _doc_ids) == {"a", "b"}
