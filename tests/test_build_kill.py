@@ -85,8 +85,8 @@ def test_sigkill_during_build_keeps_old_index(tmp_path, corpus):
             m0 = ix.manifest
     # the next build succeeds and sweeps the leftovers of the killed ones
     m1 = build_index(corpus, build_config(ix_dir)).manifest
-    assert m1.build_id != m0.build_id
-    assert sorted(p.name for p in (ix_dir / "builds").iterdir()) == [m1.build_id]
+    assert m1.build_id != m0.build_id and m1.previous_build == m0.build_id
+    assert sorted(p.name for p in (ix_dir / "builds").iterdir()) == sorted([m0.build_id, m1.build_id])
     assert load_index(ix_dir).manifest == m1
 
 

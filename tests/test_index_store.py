@@ -197,7 +197,7 @@ def test_dense_incremental_rebuild_and_mismatch(tmp_path, corpus):
     v2 = np.load(m2.build_dir(ix_dir) / "vectors.npy")
     n004 = sum(c.doc_id == "004" for c in corpus.chunks)
     assert corpus.chunks[0].doc_id == "004" and np.array_equal(v1[:n004], v2[:n004])
-    assert sorted(p.name for p in (ix_dir / "builds").iterdir()) == [m2.build_id]  # old build deleted
+    assert sorted(p.name for p in (ix_dir / "builds").iterdir()) == sorted([m1.build_id, m2.build_id])  # + last good
 
     # rebuild: retrain, reuse nothing (the same corpus retrains to the same model: deterministic)
     r3 = build_index(corpus2, build_config(ix_dir, embed_model="auto", rebuild=True))
@@ -327,5 +327,6 @@ def test_build_with_an_offline_model_path_is_self_contained(tmp_path, corpus):
     assert load_index(ix_dir, query_model="offline").embedder is not None
     # re-ingest with the copy inside the index (a folder the next build sweeps away): every vector is reused
     again = build_index(corpus, build_config(ix_dir, embed_model=str(res.build_dir / "model")))
-    assert again.reused_vectors == len(corpus.chunks) and not res.build_dir.exists()
+    assert again.reused_vectors == len(corpus.chunks) and again.manifest.previous_build == res.manifest.build_id
+    res.build_dir.rename(tmp_path / "moved_build")  # kept as the last good build; the new one must not need it
     assert len(load_index(ix_dir).rank_dense(corpus.chunks[target].text.split("。")[1], 5)) == 5
