@@ -62,8 +62,6 @@ class RetrieverConfig:
     time_boost: float
     definition_boost: float
     scope_weight: float
-    dense_gap_weight: float  # dense weight added per unit of lexical gap (share of question terms the index lacks)
-    synonym_weight: float  # weight of the word-BM25 ranking of cilin synonyms of the question's unknown terms
 
     def __post_init__(self) -> None:
         # A read-only copy: the config stays frozen even when the caller's dict changes.
@@ -108,9 +106,6 @@ class Settings(BaseSettings):
     weight_word: float = Field(1.0, ge=0.0)
     weight_char: float = Field(1.0, ge=0.0)
     weight_dense: float = Field(0.05, ge=0.0)
-    # Adaptive fusion: a question whose words the reports do not use (a paraphrase) leans on the dense arm.
-    weight_dense_gap: float = Field(0.0, ge=0.0, description="Dense weight added times the share of question terms the index lacks.")
-    weight_synonyms: float = Field(0.0, ge=0.0, description="Weight of the ranking by cilin synonyms of question terms the index lacks (0: off).")
     rrf_k: int = Field(60, ge=1)
     scope_weight: float = Field(1.0, ge=0.0, description="Weight of the ranking inside the documents a question names.")
     scope_min_score: float = Field(12.0, ge=0.0, description="Evidence needed before a question counts as naming a document.")
@@ -166,8 +161,6 @@ class Settings(BaseSettings):
             time_boost=self.boost_time,
             definition_boost=self.boost_definition,
             scope_weight=self.scope_weight,
-            dense_gap_weight=self.weight_dense_gap,
-            synonym_weight=self.weight_synonyms,
         )
 
     def extractive_config(self) -> ExtractiveConfig:

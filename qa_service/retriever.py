@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -34,7 +34,6 @@ import numpy as np
 from ingest.index_reader import IndexReader
 from ingest.models import Chunk
 from ingest.zh import match_key
-from ingest.zh.synonyms import expand_terms, load_synonyms
 
 from .config import RetrieverConfig
 from .fusion import weighted_rrf
@@ -126,15 +125,14 @@ class Retriever:
             raise ValueError("the analysis is of another query")
         scope = analysis.scope if self.config.use_scope else Scope(residual_query=q.query)
         allowed = self._allowed_mask(q.doc_ids, q.heading_prefix)
-        weights = self._arm_weights(analysis)
-        base = self._fuse_arms(q.query, q.query, allowed, weights)
+        base = self._fuse_arms(q.query, q.query, allowed)
         if scope.doc_ids:
             # Scope is a soft signal: the ranking of the question's remaining words inside the named
             # documents is fused with the global ranking, so a wrong scope guess cannot hide the evidence.
             if scope.is_comparison:
-                scoped = _interleave_ids([self._fuse_arms(q.query, scope.residual_query, self._restrict(allowed, g), weights) for g in scope.groups])
+                scoped = _interleave_ids([self._fuse_arms(q.query, scope.residual_query, self._restrict(allowed, g)) for g in scope.groups])
             else:
-                scoped = self._fuse_arms(q.query, scope.residual_query, self._restrict(allowed, scope.doc_ids), weights)
+                scoped = self._fuse_arms(q.query, scope.residual_query, self._restrict(allowed, scope.doc_ids))
             order, fused, _ = weighted_rrf({"base": base[0], "scope": scoped[0]}, {"base": 1.0, "scope": self.config.scope_weight}, self.config.rrf_k)
             arm_ranks = base[1]
         else:
@@ -147,33 +145,18 @@ class Retriever:
 
     # -- ranking -------------------------------------------------------------------------------
 
-    def _arm_weights(self, analysis: QueryAnalysis) -> Mapping[str, float]:
-        """The configured weights, with the dense arm's raised by `dense_gap_weight` times the lexical gap: the
-        share of the question's terms that no passage uses (adaptive fusion; a plain RRF with a strong dense arm
-        lifts paraphrases but loses overall)."""
-        gain = self.config.dense_gap_weight
-        terms = analysis.question.terms
-        if gain <= 0 or not terms or "dense" not in self.index.arms:
-            return self.config.weights
-        gap = sum(1 for t in terms if not self.index.has_word(t)) / len(terms)
-        return {**self.config.weights, "dense": self.config.weights.get("dense", 0.0) + gain * gap}
-
-    def _fuse_arms(self, question: str, ranking_query: str, mask: np.ndarray | None, weights: Mapping[str, float]) -> tuple[list[int], dict[int, dict[str, int]], dict[int, float]]:
+    def _fuse_arms(self, question: str, ranking_query: str, mask: np.ndarray | None) -> tuple[list[int], dict[int, dict[str, int]], dict[int, float]]:
         """Weighted RRF of the arms: (rows best first, 1-based rank per arm per row, fused score per row)."""
         depth = self.config.candidate_depth
         rankings: dict[str, list[int]] = {}
         index = self.index
-        if "word" in index.arms and weights.get("word", 0) > 0:
-            words = index.tokenizer.tokenize(ranking_query)
-            rankings["word"] = index.rank_word(words, depth, mask)
-            if self.config.synonym_weight > 0:
-                synonyms = expand_terms(words, load_synonyms(), index.has_word)
-                rankings["synonyms"] = index.rank_word(synonyms, depth, mask)
-        if "char" in index.arms and weights.get("char", 0) > 0:
+        if "word" in index.arms and self.config.weights.get("word", 0) > 0:
+            rankings["word"] = index.rank_word(index.tokenizer.tokenize(ranking_query), depth, mask)
+        if "char" in index.arms and self.config.weights.get("char", 0) > 0:
             rankings["char"] = index.rank_char(index.tokenizer.char_tokens(ranking_query), depth, mask)
-        if "dense" in index.arms and weights.get("dense", 0) > 0:
+        if "dense" in index.arms and self.config.weights.get("dense", 0) > 0:
             rankings["dense"] = index.rank_dense(question, depth, mask)
-        order, fused, arm_ranks = weighted_rrf(rankings, {**weights, "synonyms": self.config.synonym_weight}, self.config.rrf_k)
+        order, fused, arm_ranks = weighted_rrf(rankings, self.config.weights, self.config.rrf_k)
         return order, arm_ranks, fused
 
     def _finish(self, cues: RetrievalCues, order: list[int], fused: dict[int, float], arm_ranks: dict[int, dict[str, int]]) -> list[RetrievedPassage]:
