@@ -138,6 +138,14 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
 
+    # Access control (qa_service.auth). No keys at all: every request has the admin role, and `reportqa serve`
+    # refuses a non-loopback --host unless allow_anonymous is set.
+    api_keys: str | None = Field(None, description='API keys and their roles, e.g. "k1:admin,k2:query" (REPORTQA_API_KEYS).')
+    api_keys_file: Path | None = Field(None, description="A file of `key:role` lines (# comments); adds to api_keys.")
+    allow_anonymous: bool = Field(False, description="Serve a non-loopback address without keys (everyone is admin).")
+    cors_origins: str = Field("", description='Origins allowed by CORS, comma-separated ("*" for any); empty: CORS off.')
+    access_log: bool = Field(True, description="`reportqa serve` writes one JSON line per request to stderr.")
+
     @property
     def fusion_weights(self) -> dict[str, float]:
         return {"word": self.weight_word, "char": self.weight_char, "dense": self.weight_dense}

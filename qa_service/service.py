@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from ingest.models import Chunk
 
 from . import documents_view
 from .config import Settings
-from .errors import IndexUnavailable, NotFound
+from .errors import IndexUnavailable, NotFound, public_path
 from .llm import LLMClient
 from .messages import WARM_UP_QUESTION
 from .pipeline import AnswerPipeline, PipelineRequest, PipelineResult, build_pipeline
@@ -59,6 +60,8 @@ class QAService:
         self._pipeline: tuple[Loaded, AnswerPipeline] | None = None
         self._pipeline_lock = threading.Lock()
         self.llm: LLMClient | None = None
+        # Called with every answer (the HTTP app counts them in its metrics; the CLI adds none).
+        self.answer_observers: list[Callable[[AskResponse], None]] = []
         if self.settings.llm_configured:
             self.llm = LLMClient(self.settings.llm_base_url, self.settings.llm_model, self.settings.llm_api_key, self.settings.llm_timeout)
 
@@ -74,9 +77,8 @@ class QAService:
         try:
             mtime = manifest.stat().st_mtime
         except FileNotFoundError:
-            raise IndexUnavailable(
-                f"no index at {self.index_dir}; build it with: reportqa ingest --index {self.index_dir}"
-            ) from None
+            where = public_path(self.index_dir)
+            raise IndexUnavailable(f"no index at {where}; build it with: reportqa ingest --index {where}") from None
         current = self._loaded
         if current is not None and current.manifest_mtime == mtime:
             return current
@@ -89,7 +91,7 @@ class QAService:
         try:
             index = load_index(self.index_dir)
         except IndexNotFound as exc:
-            raise IndexUnavailable(str(exc)) from None
+            raise IndexUnavailable(str(exc).replace(str(self.index_dir), public_path(self.index_dir))) from None
         _single_threaded_faiss()
         reranker = None
         if self.settings.reranker:
@@ -172,7 +174,7 @@ class QAService:
         loaded = self.loaded()
         manifest = loaded.index.manifest
         return Ready(
-            index=str(self.index_dir),
+            index=public_path(self.index_dir),
             build_id=manifest.build_id,
             counts=dict(manifest.counts),
             embedding_model=manifest.embedding.model,
@@ -193,7 +195,15 @@ class QAService:
             doc_ids=tuple(filters.doc_ids) if filters and filters.doc_ids else None,
             heading_prefix=filters.heading_prefix if filters else None,
         )
-        return ask_response(req, self.pipeline().run(request))
+        response = ask_response(req, self.pipeline().run(request))
+        for observe in self.answer_observers:
+            observe(response)
+        return response
+
+    def build_id(self) -> str | None:
+        """The build id of the index in service, without loading one (None before the first load)."""
+        loaded = self._loaded
+        return loaded.index.manifest.build_id if loaded is not None else None
 
 
 def ask_response(req: AskRequest, result: PipelineResult) -> AskResponse:
