@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials
+from pydantic import StringConstraints
 
 from . import metrics
 from .access_log import RequestObserver
@@ -37,10 +38,15 @@ from .schemas import (
 from .service import QAService
 
 MODEL_ID = "reportqa"
+DocIds = Annotated[str, StringConstraints(min_length=1)]  # one value of `doc_ids`: an id, or ids separated by commas
 _AUTH = {401: {"model": ErrorResponse}, 403: {"model": ErrorResponse}}
 _ERRORS = {400: {"model": ErrorResponse}, 404: {"model": ErrorResponse}, 422: {"model": ErrorResponse}, 503: {"model": ErrorResponse}}
 _V1_ERRORS = {**_ERRORS, **_AUTH}
 _CHAT_ERRORS = {status: {"model": OpenAIErrorResponse} for status in (400, 401, 403, 404, 503)}
+# One server-sent event: `data:` holds a JSON chunk, the last one `[DONE]`.
+_SSE_EVENT = {"type": "object", "required": ["data"], "properties": {"data": {"type": "string"}, "event": {"type": "string"}}}
+# A completion is JSON, or with "stream": true server-sent events.
+_CHAT_OK = {200: {"content": {"application/json": {"schema": {"type": "object"}}, "text/event-stream": {"schema": _SSE_EVENT}}}}
 
 
 def create_app(settings: Settings | None = None, service: QAService | None = None) -> FastAPI:
@@ -110,7 +116,7 @@ def _v1_router(app: FastAPI, service: QAService) -> APIRouter:
     def search(
         q: Annotated[str, Query(description="The question or keywords.", json_schema_extra=QUESTION_SCHEMA)],
         top_k: Annotated[int, Query(ge=1, le=50)] = 10,
-        doc_ids: Annotated[list[str] | None, Query(description="Restrict to these documents (repeat or comma-separate).")] = None,
+        doc_ids: Annotated[list[DocIds] | None, Query(description="Restrict to these documents (repeat or comma-separate).")] = None,
         heading_prefix: Annotated[str | None, Query(max_length=200)] = None,
     ) -> SearchResponse:
         return service.search(_check_query(q), top_k, _split_ids(doc_ids), heading_prefix)
@@ -135,7 +141,7 @@ def _v1_router(app: FastAPI, service: QAService) -> APIRouter:
     def ask(req: AskRequest) -> AskResponse:
         return service.ask(req)
 
-    @v1.post("/v1/chat/completions", responses=_CHAT_ERRORS, tags=["chat"])
+    @v1.post("/v1/chat/completions", responses={**_CHAT_OK, **_CHAT_ERRORS}, tags=["chat"])
     def chat(req: ChatRequest):
         """OpenAI's chat completions. Invalid requests are 400 in OpenAI's error shape; `n` must be 1; the
         sampling knobs (`temperature`, `top_p`, penalties, `max_tokens`, `seed`) are range-checked and ignored."""

@@ -131,8 +131,19 @@ class Turn(BaseModel):
     content: Text = Field(max_length=20000)
 
 
+
+
+def _non_blank_pattern() -> str:
+    """`[^…]` of every character Python counts as white space (`str.strip`): spelled out, because `\\s`
+    means different sets in Python, JSON Schema validators and the OpenAPI tools that read the schema."""
+    spaces = "".join(chr(c) for c in range(0x3001) if chr(c).isspace())
+    return "[^" + "".join(f"\\u{ord(ch):04x}" for ch in spaces) + "]"
+
+
+# A question holds at least one character matching this (searched anywhere in it).
+NON_BLANK_PATTERN = _non_blank_pattern()
 # What check_question enforces, as the OpenAPI schema states it (a non-space character, the length limit).
-QUESTION_SCHEMA = {"minLength": 1, "maxLength": MAX_QUERY_CHARS, "pattern": r"\S"}
+QUESTION_SCHEMA = {"minLength": 1, "maxLength": MAX_QUERY_CHARS, "pattern": NON_BLANK_PATTERN}
 _SURROGATE_RE = re.compile("[\ud800-\udfff]")
 
 
