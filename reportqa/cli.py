@@ -221,11 +221,11 @@ def serve(
     port = port or settings.port
     try:
         refusal = anonymous_refusal(settings, host)
+        if refusal:
+            fail(refusal)
         app_ = create_app(settings)
     except KeyConfigError as exc:
         fail(str(exc))
-    if refusal:
-        fail(refusal)
     if not app_.state.keys.required:
         err.print("[yellow]note:[/yellow] no API keys are set: every request has the admin role", highlight=False)
     configure_access_log(settings.access_log)
