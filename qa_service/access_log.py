@@ -7,13 +7,16 @@ and costs less per request. The log line holds the path but not the query string
 
 from __future__ import annotations
 
+import atexit
 import json
 import logging
+import queue
 import re
 import sys
 import time
 import uuid
 from datetime import datetime, timezone
+from logging.handlers import QueueHandler, QueueListener
 from typing import Any
 
 from starlette.datastructures import MutableHeaders
@@ -104,7 +107,11 @@ class JsonFormatter(logging.Formatter):
 
 
 def configure_access_log(enabled: bool = True) -> None:
-    """Send access lines to stderr as JSON (once per process); `enabled=False` silences them."""
+    """Send access lines to stderr as JSON (once per process); `enabled=False` silences them.
+
+    Requests only put records on a queue; a thread formats and writes them, so a slow or stalled stderr
+    never blocks the event loop (a pipe nobody read froze the whole server once it was full).
+    """
     logger = logging.getLogger(ACCESS_LOGGER)
     logger.propagate = False
     if not enabled:
@@ -112,7 +119,19 @@ def configure_access_log(enabled: bool = True) -> None:
         return
     logger.setLevel(logging.INFO)
     if not any(getattr(h, "_reportqa_access", False) for h in logger.handlers):
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(JsonFormatter())
+        stream = logging.StreamHandler(sys.stderr)
+        stream.setFormatter(JsonFormatter())
+        records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
+        handler = _AccessQueueHandler(records)
         handler._reportqa_access = True  # type: ignore[attr-defined]
+        listener = QueueListener(records, stream)
+        listener.start()  # a daemon thread for the life of the process; at exit it writes what is queued
+        atexit.register(listener.stop)
         logger.addHandler(handler)
+
+
+class _AccessQueueHandler(QueueHandler):
+    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
+        # QueueHandler.prepare formats the message into the record (and drops `extra` from nothing):
+        # the JSON formatter runs on the listener's thread instead, from the `access` attribute.
+        return record
