@@ -120,19 +120,6 @@ class Ready(BaseModel):
 # -- answering -------------------------------------------------------------------------------
 
 
-class Filters(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    doc_ids: list[str] | None = None
-    heading_prefix: str | None = Field(None, max_length=200)
-
-
-class Turn(BaseModel):
-    role: Literal["user", "assistant", "system"]
-    content: Text = Field(max_length=20000)
-
-
-
-
 def _non_blank_pattern() -> str:
     """`[^…]` of every character Python counts as white space (`str.strip`): spelled out, because `\\s`
     means different sets in Python, JSON Schema validators and the OpenAPI tools that read the schema."""
@@ -165,6 +152,17 @@ def check_question(value: str, name: str = "question") -> str:
 
 
 Text = Annotated[str, AfterValidator(check_text)]
+
+
+class Filters(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    doc_ids: list[Text] | None = None
+    heading_prefix: Text | None = Field(None, max_length=200)
+
+
+class Turn(BaseModel):
+    role: Literal["user", "assistant", "system"]
+    content: Text = Field(max_length=20000)
 
 
 class AskRequest(BaseModel):
