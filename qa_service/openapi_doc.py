@@ -2,7 +2,8 @@
 
 FastAPI's generated schema needs two corrections:
 - Security: routes declare the Bearer scheme through their dependency; with no keys configured nothing is
-  enforced, so the declaration is dropped (a schema that demands auth the server ignores is wrong).
+  enforced, so the declaration is dropped (a schema that demands auth the server ignores is wrong), and
+  `/v1/auth` declares the key optional.
 - FastAPI adds a 422 `HTTPValidationError` to every operation with parameters. Our 422s use ErrorResponse
   (declared per route), and the OpenAI-compatible routes answer invalid requests with 400, never 422.
 """
@@ -15,6 +16,9 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from .errors import OPENAI_PATHS
+
+# Routes that read a key when one is sent but need none (`GET /v1/auth` tells a client whether it needs one).
+OPTIONAL_AUTH_PATHS = frozenset({"/v1/auth"})
 
 
 def install_openapi(app: FastAPI, *, keys_required: bool) -> None:
@@ -34,6 +38,8 @@ def corrected(schema: dict[str, Any], *, keys_required: bool) -> dict[str, Any]:
                 continue
             if not keys_required:
                 operation.pop("security", None)
+            elif path in OPTIONAL_AUTH_PATHS and "security" in operation:
+                operation["security"] = [{}, *operation["security"]]  # `{}`: no key is fine too
             if path in OPENAI_PATHS:
                 operation.get("responses", {}).pop("422", None)
     components = schema.get("components", {})

@@ -92,6 +92,7 @@ def test_schema_declares_bearer_when_keys_are_set(keyed):
     assert schema["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
     assert schema["paths"]["/v1/ask"]["post"]["security"] == [{"HTTPBearer": []}]
     assert "security" not in schema["paths"]["/healthz"]["get"]
+    assert schema["paths"]["/v1/auth"]["get"]["security"] == [{}, {"HTTPBearer": []}]  # a key is optional there
 
 
 def test_keys_file(tmp_path):
