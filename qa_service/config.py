@@ -11,7 +11,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ingest.config import BuildConfig, ChunkingConfig
@@ -145,6 +145,12 @@ class Settings(BaseSettings):
     allow_anonymous: bool = Field(False, description="Serve a non-loopback address without keys (everyone is admin).")
     cors_origins: str = Field("", description='Origins allowed by CORS, comma-separated ("*" for any); empty: CORS off.')
     access_log: bool = Field(True, description="`reportqa serve` writes one JSON line per request to stderr.")
+
+    @field_validator("api_keys_file", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        # REPORTQA_API_KEYS_FILE= (set but empty) means no file, not the working directory
+        return None if isinstance(value, str) and not value.strip() else value
 
     @property
     def fusion_weights(self) -> dict[str, float]:
