@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 
 import httpx
@@ -105,8 +106,6 @@ def test_condensed_question_keeps_the_length_limit(app):
 def test_chat_invalid_requests(app, extra, status, code):
     body = {"model": "reportqa", "messages": [{"role": "user", "content": QUESTION}], **extra}
     # a lone surrogate cannot be encoded by httpx's json=: send the escaped JSON text
-    import json
-
     r = call(app, "POST", "/v1/chat/completions", content=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
     assert r.status_code == status, r.text
     err = openai_shaped(r)
