@@ -22,22 +22,23 @@ ADMIN_KEY = "fuzz-admin-key"
 EXAMPLES = 200
 
 
-def schemathesis_run(url: str, *extra: str) -> subprocess.CompletedProcess:
+def schemathesis_run(url: str, workdir: Path, *extra: str) -> subprocess.CompletedProcess:
     command = [
         sys.executable, "-m", "schemathesis.cli", "run", f"{url}/openapi.json",
         "--checks", "all", "--max-examples", str(EXAMPLES), "--workers", "1", "--seed", "1", "--no-color", *extra,
     ]
     env = {**os.environ, "SCHEMATHESIS_HOOKS": "fuzz_hooks", "PYTHONPATH": os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")])}
-    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=1500, cwd=TESTS)
+    # schemathesis keeps a cache (.schemathesis/) in its working directory: a throwaway one, not the tree
+    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=1500, cwd=workdir)
 
 
 @pytest.mark.parametrize("keys", [False, True], ids=["anonymous", "api-keys"])
-def test_schemathesis_all_checks(shipped_index, keys):
+def test_schemathesis_all_checks(shipped_index, keys, tmp_path):
     env = {"REPORTQA_API_KEYS": f"{ADMIN_KEY}:admin"} if keys else {"REPORTQA_API_KEYS": ""}
     server = start_server(shipped_index, env=env)
     try:
         extra = ("--header", f"Authorization: Bearer {ADMIN_KEY}") if keys else ()
-        result = schemathesis_run(server.url, *extra)
+        result = schemathesis_run(server.url, tmp_path, *extra)
     finally:
         stop_server(server)
     report = result.stdout[-6000:] + result.stderr[-2000:]
