@@ -114,11 +114,13 @@ def _v1_router(app: FastAPI, service: QAService) -> APIRouter:
 
     @v1.get("/v1/search", response_model=SearchResponse, responses=_V1_ERRORS, tags=["retrieval"])
     def search(
+        request: Request,
         q: Annotated[str, Query(description="The question or keywords.", json_schema_extra=QUESTION_SCHEMA)],
         top_k: Annotated[int, Query(ge=1, le=50)] = 10,
         doc_ids: Annotated[list[DocIds] | None, Query(description="Restrict to these documents (repeat or comma-separate).")] = None,
         heading_prefix: Annotated[str | None, Query(max_length=200)] = None,
     ) -> SearchResponse:
+        _single_valued(request, ("q", "top_k", "heading_prefix"))
         return service.search(_check_query(q), top_k, _split_ids(doc_ids), heading_prefix)
 
     @v1.get("/v1/passages/{passage_id}", response_model=Passage, responses=_V1_ERRORS, tags=["retrieval"])
@@ -152,6 +154,13 @@ def _v1_router(app: FastAPI, service: QAService) -> APIRouter:
         return JSONResponse(chat_completion(service, req, MODEL_ID))
 
     return v1
+
+
+def _single_valued(request: Request, names: tuple[str, ...]) -> None:
+    """A parameter that takes one value, given twice, is ambiguous (the framework would keep the last): 422."""
+    for name in names:
+        if len(request.query_params.getlist(name)) > 1:
+            raise InvalidQuestion(f"{name} is given more than once; it takes one value")
 
 
 def _check_query(q: str) -> str:

@@ -154,19 +154,25 @@ def check_question(value: str, name: str = "question") -> str:
 Text = Annotated[str, AfterValidator(check_text)]
 
 
+# Request bodies are validated strictly: a JSON type is what the schema says (`true` is not the integer 1,
+# "5" is not 5), so whatever the OpenAPI schema calls invalid is a 4xx.
+_STRICT = ConfigDict(strict=True)
+
+
 class Filters(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     doc_ids: list[Text] | None = None
     heading_prefix: Text | None = Field(None, max_length=200)
 
 
 class Turn(BaseModel):
+    model_config = _STRICT
     role: Literal["user", "assistant", "system"]
     content: Text = Field(max_length=20000)
 
 
 class AskRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     question: str = Field(json_schema_extra=QUESTION_SCHEMA)
     top_k: int = Field(5, ge=1, le=20)
     filters: Filters | None = None
@@ -219,12 +225,13 @@ class AskResponse(BaseModel):
 class ContentPart(BaseModel):
     """One part of a message's content; only `text` parts are read (images and the rest are ignored)."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", strict=True)
     type: str
     text: Text | None = None
 
 
 class ChatMessage(BaseModel):
+    model_config = _STRICT
     role: Literal["system", "user", "assistant", "tool", "developer"]
     content: Text | list[ContentPart] | None = None
 
@@ -240,7 +247,7 @@ _IGNORED = "Accepted for compatibility and ignored: answers are extractive or ve
 class ChatRequest(BaseModel):
     # OpenAI clients send many optional knobs; unknown ones are ignored. The sampling knobs below are
     # declared so that their ranges are checked (400 outside them) and documented as ignored.
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", strict=True)
     model: str = Field("reportqa", description="The one model, `reportqa`; any other id is a 404 model_not_found.")
     messages: list[ChatMessage] = Field(min_length=1, max_length=100)
     stream: bool = False

@@ -57,9 +57,17 @@ def test_search_blank_or_long_query_is_422(app, q):
     assert ours(r)["type"] == "invalid_request"
 
 
+def test_search_scalar_parameters_take_one_value(app):
+    r = call(app, "GET", "/v1/search", params=[("q", "六稳"), ("heading_prefix", "a"), ("heading_prefix", "b")])
+    assert r.status_code == 422 and "heading_prefix" in ours(r)["message"]
+    r = call(app, "GET", "/v1/search", params=[("q", "六稳"), ("doc_ids", "a"), ("doc_ids", "b,")])  # doc_ids may repeat
+    assert r.status_code == 200
+
+
 @pytest.mark.parametrize(
     "body",
-    [b'{"question": ""}', b'{"question": " \\t "}', ('{"question": "' + "财" * 2001 + '"}').encode(), b'{"question": "\\ud800"}',
+    [b'{"question": "x", "top_k": true}', b'{"question": "x", "top_k": "5"}', b'{"question": "x", "mode": 1}',
+     b'{"question": "x", "history": [{"role": "user", "content": 5}]}', b'{"question": ""}', b'{"question": " \\t "}', ('{"question": "' + "财" * 2001 + '"}').encode(), b'{"question": "\\ud800"}',
      b'{"question": "x", "history": [{"role": "user", "content": "\\udfff"}]}'],
 )
 def test_ask_invalid_question_is_422(app, body):
