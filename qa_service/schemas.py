@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 MAX_QUERY_CHARS = 2000
 
@@ -155,8 +155,19 @@ Text = Annotated[str, AfterValidator(check_text)]
 
 
 # Request bodies are validated strictly: a JSON type is what the schema says (`true` is not the integer 1,
-# "5" is not 5), so whatever the OpenAPI schema calls invalid is a 4xx.
+# "5" is not 5), so whatever the OpenAPI schema calls invalid is a 4xx. Numbers stay numbers: JSON Schema
+# counts 17.0 as an integer, and so do we.
 _STRICT = ConfigDict(strict=True)
+
+
+def _json_number(value: object) -> object:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError("must be a JSON number")
+    return value
+
+
+Int = Annotated[int, Field(strict=False), BeforeValidator(_json_number)]
+Float = Annotated[float, Field(strict=False), BeforeValidator(_json_number)]
 
 
 class Filters(BaseModel):
@@ -174,7 +185,7 @@ class Turn(BaseModel):
 class AskRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
     question: str = Field(json_schema_extra=QUESTION_SCHEMA)
-    top_k: int = Field(5, ge=1, le=20)
+    top_k: Int = Field(5, ge=1, le=20)
     filters: Filters | None = None
     history: list[Turn] | None = Field(None, max_length=50)
     mode: Literal["extractive", "llm"] = "extractive"
@@ -251,13 +262,13 @@ class ChatRequest(BaseModel):
     model: str = Field("reportqa", description="The one model, `reportqa`; any other id is a 404 model_not_found.")
     messages: list[ChatMessage] = Field(min_length=1, max_length=100)
     stream: bool = False
-    n: int = Field(1, ge=1, le=1, description="Only one choice is made (n > 1 is a 400).")
-    temperature: float | None = Field(None, ge=0, le=2, description=_IGNORED)
-    top_p: float | None = Field(None, ge=0, le=1, description=_IGNORED)
-    presence_penalty: float | None = Field(None, ge=-2, le=2, description=_IGNORED)
-    frequency_penalty: float | None = Field(None, ge=-2, le=2, description=_IGNORED)
-    max_tokens: int | None = Field(None, ge=1, description=_IGNORED + " The answer is short and never cut.")
-    seed: int | None = Field(None, description=_IGNORED)
-    top_k: int = Field(5, ge=1, le=20)
+    n: Int = Field(1, ge=1, le=1, description="Only one choice is made (n > 1 is a 400).")
+    temperature: Float | None = Field(None, ge=0, le=2, description=_IGNORED)
+    top_p: Float | None = Field(None, ge=0, le=1, description=_IGNORED)
+    presence_penalty: Float | None = Field(None, ge=-2, le=2, description=_IGNORED)
+    frequency_penalty: Float | None = Field(None, ge=-2, le=2, description=_IGNORED)
+    max_tokens: Int | None = Field(None, description=_IGNORED + " The answer is short and never cut.")
+    seed: Int | None = Field(None, description=_IGNORED)
+    top_k: Int = Field(5, ge=1, le=20)
     mode: Literal["extractive", "llm"] | None = None
     filters: Filters | None = None
