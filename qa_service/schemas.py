@@ -156,7 +156,7 @@ Text = Annotated[str, AfterValidator(check_text)]
 
 # Request bodies are validated strictly: a JSON type is what the schema says (`true` is not the integer 1,
 # "5" is not 5), so whatever the OpenAPI schema calls invalid is a 4xx. Numbers stay numbers: JSON Schema
-# counts 17.0 as an integer, and so do we.
+# counts 17.0 as an integer, and so do we (strict floats already take integers).
 _STRICT = ConfigDict(strict=True)
 
 
@@ -167,7 +167,6 @@ def _json_number(value: object) -> object:
 
 
 Int = Annotated[int, Field(strict=False), BeforeValidator(_json_number)]
-Float = Annotated[float, Field(strict=False), BeforeValidator(_json_number)]
 
 
 class Filters(BaseModel):
@@ -263,10 +262,10 @@ class ChatRequest(BaseModel):
     messages: list[ChatMessage] = Field(min_length=1, max_length=100)
     stream: bool = False
     n: Int = Field(1, ge=1, le=1, description="Only one choice is made (n > 1 is a 400).")
-    temperature: Float | None = Field(None, ge=0, le=2, description=_IGNORED)
-    top_p: Float | None = Field(None, ge=0, le=1, description=_IGNORED)
-    presence_penalty: Float | None = Field(None, ge=-2, le=2, description=_IGNORED)
-    frequency_penalty: Float | None = Field(None, ge=-2, le=2, description=_IGNORED)
+    temperature: float | None = Field(None, ge=0, le=2, description=_IGNORED)
+    top_p: float | None = Field(None, ge=0, le=1, description=_IGNORED)
+    presence_penalty: float | None = Field(None, ge=-2, le=2, description=_IGNORED)
+    frequency_penalty: float | None = Field(None, ge=-2, le=2, description=_IGNORED)
     max_tokens: Int | None = Field(None, description=_IGNORED + " The answer is short and never cut.")
     seed: Int | None = Field(None, description=_IGNORED)
     top_k: Int = Field(5, ge=1, le=20)
