@@ -5,9 +5,10 @@ assistant message must be the user's question (not blank, at most 2,000 characte
 ("positive") chat cases get such a message appended, so that positive_data_acceptance tests what the
 schema can promise. Negative cases are left as generated: they must still be rejected.
 
-One kind of negative case is dropped: a scalar, or a list holding non-strings, in place of the array of
-strings `doc_ids` of /v1/search. On the wire `5`, `[5]` and `["5"]` are all `?doc_ids=5`, so no server can
-reject them; schemathesis allows for this with scalar parameters only.
+Negative /v1/search cases that are valid on the wire are dropped: a scalar, or a list holding non-strings,
+in place of the array of strings `doc_ids` (`5`, `[5]` and `["5"]` are all `?doc_ids=5`), and a non-string
+or a one-element list in place of the string `heading_prefix` (`[true]` is `?heading_prefix=true`). No
+server can reject them; schemathesis allows for this only when no array parameter is mutated too.
 """
 
 from __future__ import annotations
@@ -34,5 +35,8 @@ def filter_case(context, case):
     meta = case.meta
     if case.operation.path != "/v1/search" or meta is None or meta.generation.mode.is_positive:
         return True
-    doc_ids = (case.query or {}).get("doc_ids") if isinstance(case.query, dict) else None
-    return doc_ids is None or (isinstance(doc_ids, list) and all(isinstance(x, str) for x in doc_ids))
+    query = case.query if isinstance(case.query, dict) else {}
+    doc_ids, prefix = query.get("doc_ids"), query.get("heading_prefix")
+    doc_ids_as_sent = doc_ids is None or (isinstance(doc_ids, list) and all(isinstance(x, str) for x in doc_ids))
+    prefix_as_sent = prefix is None or isinstance(prefix, str) or (isinstance(prefix, list) and len(prefix) > 1)
+    return doc_ids_as_sent and prefix_as_sent
