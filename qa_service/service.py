@@ -206,7 +206,7 @@ class QAService:
 
     def build_id(self) -> str | None:
         """The build id of the index in service, without loading one (None before the first load)."""
-        loaded = self._loaded
+        loaded = self._holder.in_service
         return loaded.index.manifest.build_id if loaded is not None else None
 
 
