@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -80,6 +81,15 @@ class ExtractiveConfig:
 
 
 @dataclass(frozen=True)
+class RankedConfig:
+    """The learned answerer's knobs (qa_service.ranked); its models are in the file at `model_path`."""
+
+    model_path: Path | None  # None: the packaged qa_service/data/answer_model.json
+    max_passages: int
+    trim_above: int  # a longer answer sentence is shown as its best clause window
+
+
+@dataclass(frozen=True)
 class PipelineConfig:
     """The answer pipeline's own knobs (qa_service.pipeline)."""
 
@@ -132,6 +142,9 @@ class Settings(BaseSettings):
     answer_rank_decay: float = Field(0.06, ge=0.0, lt=1.0, description="Score lost per rank by a passage's sentences.")
     answer_conflict_ratio: float = Field(0.85, gt=0.0, le=1.0, description="A rival figure from another document this close is shown too.")
     answer_max_chars: int = Field(220, ge=20, description="Longer answer sentences are trimmed to their clauses.")
+    answerer: Literal["ranked", "rules"] = Field("ranked", description="The extractive answerer: the learned ranker with its calibrated abstention, or the older hand-set rules.")
+    answer_model: Path | None = Field(None, description="Answer model JSON written by `reportqa train-answerer` (default: the packaged one).")
+    answer_trim_above: int = Field(60, ge=10, description="An answer sentence longer than this is shown as its best clause window.")
     citation_min_support: float = Field(0.5, ge=0.0, le=1.0, description="Share of a sentence's key terms a cited passage must hold.")
 
     # Server.
@@ -171,6 +184,9 @@ class Settings(BaseSettings):
             conflict_ratio=self.answer_conflict_ratio,
             max_answer_chars=self.answer_max_chars,
         )
+
+    def ranked_config(self) -> RankedConfig:
+        return RankedConfig(model_path=self.answer_model, max_passages=self.answer_passages, trim_above=self.answer_trim_above)
 
     def pipeline_config(self) -> PipelineConfig:
         return PipelineConfig(retrieval_depth=self.retrieval_depth, rrf_k=self.rrf_k, min_support=self.citation_min_support)

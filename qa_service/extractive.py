@@ -32,7 +32,7 @@ from .question import QuestionAnalysis
 if TYPE_CHECKING:
     from .answerers import AnswerContext
 
-__all__ = ["Candidate", "ExtractiveAnswerer", "ExtractiveConfig", "abstain"]
+__all__ = ["Candidate", "ExtractiveAnswerer", "ExtractiveConfig", "abstain", "display_quote"]
 
 
 @dataclass
@@ -292,3 +292,6 @@ def _display(quote: str) -> str:
     """Quotes shown in an answer: table tabs become spaces, line breaks are joined, and the Markdown
     bold of the gazette's glossary (`**“四早”**：…`) is dropped; the citation keeps the exact quote."""
     return LINE_BREAK_RE.sub("", quote.replace("\t", " ").replace("**", "")).strip()
+
+
+display_quote = _display  # the learned answerer (qa_service.ranked) shows its quotes the same way
