@@ -8,8 +8,11 @@
   with the index's embedder, fused by reciprocal rank with weights 0.5/0.5 (langchain's EnsembleRetriever, c=60);
   the answerer gets the top 3 (Chatchat's VECTOR_SEARCH_TOP_K).
 * `bm25-only`: reportqa's own chunks, word BM25 alone (weights word=1, char=0, dense=0), scope and boosts off.
+* `best-sentence` (eval.best_sentence): `bm25-only`'s retriever, and instead of reportqa's answerers the sentence
+  of the top 3 passages with the most question character bigrams, never abstaining. It is the one baseline that
+  also swaps the answerer; the condenser, citation check and rendering are still reportqa's.
 
-Every baseline answers through reportqa's own answer pipeline with only the retriever swapped
+Every other baseline answers through reportqa's own answer pipeline with only the retriever swapped
 (`AnswerPipeline.with_retriever`): the same query analysis, answerers (reporter, place filter, extractive),
 citation check and rendering, so the comparison isolates retrieval. Baseline chunks are ingest.models.Chunk
 objects with ids `li-000123` / `cc-000123`.
@@ -32,11 +35,12 @@ from qa_service.fusion import weighted_rrf
 from qa_service.pipeline import AnswerPipeline
 from qa_service.retriever import Retriever
 
-from .systems import ChunkRankingSystem, ReportQASystem
+from .best_sentence import best_sentence_system
+from .systems import ChunkRankingSystem, PipelineSystem, ReportQASystem
 
 log = logging.getLogger(__name__)
 
-BASELINES: tuple[str, ...] = ("llamaindex-default", "chatchat-style", "bm25-only")
+BASELINES: tuple[str, ...] = ("llamaindex-default", "chatchat-style", "bm25-only", "best-sentence")
 CHATCHAT_SEPARATORS: tuple[str, ...] = ("\n\n", "\n", "。", "！", "？", "；", "，", " ")
 CHATCHAT_CHUNK, CHATCHAT_OVERLAP, CHATCHAT_TOP_K = 750, 150, 3
 LLAMAINDEX_CHUNK, LLAMAINDEX_OVERLAP = 1024, 200
@@ -303,12 +307,19 @@ def bm25_only(service: Any) -> ReportQASystem:
     return ablated(service, weights={"word": 1.0, "char": 0.0, "dense": 0.0}, use_scope=False, use_boosts=False, name="bm25-only")
 
 
+def best_sentence(service: Any) -> PipelineSystem:
+    """`bm25-only`'s pipeline (a new frozen retriever config) answered by the best-sentence answerer."""
+    return best_sentence_system(bm25_only(service).pipeline, service.loaded().index.manifest.to_dict())
+
+
 def build_baseline(name: str, service: Any, top_k: int) -> Any:
     """The named baseline over the service's loaded index."""
     if name not in BASELINES:
         raise BaselineError(f"unknown baseline {name!r}; choose one of {', '.join(BASELINES)}")
     if name == "bm25-only":
         return bm25_only(service)
+    if name == "best-sentence":
+        return best_sentence(service)
     index = service.loaded().index
     build = llamaindex_default if name == "llamaindex-default" else chatchat_style
     system = build(index, top_k, service.pipeline())

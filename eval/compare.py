@@ -16,7 +16,7 @@ log = logging.getLogger(__name__)
 
 PNG_NAME = "compare.png"
 # Metrics that are not rates in [0, 1]: drawn on their own axis.
-_NOT_RATES = {"retrieval.context_chars", "citation.n"}
+_NOT_RATES = {"retrieval.context_chars", "citation.n", "answer.answer_chars_p50"}
 
 
 class RunError(ValueError):

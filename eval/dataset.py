@@ -2,8 +2,10 @@
 
 Fields: `id`, `question`, `answers` (list; `[]` = the reports do not answer; missing = unlabelled, counts
 only for retrieval), `evidence` (verbatim quotes, compared after deleting whitespace), `type`,
-`derivation` (non-empty when the answer is computed), `split` (`tune` | `report`; missing = both).
-Unknown fields are kept in `extra` and passed through to per-item results.
+`derivation` (non-empty when the answer is computed), `split` (`tune` | `report`; missing = both), `style`
+(the phrasing style a question was written in, e.g. `year`, `near_miss`; summaries break down by it), `history`
+(for a follow-up: the earlier turns, `[{"role": "user"|"assistant", "content": "…"}]`, which the system is
+given as conversation history). Unknown fields are kept in `extra` and passed through to per-item results.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from typing import Any
 # "open": an answerable question of a public reading-comprehension set (eval.public_qa), answer type unlabelled.
 TYPES = ("numeric", "table", "definition", "entity", "list", "paraphrase", "multi_hop", "comparison", "open", "unanswerable")
 SPLITS = ("tune", "report", "all")
-_KNOWN = {"id", "question", "answers", "evidence", "type", "derivation", "split"}
+_KNOWN = {"id", "question", "answers", "evidence", "type", "derivation", "split", "style", "history"}
+ROLES = ("user", "assistant", "system")
 PACKAGED_DIR = Path(__file__).resolve().parent / "datasets"
 
 
@@ -35,6 +38,8 @@ class EvalItem:
     split: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     line: int = 0
+    style: str | None = None
+    history: tuple[dict[str, str], ...] = ()  # earlier turns of a follow-up: {"role", "content"}
 
     @property
     def labelled(self) -> bool:
@@ -75,6 +80,9 @@ def _parse_line(raw: str, lineno: int, path: Path) -> EvalItem:
     derivation = obj.get("derivation", "") or ""
     if not isinstance(derivation, str):
         raise DatasetError(f"{where}: `derivation` must be a string")
+    style = obj.get("style")
+    if style is not None and not isinstance(style, str):
+        raise DatasetError(f"{where}: `style` must be a string")
     return EvalItem(
         id=str(obj.get("id", f"line{lineno}")),
         question=question,
@@ -85,7 +93,23 @@ def _parse_line(raw: str, lineno: int, path: Path) -> EvalItem:
         split=split,
         extra={k: v for k, v in obj.items() if k not in _KNOWN},
         line=lineno,
+        style=style,
+        history=_parse_history(obj.get("history"), where),
     )
+
+
+def _parse_history(value: Any, where: str) -> tuple[dict[str, str], ...]:
+    """A follow-up's earlier turns, checked as /v1/ask checks them (a role and a string content each)."""
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise DatasetError(f"{where}: `history` must be a list of {{role, content}} turns")
+    turns = []
+    for n, turn in enumerate(value, start=1):
+        if not (isinstance(turn, dict) and turn.get("role") in ROLES and isinstance(turn.get("content"), str)):
+            raise DatasetError(f"{where}: `history` turn {n} must be {{\"role\": {'|'.join(ROLES)}, \"content\": string}}")
+        turns.append({"role": turn["role"], "content": turn["content"]})
+    return tuple(turns)
 
 
 def packaged_datasets() -> list[str]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import httpx
@@ -61,9 +62,12 @@ class HTTPSystem:
             self._passages.setdefault(r["passage_id"], {"passage_id": r["passage_id"], "text": r["text"], "kind": r["kind"]})
         return [Ranked(r["passage_id"], r["text"], r["kind"], r["score"]) for r in results]
 
-    def answer(self, question: str, top_k: int, mode: str) -> SystemAnswer:
+    def answer(self, question: str, top_k: int, mode: str, history: Sequence[Mapping[str, str]] = ()) -> SystemAnswer:
+        body: dict[str, Any] = {"question": question, "top_k": top_k, "mode": mode}
+        if history:  # a follow-up is asked as one, with the earlier turns as /v1/ask's history
+            body["history"] = [{"role": t["role"], "content": t["content"]} for t in history]
         try:
-            r = self.client.post("/v1/ask", json={"question": question, "top_k": top_k, "mode": mode})
+            r = self.client.post("/v1/ask", json=body)
         except httpx.HTTPError as exc:
             raise HTTPSystemError(f"POST {self.url}/v1/ask: {exc}") from None
         if r.status_code != 200:

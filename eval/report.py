@@ -69,13 +69,33 @@ def _groups_table(summary: dict[str, Any]) -> str:
     return md_table(("group", "metric", "value"), rows)
 
 
-def _by_type_table(summary: dict[str, Any]) -> str:
-    cols = [("retrieval", "hit@1"), ("retrieval", "hit@5"), ("retrieval", "mrr@10"), ("answer", "contains_gold"),
-            ("answer", "f1_char"), ("citation", "recall"), ("citation", "precision"), ("abstention", "false_abstain_rate")]
+# (group, metric, column header) of the per-type and per-style tables
+BREAKDOWN_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("retrieval", "hit@1", "hit@1"), ("retrieval", "hit@5", "hit@5"), ("retrieval", "mrr@10", "mrr@10"),
+    ("answer", "contains_gold", "contains_gold"), ("answer", "f1_char", "f1_char"),
+    ("answer", "answer_chars_p50", "answer_chars_p50"), ("citation", "recall", "citation recall"),
+    ("citation", "precision", "citation precision"), ("abstention", "false_abstain_rate", "false_abstain_rate"),
+    ("abstention", "recall", "abstention recall"),
+)
+
+
+def _breakdown_cell(g: dict[str, Any], group: str, metric: str) -> Any:
+    """A group's metric, or None ("–") where its denominator is empty: abstention recall of a group with no
+    unanswerable item, or false abstention of one with no answerable item, reads 0 in the summary (an empty
+    denominator never reads as a perfect score) but is not measured there."""
+    if group == "abstention" and metric == "recall" and not g.get("n_unanswerable"):
+        return None
+    if group == "abstention" and metric == "false_abstain_rate" and not g.get("n_answerable"):
+        return None
+    return (g.get(group) or {}).get(metric)
+
+
+def _breakdown_table(summary: dict[str, Any], key: str = "by_type", label: str = "type") -> str:
+    """One row per value of a breakdown (`by_type`, `by_style`)."""
     rows = []
-    for t, g in (summary.get("by_type") or {}).items():
-        rows.append([t, g.get("n"), g.get("n_answerable")] + [(g.get(grp) or {}).get(k) for grp, k in cols])
-    return md_table(["type", "n", "n_answerable"] + [k for _, k in cols], rows)
+    for t, g in (summary.get(key) or {}).items():
+        rows.append([t, g.get("n"), g.get("n_answerable")] + [_breakdown_cell(g, grp, k) for grp, k, _ in BREAKDOWN_COLUMNS])
+    return md_table([label, "n", "n_answerable"] + [h for _, _, h in BREAKDOWN_COLUMNS], rows)
 
 
 def _worst_section(results: Sequence[ItemResult]) -> str:
@@ -127,8 +147,9 @@ def render_markdown(summary: dict[str, Any], results: Sequence[ItemResult], plot
         "",
         "## By type",
         "",
-        _by_type_table(summary),
+        _breakdown_table(summary),
         "",
+        *(["## By style", "", _breakdown_table(summary, "by_style", "style"), ""] if summary.get("by_style") else []),
         "## Plots",
         "",
         *[f"![{name}]({file})" for name, file in plots.items()],

@@ -29,6 +29,8 @@ from .metrics import (
     hit_rank,
     latency_summary,
     mean,
+    percentile,
+    strip_markers,
     quotes_held_whole,
     retrieval_summary,
 )
@@ -109,7 +111,7 @@ def evaluate(
             total_ms = retrieve_ms = (time.perf_counter() - t0) * 1000
             res = ItemResult(item, [r.passage_id for r in ranked], None, 0, retrieve_ms, retrieved=ranked, total_ms=total_ms)
         else:
-            ans = system.answer(item.question, top_k, mode)
+            ans = system.answer(item.question, top_k, mode, history=item.history)  # a follow-up is asked as one
             total_ms = (time.perf_counter() - t0) * 1000
             ranked = ans.retrieved
             res = ItemResult(
@@ -132,11 +134,15 @@ def evaluate(
         if r.fallback:
             fallbacks[r.fallback] = fallbacks.get(r.fallback, 0) + 1
     summary["fallbacks"] = fallbacks
-    by_type: dict[str, Any] = {}
-    for t in sorted({r.item.type for r in results}):
-        by_type[t] = summarize([r for r in results if r.item.type == t], retrieval_only)
-    summary["by_type"] = by_type
+    summary["by_type"] = breakdown(results, lambda r: r.item.type, retrieval_only)
+    if any(r.item.style for r in results):  # only for datasets written by style (reports_dev_v2)
+        summary["by_style"] = breakdown(results, lambda r: r.item.style or "(none)", retrieval_only)
     return summary, results
+
+
+def breakdown(results: Sequence[ItemResult], key: Callable[[ItemResult], str], retrieval_only: bool) -> dict[str, Any]:
+    """The summary groups per value of `key` (an item's type, its style), values sorted."""
+    return {v: summarize([r for r in results if key(r) == v], retrieval_only) for v in sorted({key(r) for r in results})}
 
 
 def evaluate_retrieval(
@@ -165,7 +171,9 @@ def summarize(results: Sequence[ItemResult], retrieval_only: bool) -> dict[str, 
     if retrieval_only:
         return summary
     gold = [r for r in results if r.has_gold]
-    summary["answer"] = answer_summary([r.extra_metrics for r in gold]) if gold else None
+    if gold:
+        answered = [r.answer or "" for r in gold if not r.abstained]
+        summary["answer"] = {**answer_summary([r.extra_metrics for r in gold]), "answer_chars_p50": answer_chars_p50(answered)}
     cited = [r.extra_metrics for r in gold if r.extra_metrics.get("citation_recall") is not None]
     summary["citation"] = {
         "precision": round(mean([m["citation_precision"] for m in cited]), 4),
@@ -177,12 +185,22 @@ def summarize(results: Sequence[ItemResult], retrieval_only: bool) -> dict[str, 
     return summary
 
 
+def answer_chars_p50(answers: Sequence[str]) -> float | None:
+    """Median length in characters of the given answers, citation markers and whitespace deleted (issue 11's
+    target: <= 80). The caller passes the answers that were given: an abstention's text is not an answer."""
+    if not answers:
+        return None
+    return round(percentile([len("".join(strip_markers(a).split())) for a in answers], 50), 1)
+
+
 def result_row(r: ItemResult) -> dict[str, Any]:
     """One line of results.jsonl."""
     return {
         "id": r.item.id,
         "question": r.item.question,
         "type": r.item.type,
+        **({"style": r.item.style} if r.item.style else {}),
+        **({"history": list(r.item.history)} if r.item.history else {}),
         "answers": r.item.answers,
         "answer": r.answer,
         "abstained": r.abstained,

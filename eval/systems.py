@@ -8,7 +8,7 @@ system answers through the same qa_service AnswerPipeline; a retrieval baseline 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -16,6 +16,7 @@ from ingest.models import Chunk
 from qa_service.analysis import QueryAnalysis
 from qa_service.pipeline import AnswerPipeline, PipelineRequest
 from qa_service.retriever import PassageRetriever, RetrievalQuery, RetrievalResult, RetrievedPassage, first_text_chunks
+from qa_service.schemas import Turn
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +61,9 @@ class RetrievalSystem(Protocol):
 
 
 class AnsweringSystem(RetrievalSystem, Protocol):
-    def answer(self, question: str, top_k: int, mode: str) -> SystemAnswer: ...
+    def answer(self, question: str, top_k: int, mode: str, history: Sequence[Mapping[str, str]] = ()) -> SystemAnswer:
+        """Answer `question`; a follow-up's earlier turns ({"role", "content"}) are its conversation history."""
+        ...
 
     def context_k(self, top_k: int) -> int:
         """How many passages the answerer is handed (context_chars counts these)."""
@@ -97,8 +100,9 @@ class PipelineSystem:
         """How many passages the answerers are handed (context_chars counts these)."""
         return self.fixed_k or top_k
 
-    def answer(self, question: str, top_k: int, mode: str) -> SystemAnswer:
-        res = self.pipeline.run(PipelineRequest(question=question, top_k=top_k, mode=mode, context_k=self.fixed_k))
+    def answer(self, question: str, top_k: int, mode: str, history: Sequence[Mapping[str, str]] = ()) -> SystemAnswer:
+        turns = tuple(Turn(role=t["role"], content=t["content"]) for t in history)
+        res = self.pipeline.run(PipelineRequest(question=question, top_k=top_k, mode=mode, history=turns, context_k=self.fixed_k))
         return SystemAnswer(
             answer=res.answer,
             abstained=res.abstained,

@@ -59,7 +59,8 @@ def eval_cmd(
     url: Optional[str] = typer.Option(None, "--url", help="Evaluate a running server instead (http://host:port)."),
     mode: str = typer.Option("extractive", "--mode", help="extractive | llm"),
     top_k: int = typer.Option(5, "--top-k", min=1, max=20, help="Passages each answer may draw on."),
-    baseline: Optional[str] = typer.Option(None, "--baseline", help="llamaindex-default | chatchat-style | bm25-only"),
+    baseline: Optional[str] = typer.Option(None, "--baseline", help="llamaindex-default | chatchat-style | bm25-only | best-sentence "
+        "(word-BM25 top 3, the sentence with the most question bigrams, never abstaining)"),
     split: str = typer.Option("all", "--split", help="tune | report | all"),
     retrieval_only: bool = typer.Option(False, "--retrieval-only", help="Only rank passages; no answers."),
     out: Optional[Path] = typer.Option(None, "--out", help="Run folder (default eval/runs/<timestamp>)."),
@@ -112,7 +113,7 @@ def _check_options(mode: str, baseline: Optional[str], url: Optional[str], in_pr
     if url and in_process_options:
         fail("--url evaluates the running server as it is; --index, --baseline and the tuning options need an in-process index")
     if baseline and mode != "extractive":
-        fail("baselines answer with reportqa's extractive answerer only; drop --mode llm")
+        fail("baselines answer extractively only; drop --mode llm")
 
 
 def _load_items(dataset: Path, split: str) -> list:
@@ -234,18 +235,26 @@ def _print_summary(summary: dict[str, Any]) -> None:
             table.add_row(g, k, f"{v:.4g}" if isinstance(v, float) else str(v))
     console = make_console()
     console.print(table)
+    console.print(_breakdown_table(summary, "by_type", "type"))
+    if summary.get("by_style"):
+        console.print(_breakdown_table(summary, "by_style", "style"))
+
+
+def _breakdown_table(summary: dict[str, Any], key: str, label: str):
+    from rich.table import Table
+
     keys = [("retrieval", "hit@1"), ("retrieval", "hit@5"), ("retrieval", "mrr@10")]
     if summary.get("answer"):
         keys += [("answer", "contains_gold"), ("answer", "f1_char"), ("citation", "recall"), ("citation", "precision")]
-    by_type = Table(title="by type")
-    by_type.add_column("type")
-    by_type.add_column("n", justify="right")
+    table = Table(title=f"by {label}")
+    table.add_column(label)
+    table.add_column("n", justify="right")
     for _, k in keys:
-        by_type.add_column(k, justify="right")
-    for t, g in (summary.get("by_type") or {}).items():
+        table.add_column(k, justify="right")
+    for t, g in (summary.get(key) or {}).items():
         cells = [(g.get(grp) or {}).get(k) for grp, k in keys]
-        by_type.add_row(t, str(g["n"]), *["–" if v is None else f"{v:.3f}" for v in cells])
-    console.print(by_type)
+        table.add_row(t, str(g["n"]), *["–" if v is None else f"{v:.3f}" for v in cells])
+    return table
 
 
 def compare_cmd(

@@ -4,7 +4,7 @@ The service makes three kinds of LLM call to the same endpoint (condense, rewrit
 fake tells them apart by their system prompt, the constants in `qa_service/llm.py`, so one script
 can say "rewrite quickly, then fail the answer". Every request is recorded for assertions.
 
-It runs in a thread of the pytest process while `reportqa serve` runs in a subprocess, so tests
+It runs in a thread of the pytest process (the app under test runs in-process or as `reportqa serve`), so tests
 script it by plain attribute assignment: no control endpoint is needed.
 """
 

@@ -1,4 +1,4 @@
-"""POST /v1/ask in extractive mode on a real `reportqa serve` over the shipped reports (httpx over loopback)."""
+"""POST /v1/ask in extractive mode over the shipped reports, on the in-process API (FastAPI's TestClient)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ CITATION_FIELDS = {"n", "passage_id", "doc_id", "doc_title", "heading_path", "te
 RESPONSE_FIELDS = {"answer", "abstained", "abstain_probability", "abstain_reason", "mode", "fallback", "citations", "retrieved", "unsupported_sentences", "timings_ms", "standalone_question"}
 
 
-def ask(server, **body) -> dict:
-    with server.client() as c:
+def ask(api, **body) -> dict:
+    with api.client() as c:
         r = c.post("/v1/ask", json=body)
     assert r.status_code == 200, r.text
     return r.json()
@@ -30,13 +30,13 @@ def assert_citations_consistent(out: dict) -> None:
 
 
 @pytest.fixture(scope="module")
-def doc_ids(server) -> dict[str, str]:
-    with server.client() as c:
+def doc_ids(api) -> dict[str, str]:
+    with api.client() as c:
         return {d["title"]: d["id"] for d in c.get("/v1/documents").json()}
 
 
-def test_figure_answer(server):
-    out = ask(server, question="川沙新镇1-7月财政总收入是多少？")
+def test_figure_answer(api):
+    out = ask(api, question="川沙新镇1-7月财政总收入是多少？")
     assert set(out) == RESPONSE_FIELDS
     assert out["mode"] == "extractive" and out["fallback"] is None and not out["abstained"]
     assert "12.42亿元" in out["answer"] and "[1]" in out["answer"]
@@ -49,19 +49,19 @@ def test_figure_answer(server):
     assert 0.0 <= out["abstain_probability"] < 1.0 and out["abstain_reason"] is None
 
 
-def test_definition_cites_a_definition_passage(server):
-    out = ask(server, question="什么是六保？")
+def test_definition_cites_a_definition_passage(api):
+    out = ask(api, question="什么是六保？")
     assert not out["abstained"] and "保居民就业" in out["answer"]
     assert_citations_consistent(out)
-    with server.client() as c:
+    with api.client() as c:
         kinds = [c.get(f"/v1/passages/{cite['passage_id']}").json()["kind"] for cite in out["citations"]]
     assert "definition" in kinds
 
 
-def test_unanswerable_question_abstains(server):
+def test_unanswerable_question_abstains(api):
     # `青浦区2021年的地区生产总值是多少？` is not used: the 2020 plan table's GDP row is a near miss
     # the extractive answerer still cites. Nothing in the reports is about Shanghai's 2035 population.
-    out = ask(server, question="上海市2035年的人口规划目标是多少？")
+    out = ask(api, question="上海市2035年的人口规划目标是多少？")
     assert out["abstained"] is True
     assert out["citations"] == []
     assert out["answer"].startswith("资料中未找到")
@@ -78,8 +78,8 @@ def test_a_year_restating_the_reports_period_does_not_abstain(server):
 
 
 @pytest.mark.parametrize("top_k,depth", [(1, 10), (5, 10), (15, 15), (20, 20)])
-def test_retrieved_depth(server, top_k, depth):
-    out = ask(server, question="青浦区人民法院2020年上半年共受理各类案件多少件？", top_k=top_k)
+def test_retrieved_depth(api, top_k, depth):
+    out = ask(api, question="青浦区人民法院2020年上半年共受理各类案件多少件？", top_k=top_k)
     assert len(out["retrieved"]) == depth
     assert len({r["passage_id"] for r in out["retrieved"]}) == depth
     scores = [r["score"] for r in out["retrieved"]]
@@ -89,37 +89,44 @@ def test_retrieved_depth(server, top_k, depth):
     assert {c["passage_id"] for c in out["citations"]} <= top
 
 
-def test_doc_filter_is_honoured(server, doc_ids):
+def test_doc_filter_is_honoured(api, doc_ids):
     court = doc_ids["青浦区人民法院2020年上半年工作报告"]
     procuratorate = doc_ids["青浦区人民检察院2020年上半年工作报告"]
     for doc in (court, procuratorate):
-        out = ask(server, question="上半年共受理各类案件多少件？", filters={"doc_ids": [doc]})
-        with server.client() as c:
+        out = ask(api, question="上半年共受理各类案件多少件？", filters={"doc_ids": [doc]})
+        with api.client() as c:
             retrieved_docs = {c.get(f"/v1/passages/{r['passage_id']}").json()["doc_id"] for r in out["retrieved"]}
         assert retrieved_docs == {doc}
         assert {cite["doc_id"] for cite in out["citations"]} <= {doc}
         assert_citations_consistent(out)
     # Without the filter the finance question finds Chuansha; filtered to the court report it cannot.
-    out = ask(server, question="川沙新镇1-7月财政总收入是多少？", filters={"doc_ids": [court]})
+    out = ask(api, question="川沙新镇1-7月财政总收入是多少？", filters={"doc_ids": [court]})
     assert "12.42" not in out["answer"]
     assert {cite["doc_id"] for cite in out["citations"]} <= {court}
 
 
-def test_timings_present(server):
-    out = ask(server, question="川沙新镇1-7月财政总收入是多少？", top_k=3)
+def test_timings_present(api):
+    out = ask(api, question="川沙新镇1-7月财政总收入是多少？", top_k=3)
     t = out["timings_ms"]
     assert set(t) == {"retrieve", "answer", "total"}
     assert all(isinstance(v, (int, float)) and v >= 0 for v in t.values())
     assert t["total"] >= t["retrieve"] and t["total"] >= t["answer"]
 
 
-def test_two_figures_number_citations_by_first_use(server):
-    out = ask(server, question="青浦区人民法院和青浦区人民检察院2020年上半年分别受理了多少案件？", top_k=8)
+def test_two_figures_number_citations_by_first_use(api):
+    # Two reports, two figures: the audit report's 2.01% and the final accounts' 2.0%, cited [1] then [2].
+    out = ask(api, question="2019年青浦全区一般公共预算收入的增幅，审计工作报告和财政决算报告各写的是多少？", top_k=8)
+    assert not out["abstained"]
     assert_citations_consistent(out)
+    assert [int(n) for n in re.findall(r"\[(\d+)\]", out["answer"])] == [1, 2]
+    assert out["answer"].index("2.01%[1]") < out["answer"].index("2.0%[2]")
+    audit, accounts = out["citations"]
+    assert audit["doc_title"] == "关于青浦区2019年度本级预算执行和其他财政收支的审计工作报告" and "2.01%" in audit["quote"]
+    assert accounts["doc_title"] == "关于青浦区2019年财政决算及2020年1-6月预算执行情况的报告" and "2.0%" in accounts["quote"]
 
 
-def test_mode_llm_without_llm_configured_falls_back(server):
-    out = ask(server, question="川沙新镇1-7月财政总收入是多少？", mode="llm")
+def test_mode_llm_without_llm_configured_falls_back(api):
+    out = ask(api, question="川沙新镇1-7月财政总收入是多少？", mode="llm")
     assert out["mode"] == "extractive" and out["fallback"] == "llm_not_configured"
     assert "12.42亿元" in out["answer"]
     assert_citations_consistent(out)
@@ -139,17 +146,17 @@ def test_mode_llm_without_llm_configured_falls_back(server):
         {"question": ["a"]},
     ],
 )
-def test_ask_more_bad_input(server, body):
+def test_ask_more_bad_input(api, body):
     # tests/test_api.py covers the question, top_k, mode and JSON errors; these are the rest.
-    with server.client() as c:
+    with api.client() as c:
         r = c.post("/v1/ask", json=body)
     assert 400 <= r.status_code < 500, r.text
     err = r.json()
     assert set(err) == {"error"} and err["error"]["type"] and err["error"]["message"]
 
 
-def test_ask_wrong_method_and_content_type(server):
-    with server.client() as c:
+def test_ask_wrong_method_and_content_type(api):
+    with api.client() as c:
         r = c.get("/v1/ask")
         assert r.status_code == 405 and r.json()["error"]["type"] == "method_not_allowed"
         r = c.post("/v1/ask", content="question=x", headers={"Content-Type": "application/x-www-form-urlencoded"})
@@ -157,8 +164,8 @@ def test_ask_wrong_method_and_content_type(server):
 
 
 @pytest.mark.parametrize("question", ["川沙新镇1-7月财政总收入是多少？", "青浦区人民法院上半年受理各类案件多少件？", "什么是六保？"])
-def test_search_returns_the_ranking_ask_uses(server, question):
-    with server.client() as c:
+def test_search_returns_the_ranking_ask_uses(api, question):
+    with api.client() as c:
         ask = c.post("/v1/ask", json={"question": question, "top_k": 5}).json()
         search = c.get("/v1/search", params={"q": question, "top_k": 10}).json()
     assert [r["passage_id"] for r in ask["retrieved"]] == [r["passage_id"] for r in search["results"]]

@@ -34,6 +34,7 @@ def quick_run(tmp_path_factory, shipped_index) -> tuple[Path, dict, str]:
     return out, json.loads((out / "bench.json").read_text(encoding="utf-8")), result.stdout
 
 
+@pytest.mark.slow
 def test_quick_writes_json_and_markdown(quick_run):
     out, data, stdout = quick_run
     assert (out / "bench.md").is_file()
@@ -47,6 +48,7 @@ def test_quick_writes_json_and_markdown(quick_run):
     assert data["machine"]["logical_cores"] >= 1 and data["machine"]["memory_bytes"] > 0
 
 
+@pytest.mark.slow
 def test_quick_ingest_stages(quick_run):
     ingest = quick_run[1]["ingest"]
     for run in ("first_build", "reingest"):
@@ -57,6 +59,7 @@ def test_quick_ingest_stages(quick_run):
     assert ingest["reingest"]["reused_files"] >= 1  # the second run reused the unchanged files' vectors
 
 
+@pytest.mark.slow
 def test_quick_retrieval_and_peer(quick_run):
     ret = quick_run[1]["retrieval"]
     assert LATENCY_KEYS <= set(ret["retrieval"]) and ret["retrieval"]["n"] > 0
@@ -65,6 +68,7 @@ def test_quick_retrieval_and_peer(quick_run):
     assert ret["peer"]["status"] == "ok" and ret["peer"]["ratio_p50"] is not None
 
 
+@pytest.mark.slow
 def test_quick_service_has_no_errors(quick_run):
     svc = quick_run[1]["service"]
     seen = {(m["endpoint"], m["concurrency"]) for m in svc["measurements"]}
@@ -77,6 +81,7 @@ def test_quick_service_has_no_errors(quick_run):
     assert quick_run[1]["errors"] == 0
 
 
+@pytest.mark.slow
 def test_quick_growth(quick_run):
     growth = quick_run[1]["growth"]
     assert [g["n"] for g in growth] == [2000]

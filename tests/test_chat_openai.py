@@ -1,4 +1,8 @@
-"""The OpenAI-compatible chat endpoint driven by the official `openai` client and by raw httpx."""
+"""The OpenAI-compatible chat endpoint driven by the official `openai` client and by raw httpx.
+
+Most tests run in-process: the `openai` client is given the TestClient as its http_client. The tests
+marked `slow` drive a real `reportqa serve` over a socket, streaming included.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +17,14 @@ QUESTION = "川沙新镇1-7月财政总收入是多少？"
 
 
 @pytest.fixture(scope="module")
-def client(server) -> openai.OpenAI:
+def client(api) -> openai.OpenAI:
+    """The official client talking to the in-process app."""
+    return openai.OpenAI(base_url=api.url + "/v1", api_key="x", max_retries=0, timeout=60, http_client=api.client())
+
+
+@pytest.fixture(scope="module")
+def real_client(server) -> openai.OpenAI:
+    """The official client over loopback to a real `reportqa serve`."""
     return openai.OpenAI(base_url=server.url + "/v1", api_key="x", max_retries=0, timeout=60)
 
 
@@ -24,6 +35,30 @@ def sse_events(response: httpx.Response) -> list[str]:
         if line.startswith("data:"):
             events.append(line[len("data:") :].strip())
     return events
+
+
+@pytest.mark.slow
+def test_real_server_with_openai_client(real_client):
+    assert [m.id for m in real_client.models.list()] == ["reportqa"]
+    completion = real_client.chat.completions.create(model="reportqa", messages=[{"role": "user", "content": QUESTION}])
+    content = completion.choices[0].message.content
+    assert "12.42亿元" in content and "[1]" in content
+    assert "12.42" in completion.model_extra["citations"][0]["quote"]
+
+
+@pytest.mark.slow
+def test_real_server_streams_over_a_socket(real_client, server):
+    chunks = list(real_client.chat.completions.create(model="reportqa", messages=[{"role": "user", "content": QUESTION}], stream=True))
+    text = "".join(ch.choices[0].delta.content or "" for ch in chunks if ch.choices)
+    assert chunks[0].choices[0].delta.role == "assistant"
+    assert chunks[-1].choices[0].finish_reason == "stop" and chunks[-1].model_extra["citations"]
+    assert "12.42亿元" in text and "[1]" in text
+    body = {"model": "reportqa", "stream": True, "messages": [{"role": "user", "content": QUESTION}]}
+    with server.client() as c, c.stream("POST", "/v1/chat/completions", json=body) as r:
+        assert r.headers["content-type"].startswith("text/event-stream")
+        events = sse_events(r)
+    assert events[-1] == "[DONE]"
+    assert "".join(json.loads(e)["choices"][0]["delta"].get("content") or "" for e in events[:-1]) == text
 
 
 def test_models_list(client):
@@ -43,9 +78,9 @@ def test_non_stream(client):
     assert "12.42" in citations[0]["quote"]
 
 
-def test_non_stream_matches_ask(server, client):
+def test_non_stream_matches_ask(api, client):
     completion = client.chat.completions.create(model="reportqa", messages=[{"role": "system", "content": "be brief"}, {"role": "user", "content": QUESTION}])
-    with server.client() as c:
+    with api.client() as c:
         ask = c.post("/v1/ask", json={"question": QUESTION}).json()
     assert completion.choices[0].message.content == ask["answer"]
     assert [c["passage_id"] for c in completion.model_extra["citations"]] == [c["passage_id"] for c in ask["citations"]]
@@ -68,9 +103,9 @@ def test_stream_with_openai_client(client):
     assert "12.42亿元" in text and "[1]" in text
 
 
-def test_stream_raw_sse(server):
+def test_stream_raw_sse(api):
     body = {"model": "reportqa", "stream": True, "messages": [{"role": "user", "content": QUESTION}]}
-    with server.client() as c, c.stream("POST", "/v1/chat/completions", json=body) as r:
+    with api.client() as c, c.stream("POST", "/v1/chat/completions", json=body) as r:
         assert r.status_code == 200
         assert r.headers["content-type"].startswith("text/event-stream")
         events = sse_events(r)
@@ -158,8 +193,8 @@ def test_bad_messages_with_openai_client(client, messages):
         (b'{"messages": []}', 422),
     ],
 )
-def test_chat_bad_input_raw(server, body, status):
-    with server.client() as c:
+def test_chat_bad_input_raw(api, body, status):
+    with api.client() as c:
         r = c.post("/v1/chat/completions", content=body, headers={"Content-Type": "application/json"})
     assert r.status_code == status, r.text
     assert r.headers["content-type"].startswith("application/json")
@@ -167,8 +202,8 @@ def test_chat_bad_input_raw(server, body, status):
     assert set(err) == {"error"} and err["error"]["type"] and err["error"]["message"]
 
 
-def test_chat_bad_question_messages_are_readable(server):
-    with server.client() as c:
+def test_chat_bad_question_messages_are_readable(api):
+    with api.client() as c:
         r = c.post("/v1/chat/completions", json={"messages": [{"role": "user", "content": "财" * 2001}]})
     assert r.status_code == 400
     assert "2001" in r.json()["error"]["message"] and "errors.pydantic.dev" not in r.json()["error"]["message"]

@@ -1,4 +1,5 @@
-"""Chunking over the real reports: offsets, sizes, kinds, links, ids."""
+"""Chunking over the real reports at the production setting (Settings: 500/80): offsets, sizes, kinds,
+links, ids."""
 
 from __future__ import annotations
 
@@ -15,9 +16,9 @@ from ingest.sections import parse_sections
 from ingest.zh import strip_ws
 from qa_service.config import Settings
 
-CHUNKING = Settings().chunking_config()  # the chunk size and overlap production uses
-
 REPORTS = Path(__file__).resolve().parents[1] / "ingest" / "data" / "reports"
+CHUNKING = Settings().chunking_config()  # the chunk size and overlap `reportqa ingest` uses
+CHUNK_SIZE, OVERLAP = CHUNKING.chunk_size, CHUNKING.overlap
 # Running page headers that cleaning removes (one of each leaked into the gazette's tables).
 FURNITURE = {"上海市青浦区人民代表大会常务委员会公报", "2020 年公报第四号（总第 154 号）"}
 
@@ -73,11 +74,16 @@ def town_document() -> Document:
     return Document(doc_id="town", title="政府上半年工作情况报告", source_file="004.txt", text=text, footnotes=footnotes)
 
 
+def chunk(doc: Document) -> tuple[list[Chunk], list[GlossaryEntry]]:
+    """`doc` chunked as production chunks it."""
+    return chunk_document(doc, parse_sections(doc), CHUNKING)
+
+
 @lru_cache(maxsize=1)
 def _all_chunked() -> tuple[tuple[Document, list[Chunk], list[GlossaryEntry]], ...]:
     out = []
     for doc in gazette_documents() + [town_document()]:
-        chunks, glossary = chunk_document(doc, parse_sections(doc), CHUNKING)
+        chunks, glossary = chunk(doc)
         out.append((doc, chunks, glossary))
     return tuple(out)
 
@@ -104,7 +110,7 @@ def test_text_chunks_respect_chunk_size_and_are_never_heading_only() -> None:
         heads = {s.heading for s in parse_sections(doc)}
         for c in chunks:
             if c.kind == "text":
-                assert 0 < len(c.text) <= CHUNKING.chunk_size
+                assert 0 < len(c.text) <= CHUNK_SIZE
                 assert c.text.strip("。 ") not in heads, c.text
 
 
@@ -145,13 +151,13 @@ def test_heading_path_and_small_section_keeps_its_heading_line() -> None:
 
 def test_long_sections_split_with_overlap() -> None:
     doc = town_document()
-    chunks, _ = chunk_document(doc, parse_sections(doc), ChunkingConfig(chunk_size=300, overlap=80))
+    chunks, _ = chunk(doc)
     texts = [c for c in chunks if c.kind == "text"]
-    assert all(len(c.text) <= 300 for c in texts)
+    assert all(len(c.text) <= CHUNK_SIZE for c in texts)
     pairs = [(a, b) for a, b in zip(texts, texts[1:]) if a.section_id == b.section_id and b.start < a.end]
     assert pairs, "consecutive pieces of one section should overlap"
     for a, b in pairs:
-        assert a.end - b.start <= 80
+        assert a.end - b.start <= OVERLAP
         before = doc.text[:b.start].rstrip()
         assert before[-1] in "。！？；”"  # the overlap starts at a sentence start
 
@@ -195,8 +201,8 @@ def test_reading_order_links() -> None:
 
 def test_ids_are_stable_unique_and_url_safe() -> None:
     doc = gazette_documents()[14]
-    first = [c.id for c in chunk_document(doc, parse_sections(doc), CHUNKING)[0]]
-    second = [c.id for c in chunk_document(doc, parse_sections(doc), CHUNKING)[0]]
+    first = [c.id for c in chunk(doc)[0]]
+    second = [c.id for c in chunk(doc)[0]]
     assert first == second and len(set(first)) == len(first)
     for cid in first:
         assert not re.search(r"[/?#\s]", cid) and cid.startswith("gz14.")
@@ -214,7 +220,7 @@ def test_heading_with_empty_body_travels_with_next() -> None:
     doc = Document(doc_id="a", title="出席情况", source_file="x",
                    text="出席情况\n\n(会期两天)\n\n一、应出席会议: 34人\n\n二、全程出席: 31人\n\n丁峰雷\t尤佳秋\t印国荣\n"
                         "庄惠元\t汤福明\t许峰\n\n三、请假: 3人\n\n沈伯明 张国妹 蒋家敏")
-    chunks, _ = chunk_document(doc, parse_sections(doc), CHUNKING)
+    chunks, _ = chunk(doc)
     assert all(c.kind == "text" for c in chunks)  # name grids stay in the text flow
     assert any("一、应出席会议: 34人" in c.text and "丁峰雷" in c.text for c in chunks)
 

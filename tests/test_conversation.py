@@ -1,5 +1,5 @@
 """Follow-up questions made standalone without a model: unit tests of conversation.condense, and the
-same over /v1/ask on a real server (no LLM configured)."""
+same over /v1/ask on the in-process API (no LLM configured)."""
 
 from __future__ import annotations
 
@@ -54,12 +54,12 @@ def test_chained_follow_ups_resolve_through_the_earlier_ones():
     assert condense("它的同比增幅呢？", history) == "川沙新镇下半年财政收入的同比增幅？"
 
 
-def test_follow_up_over_http_carries_the_subject(server):
+def test_follow_up_over_http_carries_the_subject(api):
     body = {
         "question": "它的同比增幅是多少？",
         "history": [{"role": "user", "content": FINANCE_Q}, {"role": "assistant", "content": FINANCE_A}],
     }
-    with server.client() as c:
+    with api.client() as c:
         r = c.post("/v1/ask", json=body)
     assert r.status_code == 200, r.text
     out = r.json()
@@ -69,12 +69,12 @@ def test_follow_up_over_http_carries_the_subject(server):
     assert any("13.2" in c["quote"] and c["quote"] in c["text"] for c in out["citations"])
 
 
-def test_time_swap_over_http(server):
+def test_time_swap_over_http(api):
     body = {"question": "那下半年呢？", "history": [{"role": "user", "content": FINANCE_Q}, {"role": "assistant", "content": FINANCE_A}]}
-    with server.client() as c:
+    with api.client() as c:
         out = c.post("/v1/ask", json=body).json()
     assert out["standalone_question"] == "川沙新镇下半年财政总收入是多少？"
     # A standalone question gets no `standalone_question`.
-    with server.client() as c:
+    with api.client() as c:
         plain = c.post("/v1/ask", json={"question": FINANCE_Q, "history": [{"role": "user", "content": "什么是六保？"}]}).json()
     assert plain["standalone_question"] is None and "12.42亿元" in plain["answer"]

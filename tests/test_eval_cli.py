@@ -94,6 +94,7 @@ def test_eval_end_to_end_gate_and_compare(tiny_run, tmp_path: Path):
     assert (out / "compare.png").read_bytes()[:4] == b"\x89PNG"
 
 
+@pytest.mark.slow
 def test_http_gives_the_same_numbers(tiny_run, server, tmp_path: Path):
     data, inproc, _ = tiny_run
     out = tmp_path / "http"

@@ -12,7 +12,7 @@ from eval.baselines import chatchat_chunks, make_chunks, recursive_split, rrf_ra
 from eval.compare import compare_rows, flatten, format_cell, load_run, plot_compare
 from eval.dataset import EvalItem
 from eval.report import worst_items, write_report
-from eval.runner import evaluate, evaluate_retrieval, write_run
+from eval.runner import evaluate, evaluate_retrieval, result_row, write_run
 from eval.systems import ChunkRankingSystem, CitedPassage, RankerRetriever, Ranked, SystemAnswer
 from qa_service.config import Settings
 from qa_service.pipeline import build_pipeline
@@ -44,6 +44,7 @@ class FakeSystem:
     name = "fake"
 
     def __init__(self) -> None:
+        self.histories: dict[str, list] = {}
         self.ranking = {
             "问题a？": [P_REVENUE, P_OTHER],
             "问题b？": [P_OTHER, P_JOBS],
@@ -67,7 +68,8 @@ class FakeSystem:
     def all_texts(self) -> list[str]:
         return [P_REVENUE.text, P_JOBS.text, P_OTHER.text]
 
-    def answer(self, question: str, top_k: int, mode: str) -> SystemAnswer:
+    def answer(self, question: str, top_k: int, mode: str, history=()) -> SystemAnswer:
+        self.histories[question] = list(history)
         text, abstained, cites = self.answers[question]
         return SystemAnswer(text, abstained, cites, self.rank(question, 10), retrieve_ms=1.0)
 
@@ -105,6 +107,41 @@ def test_summary_hand_computed(run):
     assert summary["by_type"]["unanswerable"]["retrieval"] is None
     assert summary["by_type"]["unanswerable"]["abstention"]["recall"] == 0.5
     assert summary["by_type"]["table"]["retrieval"]["hit@1"] == 0.5
+
+
+def test_answer_chars_p50_is_over_given_answers_without_markers(run):
+    summary, _ = run
+    # gold items a, b, c: c abstained; a "1-7月，财政总收入12.42亿元。" (18) and b "新增就业岗位9999个。" (12)
+    assert summary["answer"]["answer_chars_p50"] == 15.0
+    assert "by_style" not in summary  # no item has a style
+
+
+def test_history_is_passed_and_styles_are_broken_down():
+    history = ({"role": "user", "content": "财政总收入是多少？"}, {"role": "assistant", "content": "12.42亿元。"})
+    items = [
+        EvalItem(id="a", question="问题a？", answers=["12.42亿元"], evidence=["财政总收入12.42亿元"], type="numeric", style="year"),
+        EvalItem(id="b", question="问题b？", answers=["8452个"], evidence=["新增就业岗位8452个"], type="numeric",
+                 style="follow_up", history=history),
+        EvalItem(id="d", question="问题d？", answers=[], evidence=[], type="unanswerable", style="near_miss"),
+    ]
+    system = FakeSystem()
+    summary, results = evaluate(items, system, top_k=5)
+    assert system.histories == {"问题a？": [], "问题b？": list(history), "问题d？": []}
+    assert set(summary["by_style"]) == {"year", "follow_up", "near_miss"}
+    assert summary["by_style"]["year"]["answer"]["contains_gold"] == 1.0
+    assert summary["by_style"]["follow_up"]["answer"]["contains_gold"] == 0.0
+    assert summary["by_style"]["near_miss"]["abstention"]["recall"] == 1.0
+    rows = {r.item.id: result_row(r) for r in results}
+    assert rows["b"]["history"] == list(history) and rows["b"]["style"] == "follow_up" and "history" not in rows["a"]
+
+
+def test_report_has_a_by_style_table(tmp_path: Path):
+    items = [EvalItem(id="a", question="问题a？", answers=["12.42亿元"], evidence=["财政总收入12.42亿元"], type="numeric", style="year")]
+    summary, results = evaluate(items, FakeSystem(), top_k=5)
+    text = write_report(tmp_path, summary, results).read_text(encoding="utf-8")
+    assert "## By style" in text and "| year | 1 | 1 |" in text
+    year_row = next(line for line in text.splitlines() if line.startswith("| year |"))
+    assert year_row.endswith("| – |")  # abstention recall: the style has no unanswerable item, so not measured
 
 
 def test_per_item_results(run):
@@ -216,3 +253,17 @@ def test_chunk_ranking_system_answers_with_extractive():
     assert system.context_k(5) == 3
     assert not ans.abstained and "12.42" in ans.answer
     assert ans.citations and ans.citations[0].passage_id == "cc-000001"
+
+
+def test_dataset_reads_style_and_history(tmp_path: Path):
+    from eval.dataset import DatasetError, load_dataset
+
+    v2 = load_dataset("reports_dev_v2")
+    assert len(v2) == 171 and all(i.style for i in v2)
+    follow_ups = [i for i in v2 if i.history]
+    assert len(follow_ups) == 12 and all(i.history[0]["role"] == "user" for i in follow_ups)
+    assert all("history" not in i.extra and "style" not in i.extra for i in v2)
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(json.dumps({"question": "那呢？", "answers": [], "history": [{"role": "bot", "content": "x"}]}) + "\n", encoding="utf-8")
+    with pytest.raises(DatasetError, match=r"bad.jsonl:1: `history` turn 1"):
+        load_dataset(bad)

@@ -160,6 +160,7 @@ def test_lexical_only_index(tmp_path, corpus):
     assert list(store.documents) == ["004", "000"] and store.sections["004"]
 
 
+@pytest.mark.slow
 def test_dense_incremental_rebuild_and_mismatch(tmp_path, corpus):
     ix_dir = tmp_path / "ix"
     r1 = build_index(corpus, build_config(ix_dir, embed_model="auto", hnsw_threshold=10))
@@ -285,6 +286,7 @@ def _run_child(ix_dir: Path, tmp_path: Path, pause_at: tuple[str, int] | None, k
     return proc.returncode == -signal.SIGKILL
 
 
+@pytest.mark.slow
 def test_sigkill_during_build_keeps_old_index(tmp_path, corpus):
     ix_dir = tmp_path / "ix"
     m0 = build_index(corpus, build_config(ix_dir)).manifest
@@ -363,6 +365,7 @@ def _bm25_files(ix_dir: Path, arm: str) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
 
 
+@pytest.mark.slow
 def test_parallel_tokenisation_gives_the_same_index(tmp_path, corpus):
     serial = build_index(corpus, build_config(tmp_path / "serial"))
     # parallel_min_chunks=0 forces 2 spawned workers on this small corpus

@@ -152,6 +152,7 @@ def test_cli_rejects_a_non_squad_file_without_a_traceback(tmp_path: Path):
     assert served.returncode == 1 and "--squad builds its own index" in served.stderr
 
 
+@pytest.mark.slow
 def test_cli_runs_the_set_end_to_end_and_reuses_its_index(tiny: Path, tmp_path: Path):
     env = {"REPORTQA_EMBED_MODEL": "none"}  # no model training: the tiny index builds in a second
     args = ["eval", "--squad", str(tiny), "--withhold", "0.25", "--seed", "0"]
