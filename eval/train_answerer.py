@@ -44,6 +44,7 @@ from .dataset import EvalItem
 log = logging.getLogger(__name__)
 
 FOLDS = 5
+OPERATING_POINTS = (0.05, 0.10, 0.15)  # false-abstention targets whose thresholds the model file also records
 MAX_TRIM_UNITS = 3  # clause windows of at most this many gold-holding units per question
 
 
@@ -176,8 +177,14 @@ def fit(examples: Sequence[QuestionExample], target_false_abstention: float = 0.
     win_w = np.concatenate([np.full(len(e.win_y), weights[e.source]) for e in examples])
     trimmer = fit_logistic(win_x, win_y, win_w, UNIT_FEATURES)
     abstainer = fit_logistic(qx, qy, qw, QUESTION_FEATURES)
-    report = {"target_false_abstention": target_false_abstention, "folds": len(folds), "seedless": "lbfgs, fixed folds",
-              "out_of_fold": out_of_fold_report(examples, qx, oof, threshold, fold_rankers, fold_of)}
+    points = {f"{t:.2f}": choose_threshold(examples, oof, t) for t in OPERATING_POINTS}
+    report = {
+        "target_false_abstention": target_false_abstention, "folds": len(folds), "seedless": "lbfgs, fixed folds",
+        "out_of_fold": out_of_fold_report(examples, qx, oof, threshold, fold_rankers, fold_of),
+        # other operating points of the same abstainer (REPORTQA_ANSWER_ABSTAIN_AT): threshold and out-of-fold figures
+        "operating_points": {t: {"threshold": round(th, 6), "out_of_fold": out_of_fold_report(examples, qx, oof, th, fold_rankers, fold_of)}
+                             for t, th in points.items()},
+    }
     return AnswerModel(ranker, trimmer, abstainer, threshold, report)
 
 

@@ -79,6 +79,7 @@ class Featurized:
     ev: Evidence
     scores: list[float]  # retrieval score per passage read
     top_ranks: dict[str, int | None]  # the top passage's rank in each retrieval arm
+    gates: tuple[float, ...]  # the rule-based answerer's gates (qa_service.extractive.legacy_gates), 1.0 = it would abstain
 
 
 def question_view(q: QuestionAnalysis) -> QuestionView:

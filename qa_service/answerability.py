@@ -32,6 +32,7 @@ QUESTION_FEATURES: tuple[str, ...] = (
     "semantic_best", "semantic_max",
     "ret_margin_top", "arm_agree", "arm_rank_top", "unknown_share", "log_terms",
     "passage_cov_top", "rarest_in_top", "rarest_in_best", "common_run_best", "missing_max_best", "missing_top",
+    "gate_place", "gate_figures", "gate_intent", "gate_coverage",
 )
 
 _COL = {name: i for i, name in enumerate(UNIT_FEATURES)}
@@ -55,6 +56,12 @@ _REASONS: dict[str, str] = {
     "missing": "a specific word of the question is not in the passages",
     "common": "no passage shares a phrase with the question",
 }
+_REASONS_BY_NAME: dict[str, str] = {
+    "gate_place": "the place the question names is not in the passages",
+    "gate_figures": "question figures not in the passages",
+    "gate_intent": "the passages state no figure for it",
+    "gate_coverage": "the passages cover little of the question",
+}
 NO_PASSAGE_REASON = "no passage was retrieved"
 
 
@@ -63,6 +70,7 @@ def question_features(f: Featurized, logits: np.ndarray, best: int) -> np.ndarra
     return np.concatenate([
         _summary(f.qv, f.x, logits, best, f.scores, f.top_ranks),
         _lexical(f.qv, f.units, best),
+        np.asarray(f.gates, dtype=np.float64),
     ])
 
 
@@ -124,4 +132,4 @@ def abstain_reason(model: Logistic, x: np.ndarray) -> str:
     """The feature that pushed P(wrong or unanswerable) up the most, in words."""
     contrib = model.contributions(x)
     name = model.features[int(np.argmax(contrib))]
-    return _REASONS.get(name.split("_")[0], "the evidence is weak")
+    return _REASONS_BY_NAME.get(name) or _REASONS.get(name.split("_")[0], "the evidence is weak")

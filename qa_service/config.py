@@ -86,7 +86,10 @@ class RankedConfig:
 
     model_path: Path | None  # None: the packaged qa_service/data/answer_model.json
     max_passages: int
-    trim_above: int  # a longer answer sentence is shown as its best clause window
+    trim_above: int  # a longer answer sentence is shown as its best clause window...
+    trim_confidence: float  # ...when the trimmer gives that window at least this probability of holding the answer
+    legacy: ExtractiveConfig  # the rule-based answerer's gates, read as features of the abstainer
+    abstain_at: float | None  # abstain from this P(unanswerable) on; None: the model file's threshold
 
 
 @dataclass(frozen=True)
@@ -145,6 +148,8 @@ class Settings(BaseSettings):
     answerer: Literal["ranked", "rules"] = Field("ranked", description="The extractive answerer: the learned ranker with its calibrated abstention, or the older hand-set rules.")
     answer_model: Path | None = Field(None, description="Answer model JSON written by `reportqa train-answerer` (default: the packaged one).")
     answer_trim_above: int = Field(60, ge=10, description="An answer sentence longer than this is shown as its best clause window.")
+    answer_abstain_at: float | None = Field(None, ge=0.0, le=1.0, description="Abstain from this P(unanswerable) on (default: the model file's threshold; its `fit.operating_points` lists others).")
+    answer_trim_confidence: float = Field(0.0, ge=0.0, le=1.0, description="...when the trimmer's probability that the window holds the answer is at least this.")
     citation_min_support: float = Field(0.5, ge=0.0, le=1.0, description="Share of a sentence's key terms a cited passage must hold.")
 
     # Server.
@@ -186,7 +191,14 @@ class Settings(BaseSettings):
         )
 
     def ranked_config(self) -> RankedConfig:
-        return RankedConfig(model_path=self.answer_model, max_passages=self.answer_passages, trim_above=self.answer_trim_above)
+        return RankedConfig(
+            model_path=self.answer_model,
+            max_passages=self.answer_passages,
+            trim_above=self.answer_trim_above,
+            trim_confidence=self.answer_trim_confidence,
+            legacy=self.extractive_config(),
+            abstain_at=self.answer_abstain_at,
+        )
 
     def pipeline_config(self) -> PipelineConfig:
         return PipelineConfig(retrieval_depth=self.retrieval_depth, rrf_k=self.rrf_k, min_support=self.citation_min_support)

@@ -160,6 +160,29 @@ class ExtractiveAnswerer:
         return claims
 
 
+def legacy_gates(
+    q: QuestionAnalysis, passages: Sequence[Chunk], config: ExtractiveConfig, place_docs: Callable[[str], set[str]] | None
+) -> tuple[float, float, float, float]:
+    """The four gates by which this answerer abstains, each 1.0 when it would: (place filter, question figures not
+    in any passage, no candidate fits the intent, coverage below `abstain_below`). The learned answerer reads them
+    as evidence, not as vetoes."""
+    passages = list(passages[: config.max_passages])
+    place = 0.0
+    if place_docs is not None and q.places:
+        allowed = _documents_naming(q.places, place_docs)
+        kept = passages if allowed is None else [c for c in passages if c.doc_id in allowed]
+        place = float(not kept)
+        passages = kept or passages
+    cands = ExtractiveAnswerer(config, None).candidates(q, passages)
+    states = {c.chunk.id: _states_figures(q, c.chunk) for c in cands}
+    fits = [_fits_intent(q, c.text) for c in cands]
+    figures = float(not any(states.values()))
+    intent = float(not any(fits))
+    ok = [c for c, f in zip(cands, fits) if f and states[c.chunk.id]]
+    coverage = float(not ok or ok[0].coverage < config.abstain_below)
+    return place, figures, intent, coverage
+
+
 def abstain(q: QuestionAnalysis) -> DraftAnswer:
     subject = q.text.strip().rstrip(QUESTION_END_MARKS)
     return DraftAnswer(claims=[], abstained=True, abstain_text=messages.not_found(subject))

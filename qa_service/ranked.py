@@ -22,7 +22,7 @@ from .answerability import NO_PASSAGE_REASON, abstain_reason, question_features
 from .candidates import AnswerCandidate, clause_windows, units
 from .claims import Claim, DraftAnswer
 from .config import RankedConfig
-from .extractive import abstain, display_quote
+from .extractive import abstain, display_quote, legacy_gates
 
 if TYPE_CHECKING:
     from .answerers import AnswerContext
@@ -54,7 +54,8 @@ class RankedAnswerer:
         add_similarity(qv, cands, ev, self.similarity)
         top = by_id.get(passages[0].id)
         ranks = dict(top.ranks) if top is not None else {}
-        return Featurized(qv, cands, features(qv, cands, ev), ev, scores, ranks)
+        gates = legacy_gates(ctx.analysis.question, passages, self.config.legacy, self.place_docs)
+        return Featurized(qv, cands, features(qv, cands, ev), ev, scores, ranks, gates)
 
     def windows(self, f: Featurized, unit: AnswerCandidate) -> tuple[list[AnswerCandidate], np.ndarray]:
         """The clause windows of a unit and their features."""
@@ -77,7 +78,8 @@ class RankedAnswerer:
         if f is None:
             return _abstained(abstain(q), 1.0, NO_PASSAGE_REASON)
         best, p, qx = self.decide(f)
-        if p >= self.model.threshold:
+        threshold = self.model.threshold if self.config.abstain_at is None else self.config.abstain_at
+        if p >= threshold:
             return _abstained(abstain(q), p, abstain_reason(self.model.abstainer, qx))
         shown = self.shown(f, f.units[best])
         quote = shown.text.strip()
@@ -86,7 +88,8 @@ class RankedAnswerer:
         return draft
 
     def shown(self, f: Featurized, unit: AnswerCandidate) -> AnswerCandidate:
-        """The unit, or its best clause window when it is a sentence longer than `trim_above`."""
+        """The unit, or its best clause window when it is a sentence longer than `trim_above` and the trimmer
+        gives that window at least `trim_confidence` of holding the answer (else the sentence is shown whole)."""
         if unit.kind != "sentence" or len(unit.text.strip()) <= self.config.trim_above:
             return unit
         wins, x = self.windows(f, unit)
@@ -95,7 +98,8 @@ class RankedAnswerer:
         logits = self.model.trimmer.logit(x)
         # On a tie the shorter window wins.
         i = max(range(len(wins)), key=lambda k: (round(float(logits[k]), 6), -len(wins[k].text)))
-        return wins[i]
+        confident = 1.0 / (1.0 + np.exp(-logits[i])) >= self.config.trim_confidence
+        return wins[i] if confident else unit
 
 
 def _abstained(draft: DraftAnswer, p: float, reason: str) -> DraftAnswer:

@@ -103,10 +103,10 @@ def test_question_features_follow_the_best_unit(tokenize):
     cands = units([chunk("淀山湖是上海最大的淡水湖。"), chunk("黄浦江全长113公里，是上海的母亲河。")])
     x = np.zeros((2, len(UNIT_FEATURES)))
     x[1, UNIT_FEATURES.index("cov_unit")] = 0.8
-    f = Featurized(qv, cands, x, Evidence([1.0], {}, {}, {}), [1.0, 0.4], {"word": 1, "char": 1})
+    f = Featurized(qv, cands, x, Evidence([1.0], {}, {}, {}), [1.0, 0.4], {"word": 1, "char": 1}, (0.0, 0.0, 0.0, 1.0))
     named = dict(zip(QUESTION_FEATURES, question_features(f, np.array([0.0, 2.0]), 1)))
     assert named["cov_best"] == 0.8 and named["best_margin"] == 2.0 and named["arm_agree"] == 1.0
-    assert named["rarest_in_best"] == 1.0 and named["common_run_best"] > 0.3
+    assert named["rarest_in_best"] == 1.0 and named["common_run_best"] > 0.3 and named["gate_coverage"] == 1.0
 
 
 def test_train_answerer_end_to_end_on_a_tiny_set(tmp_path: Path):
