@@ -147,7 +147,7 @@ class Settings(BaseSettings):
     answer_max_chars: int = Field(220, ge=20, description="Longer answer sentences are trimmed to their clauses.")
     answerer: Literal["ranked", "rules"] = Field("ranked", description="The extractive answerer: the learned ranker with its calibrated abstention, or the older hand-set rules.")
     answer_model: Path | None = Field(None, description="Answer model JSON written by `reportqa train-answerer` (default: the packaged one).")
-    answer_trim_above: int = Field(60, ge=10, description="An answer sentence longer than this is shown as its best clause window.")
+    answer_trim_above: int = Field(150, ge=10, description="An answer sentence longer than this is shown as its best clause window.")
     answer_abstain_at: float | None = Field(None, ge=0.0, le=1.0, description="Abstain from this P(unanswerable) on (default: the model file's threshold; its `fit.operating_points` lists others).")
     answer_trim_confidence: float = Field(0.0, ge=0.0, le=1.0, description="...when the trimmer's probability that the window holds the answer is at least this.")
     citation_min_support: float = Field(0.5, ge=0.0, le=1.0, description="Share of a sentence's key terms a cited passage must hold.")
