@@ -20,6 +20,7 @@ from .answer_features import Featurized, Similarity, add_similarity, evidence, f
 from .answer_model import AnswerModel
 from .answerability import NO_PASSAGE_REASON, abstain_reason, question_features
 from .candidates import AnswerCandidate, clause_windows, units
+from . import messages
 from .claims import Claim, DraftAnswer
 from .config import RankedConfig
 from .extractive import abstain, display_quote, legacy_gates
@@ -81,11 +82,27 @@ class RankedAnswerer:
         threshold = self.model.threshold if self.config.abstain_at is None else self.config.abstain_at
         if p >= threshold:
             return _abstained(abstain(q), p, abstain_reason(self.model.abstainer, qx))
-        shown = self.shown(f, f.units[best])
-        quote = shown.text.strip()
-        draft = DraftAnswer(claims=[Claim(text=display_quote(quote), sources=[shown.chunk], quotes=[quote])])
+        scope = ctx.analysis.scope
+        claims = self._per_group(f, scope.groups) if scope.is_comparison else []
+        draft = DraftAnswer(claims=claims or [self._claim(f, f.units[best])])
         draft.abstain_probability = round(p, 4)
         return draft
+
+    def _claim(self, f: Featurized, unit: AnswerCandidate, prefix: str = "") -> Claim:
+        shown = self.shown(f, unit)
+        quote = shown.text.strip()
+        return Claim(text=display_quote(quote), sources=[shown.chunk], quotes=[quote], prefix=prefix)
+
+    def _per_group(self, f: Featurized, groups: list[list[str]]) -> list[Claim]:
+        """A question comparing named documents: the best unit of each, with its document (two claims or none)."""
+        logits = self.model.ranker.logit(f.x)
+        claims = []
+        for group in groups:
+            in_group = [i for i, u in enumerate(f.units) if u.chunk.doc_id in group]
+            if in_group:
+                i = max(in_group, key=lambda k: logits[k])
+                claims.append(self._claim(f, f.units[i], messages.document_prefix(f.units[i].chunk.doc_title)))
+        return claims if len(claims) > 1 else []
 
     def shown(self, f: Featurized, unit: AnswerCandidate) -> AnswerCandidate:
         """The unit, or its best clause window when it is a sentence longer than `trim_above` and the trimmer
