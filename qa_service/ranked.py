@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .answer_features import Featurized, Similarity, add_similarity, evidence, features, question_view
+from .answer_features import UNIT_FEATURES, Featurized, Similarity, add_similarity, evidence, features, question_view
 from .answer_model import AnswerModel
 from .answerability import NO_PASSAGE_REASON, abstain_reason, question_features
 from .candidates import AnswerCandidate, clause_windows, units
@@ -28,6 +28,8 @@ from .extractive import abstain, display_quote, legacy_gates
 if TYPE_CHECKING:
     from .answerers import AnswerContext
 
+_COV = UNIT_FEATURES.index("cov_ctx")
+_GROUP_MIN_COVERAGE = 0.5  # a document's candidate must cover this much of the question to answer for it
 PlaceDocs = Callable[[str], "set[str] | frozenset[str]"]
 
 
@@ -83,13 +85,14 @@ class RankedAnswerer:
         if p >= threshold:
             return _abstained(abstain(q), p, abstain_reason(self.model.abstainer, qx))
         scope = ctx.analysis.scope
-        claims = self._per_group(f, scope.groups) if scope.is_comparison else []
+        # Figures asked of two named documents: each document's own figure (as the rule-based answerer gave them).
+        claims = self._per_group(f, scope.groups) if scope.is_comparison and f.qv.atype == "number" else []
         draft = DraftAnswer(claims=claims or [self._claim(f, f.units[best])])
         draft.abstain_probability = round(p, 4)
         return draft
 
-    def _claim(self, f: Featurized, unit: AnswerCandidate, prefix: str = "") -> Claim:
-        shown = self.shown(f, unit)
+    def _claim(self, f: Featurized, unit: AnswerCandidate, prefix: str = "", trim_above: int | None = None) -> Claim:
+        shown = self.shown(f, unit, trim_above)
         quote = shown.text.strip()
         return Claim(text=display_quote(quote), sources=[shown.chunk], quotes=[quote], prefix=prefix)
 
@@ -98,16 +101,18 @@ class RankedAnswerer:
         logits = self.model.ranker.logit(f.x)
         claims = []
         for group in groups:
-            in_group = [i for i, u in enumerate(f.units) if u.chunk.doc_id in group]
+            in_group = [i for i, u in enumerate(f.units) if u.chunk.doc_id in group and f.x[i, _COV] >= _GROUP_MIN_COVERAGE]
             if in_group:
                 i = max(in_group, key=lambda k: logits[k])
-                claims.append(self._claim(f, f.units[i], messages.document_prefix(f.units[i].chunk.doc_title)))
+                # Two documents' sentences side by side are long: each is shown as its best clause window.
+                claims.append(self._claim(f, f.units[i], messages.document_prefix(f.units[i].chunk.doc_title), 0))
         return claims if len(claims) > 1 else []
 
-    def shown(self, f: Featurized, unit: AnswerCandidate) -> AnswerCandidate:
+    def shown(self, f: Featurized, unit: AnswerCandidate, trim_above: int | None = None) -> AnswerCandidate:
         """The unit, or its best clause window when it is a sentence longer than `trim_above` and the trimmer
         gives that window at least `trim_confidence` of holding the answer (else the sentence is shown whole)."""
-        if unit.kind != "sentence" or len(unit.text.strip()) <= self.config.trim_above:
+        limit = self.config.trim_above if trim_above is None else trim_above
+        if unit.kind != "sentence" or len(unit.text.strip()) <= limit:
             return unit
         wins, x = self.windows(f, unit)
         if not wins:
