@@ -33,10 +33,10 @@ from .dataset import EvalItem
 # The type of an answerable open-domain question: its answer type (entity, number, ...) is not labelled.
 OPEN_TYPE = "open"
 UNANSWERABLE_TYPE = "unanswerable"
-# Written as the first line of every document file by default. Today `reportqa ingest` takes a plain .txt's
-# first line as the document's title and indexes no chunk for it, so a file holding only a one-line paragraph
-# would index nothing (issue 11, item 6). This line carries no information: the same for every document, no
-# figure, no word a question asks with, so it neither helps nor hinders retrieval and can never be a right answer.
+# The first line of a document file in the `neutral` title mode. It was the default while `reportqa ingest` took a
+# plain .txt's first line as its title and indexed no chunk for it (issue 11, item 6); ingest now keeps a first
+# line that does not look like a title as body text (ingest.zh.titles), so the default is `none`: the paragraph
+# alone, as a plain document is found in the wild. The neutral line carries no information either way.
 NEUTRAL_TITLE = "资料段落"
 TITLE_MODES = ("neutral", "article", "none")  # first line: NEUTRAL_TITLE, the SQuAD article title, or nothing
 _SENTENCE_END = "。！？!?\n"
@@ -219,7 +219,7 @@ def build_open_domain(paragraphs: list[SquadParagraph], withhold: float = 0.3, s
     return make_items(paragraphs, choose_withheld(paragraphs, withhold, seed))
 
 
-def document_text(p: SquadParagraph, title_mode: str = "neutral") -> str:
+def document_text(p: SquadParagraph, title_mode: str = "none") -> str:
     """The text of a paragraph's .txt file: the paragraph, after a first line chosen by `title_mode`."""
     if title_mode not in TITLE_MODES:
         raise PublicQAError(f"title mode must be one of {', '.join(TITLE_MODES)}, got {title_mode!r}")
@@ -227,7 +227,7 @@ def document_text(p: SquadParagraph, title_mode: str = "neutral") -> str:
     return f"{first}\n{p.context}\n" if first else f"{p.context}\n"
 
 
-def write_corpus(dataset: OpenDomainSet, folder: Path, title_mode: str = "neutral") -> list[Path]:
+def write_corpus(dataset: OpenDomainSet, folder: Path, title_mode: str = "none") -> list[Path]:
     """One UTF-8 .txt file per kept paragraph in `folder` (created; other .txt files there are removed)."""
     folder.mkdir(parents=True, exist_ok=True)
     for old in folder.glob("*.txt"):

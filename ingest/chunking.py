@@ -132,7 +132,7 @@ def _sentence_atoms(text: str, a: int, b: int, limit: int) -> list[tuple[int, in
 
 def _atoms(doc: Document, sections: list[Section], excluded: list[tuple[int, int]], limit: int) -> list[_Atom]:
     text = doc.text
-    t_end = title_end(text, doc.title)
+    t_end = title_end(text, doc.title) if doc.title_in_text else 0
     heads = sorted(
         (heading_span(text, s) + (s,) for s in sections if s.level > 0),
         key=lambda h: h[0],

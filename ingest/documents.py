@@ -35,6 +35,7 @@ from ingest.report_header import find_date, find_reporter, header_lines
 from ingest.title_locator import locate_titles, title_key
 from ingest.zh import Line, lines_with_offsets
 from ingest.zh.headings import MD_TITLE_LINE_RE
+from ingest.zh.titles import looks_like_title, short_title
 
 log = logging.getLogger(__name__)
 
@@ -107,9 +108,9 @@ def _split_compilation(
 
 
 def _single_document(raw: RawFile, cleaned: Cleaned, lines: list[Line], stem: str) -> Document:
-    title, title_line = _single_title(raw, lines)
+    title, title_line, in_text = _single_title(raw, lines)
     header = header_lines(lines, title_line) if title_line is not None else []
-    return _make_document(
+    document = _make_document(
         raw, cleaned, 0, len(cleaned.text),
         doc_id=stem,
         title=title,
@@ -118,15 +119,21 @@ def _single_document(raw: RawFile, cleaned: Cleaned, lines: list[Line], stem: st
         reporter=find_reporter(header, None),
         all_footnotes=True,
     )
+    document.title_in_text = in_text
+    return document
 
 
-def _single_title(raw: RawFile, lines: list[Line]) -> tuple[str, int | None]:
-    """Title of a file that is one document, and the index of the line that carries it (if any).
+def _single_title(raw: RawFile, lines: list[Line]) -> tuple[str, int | None, bool]:
+    """Title of a file that is one document, the index of the line that carries it (if any), and whether
+    the text's opening line(s) spell it.
 
-    Markdown: the first `#` heading; HTML/DOCX: the loader's <title>/<h1> or Title/Heading 1; otherwise
-    (and as a fallback) the first non-empty line.
+    Markdown: the first `#` heading; HTML/DOCX: the loader's <title>/<h1> or Title/Heading 1. Otherwise the
+    first non-empty line when it looks like a title (short, no sentence end, no figure) and is not the only
+    line; else a title derived from the file name, or the first sentence cut short, with the first line
+    kept as body text (a one-line .txt is all body).
     """
-    first_line = next((i for i, line in enumerate(lines) if line.text.strip()), None)
+    nonblank = [i for i, line in enumerate(lines) if line.text.strip()]
+    first_line = nonblank[0] if nonblank else None
     hint = raw.title_hint
     if raw.format == "md" and not hint:
         hint = next((line.text for line in lines if MD_TITLE_LINE_RE.match(line.text)), None)
@@ -135,11 +142,23 @@ def _single_title(raw: RawFile, lines: list[Line]) -> tuple[str, int | None]:
         top = list(enumerate(lines[:40]))
         line_index = next((i for i, line in top if line.text.strip() and title_key(line.text) == key), None)
         if line_index is None:  # <title>区政府工作报告 - 门户网站</title>: the header follows the first heading
-            line_index = next((i for i, line in top if line.text.startswith("#")), first_line)
-        return normalize_title(hint), line_index
+            line_index = next((i for i, line in top if line.text.startswith("#")), None)
+        if line_index is None and first_line is not None and not looks_like_title(lines[first_line].text):
+            return normalize_title(hint), None, False  # the page's text starts at once: no line is its title
+        return normalize_title(hint), line_index if line_index is not None else first_line, True
     if first_line is None:
-        return Path(raw.path).stem, None
-    return normalize_title(lines[first_line].text), first_line
+        return Path(raw.path).stem, None, False
+    if len(nonblank) > 1 and looks_like_title(lines[first_line].text):
+        return normalize_title(lines[first_line].text), first_line, True
+    return _derived_title(Path(raw.path).stem, "\n".join(lines[i].text for i in nonblank[:3])), None, False
+
+
+def _derived_title(stem: str, opening: str) -> str:
+    """A title for a text without one: its file name when that names something (letters or Han), else
+    its first sentence cut short."""
+    if any(ch.isalpha() for ch in stem):
+        return stem
+    return short_title(opening)
 
 
 def _make_document(

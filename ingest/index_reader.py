@@ -11,6 +11,7 @@ index (the page cache keeps hot lists; the files stay readable even after a late
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from dataclasses import dataclass
@@ -22,8 +23,9 @@ import numpy as np
 
 from .dense_build import HNSW_EF_SEARCH
 from .index_records import IndexRecords, read_records
+from .integrity import verify_build
 from .lookups import ChunkLookups, DocumentMentions
-from .manifest import MANIFEST_NAME, SCHEMA_VERSION, Manifest, read_manifest
+from .manifest import BUILDS_DIR, MANIFEST_NAME, SCHEMA_VERSION, Manifest, parse_manifest, read_manifest
 from .models import Chunk
 from .tokenize import Tokenizer
 
@@ -38,6 +40,7 @@ class IndexNotFound(FileNotFoundError):
         )
         super().__init__(msg)
         self.index_dir = str(index_dir)
+        self.detail = detail
 
 
 class ModelMismatch(ValueError):
@@ -189,7 +192,8 @@ def load_index(index_dir: str | Path, *, query_model: str | None = None, load_de
     query_model: None/"auto" = the model the index was built with; "none" = no dense arm; a name/path must equal
     the manifest's model (else ModelMismatch). The loaded model's sha256 must equal the manifest's (else
     ModelMismatch: the model files changed since ingest). When the index's model cannot be loaded and none was
-    asked for explicitly, the dense arm is off and `dense_error` says why.
+    asked for explicitly, the dense arm is off and `dense_error` says why. Every file of the build is checked
+    against the manifest's sizes and sha256s first: ingest.integrity.IndexDamaged names the first bad one.
     """
     index_dir = Path(index_dir)
     for attempt in range(3):  # a concurrent build may publish and sweep between reading the manifest and the files
@@ -208,6 +212,27 @@ def load_index(index_dir: str | Path, *, query_model: str | None = None, load_de
     raise AssertionError("unreachable")
 
 
+def load_previous_build(index_dir: str | Path) -> IndexReader | None:
+    """The build the current one replaced (`Manifest.previous_build`, kept on disk), verified and loaded: what a
+    server starting on a damaged newest build serves. None when there is none or it is damaged too."""
+    index_dir = Path(index_dir)
+    current = read_manifest(index_dir)
+    if current is None or not current.previous_build:
+        return None
+    build = index_dir / BUILDS_DIR / current.previous_build
+    try:
+        previous = parse_manifest(json.loads((build / MANIFEST_NAME).read_text(encoding="utf-8")))
+    except (OSError, ValueError):
+        return None
+    if previous is None or previous.build_dir(index_dir) != build or previous.schema_version != SCHEMA_VERSION:
+        return None
+    try:
+        return _load_build(index_dir, previous, None, True)
+    except Exception as exc:  # noqa: BLE001 - a damaged previous build is no fallback, whatever the error
+        log.warning("the previous build %s cannot be served either: %s", previous.build_id, exc)
+        return None
+
+
 def read_store(index_dir: str | Path) -> IndexReader:
     """The index without its embedding model (documents, chunks, lexical arms): quick, for listing commands."""
     return load_index(index_dir, load_dense=False)
@@ -217,6 +242,9 @@ def _load_build(index_dir: Path, manifest: Manifest, query_model: str | None, lo
     import bm25s
 
     build = manifest.build_dir(index_dir)
+    if not verify_build(index_dir, manifest):
+        log.warning("index %s: build %s has no checksums (built before they were recorded); loading it unverified",
+                    index_dir, manifest.build_id)
     qm = (query_model or "").strip() or None
     if qm not in (None, "auto", "none"):
         _check_query_model(index_dir, manifest, qm)

@@ -45,6 +45,14 @@ class FileEntry(_Part):
     sha256: str
 
 
+class IndexFileInfo(_Part):
+    """One file of the build folder: verified at load (ingest.integrity)."""
+
+    path: str  # relative to the build folder, `/`-separated
+    size: int
+    sha256: str
+
+
 class SearchTextInfo(_Part):
     with_heading: bool | None
 
@@ -91,6 +99,9 @@ class Manifest(_Part):
     dense: DenseInfo | None
     incremental: IncrementalInfo
     stage_seconds: dict[str, float]
+    # Absent in manifests written before checksums were recorded (such a build loads unverified).
+    index_files: list[IndexFileInfo] | None = None
+    previous_build: str | None = None  # the build this one replaced: kept on disk as the last good build
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON object on disk (fields that were never given, e.g. a flat index's HNSW parameters, stay out)."""

@@ -48,6 +48,9 @@ class Document:
     date: str | None = None
     reporter: str | None = None  # office and name, e.g. "青浦区经济委员会主任 朱要武"
     footnotes: list[Footnote] = field(default_factory=list)
+    # Whether the opening line(s) of `text` spell the title. False when the title was derived (from the
+    # file name or the first sentence) because the first line is body text: it is then chunked like any other.
+    title_in_text: bool = True
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

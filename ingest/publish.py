@@ -4,7 +4,9 @@ A build is written to ``builds/<id>.tmp/`` (`staging_dir`), renamed to ``builds/
 ``manifest.json`` replaced (temp file + fsync + os.replace) by `publish`. Until that replace the old manifest
 still names the old, untouched build, so a SIGKILL at any moment leaves the previous index loadable. After the
 replace every other folder under ``builds/`` (older builds, stale ``.tmp`` folders, renamed-but-never-published
-builds of a killed run) is deleted; the next build also sweeps them first. ``.build.lock`` (flock) makes a
+builds of a killed run) is deleted, except the build the new one replaced (``Manifest.previous_build``): a
+server keeps serving that last good build when the new one fails verification (ingest.integrity). The next
+build also sweeps first. ``.build.lock`` (flock) makes a
 second concurrent build fail fast instead of interleaving with the first.
 """
 
@@ -78,13 +80,14 @@ def build_lock(index_dir: Path) -> Iterator[None]:
         fh.close()  # releases the lock (a killed process releases it too)
 
 
-def sweep_builds(index_dir: Path, keep: str | None) -> None:
-    """Delete every folder under builds/ except `keep` (older builds, stale .tmp, never-published builds)."""
+def sweep_builds(index_dir: Path, keep: set[str]) -> None:
+    """Delete every folder under builds/ whose name is not in `keep` (older builds, stale .tmp, never-published
+    builds)."""
     builds = index_dir / BUILDS_DIR
     if not builds.is_dir():
         return
     for p in builds.iterdir():
-        if p.name != keep:
+        if p.name not in keep:
             if p.is_dir() and not p.is_symlink():
                 shutil.rmtree(p, ignore_errors=True)
             else:
@@ -128,5 +131,5 @@ def publish(
     report(PUBLISH_STAGE, 1, 2)
     write_json_atomic(index_dir / MANIFEST_NAME, manifest.to_dict())
     report(PUBLISH_STAGE, 2, 2)
-    sweep_builds(index_dir, keep=final.name)
+    sweep_builds(index_dir, keep={final.name} | ({manifest.previous_build} if manifest.previous_build else set()))
     return final

@@ -233,7 +233,7 @@ def parse_sections(doc: Document) -> list[Section]:
     """
     text = doc.text
     lines = lines_with_offsets(text)
-    skip = _title_line_count(lines, doc.title)
+    skip = _title_line_count(lines, doc.title) if doc.title_in_text else 0
     cands = [c for i, line in enumerate(lines) if i >= skip and (c := match_heading(line.text, line.start, i))]
     list_items = _list_item_lines(cands, lines)
 

@@ -7,6 +7,10 @@ Conversion (PDF/Word -> text) leaves each table row as one line of tab-separated
     			绝对数	增幅（%）	完成目标（%）
     6	合同外资	8 亿美元	8.8	5.9	110
 
+Loaders that know a table's structure (docx, html) say which row is the header: they write a rule line of
+`HEADER_RULE` cells under it (`---\t---\t---`, as Markdown tables do), and the row above the rule is the header
+whatever its cells look like (`项目 2022年 2023年` would not pass the label test: `2022年` starts with a digit).
+
 A row on its own ("6 合同外资 8 亿美元 8.8 5.9 110") is useless to a reader or to BM25, so each data row is
 rendered with its column labels: `序号：6；指标名称：合同外资；年初预期目标：8 亿美元；上半年完成·绝对数：8.8；…`.
 Cell text is kept verbatim (only the cell's outer whitespace is trimmed).
@@ -26,6 +30,7 @@ from .zh.text import PROSE_PUNCT_RE
 logger = logging.getLogger(__name__)
 
 LABEL_JOINER = "·"  # spanning header over sub-header: `上半年完成·绝对数`
+HEADER_RULE = "---"  # a cell of the rule line a structured loader writes under a table's header row
 
 _MAX_LABEL_LEN = 20
 _MAX_BRIDGE_LEN = 40
@@ -65,6 +70,16 @@ def split_cells(line: str) -> list[str]:
     while cells and not cells[-1]:
         cells.pop()
     return cells
+
+
+def is_header_rule(cells: list[str]) -> bool:
+    """The rule line under a header row written by a loader that knows the table's structure."""
+    return len(cells) >= 2 and all(c == HEADER_RULE for c in cells)
+
+
+def header_rule(width: int) -> str:
+    """The rule line for a header of `width` cells."""
+    return "\t".join([HEADER_RULE] * max(width, 2))
 
 
 def _is_tab_line(line: str) -> bool:
@@ -206,7 +221,10 @@ def _build_table(lines: list[Line], idxs: list[int]) -> Table:
         table.is_grid = True
         return table
     body_from = 0
-    if _looks_like_header(cell_rows[0]):
+    if len(cell_rows) > 1 and is_header_rule(cell_rows[1]):
+        table.header = list(cell_rows[0])
+        body_from = 2
+    elif _looks_like_header(cell_rows[0]):
         table.header = list(cell_rows[0])
         body_from = 1
         if len(cell_rows) > 1 and _is_sub_header(cell_rows[1], cell_rows[0]):

@@ -2,6 +2,8 @@
 
     LLMAnswerer        the model's answer, when the request asks for mode=llm and the model is reachable
     ReporterAnswerer   `…报告是由谁作的？`: the reporter a document states
+    ComparisonAnswerer (qa_service.comparison) two figures compared, each cited, with a computed clause
+    FollowUpFigureAnswerer (qa_service.follow_up_answer) a follow-up's figure, read by clause with its scope
     ExtractiveAnswerer (qa_service.extractive) always answers or abstains: the last of the list
 """
 
@@ -33,6 +35,7 @@ class AnswerContext:
     retrieved: RetrievalResult  # the whole ranking
     corpus: PassageRetriever  # the retriever's corpus, for a document's opening passage
     llm: LLMSession
+    follow_up: bool = False  # the question was rewritten from a follow-up with the conversation's history
 
 
 class Answerer(Protocol):

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 
 from .chat import chat_completion, chat_stream
 from .config import Settings
+from .documents_api import install_document_jobs
 from .errors import BadRequest, install_error_handlers
 from .schemas import (
     AskRequest,
@@ -86,6 +87,7 @@ def create_app(settings: Settings | None = None, service: QAService | None = Non
             return StreamingResponse(chat_stream(service, req, MODEL_ID), media_type="text/event-stream")
         return JSONResponse(chat_completion(service, req, MODEL_ID))
 
+    install_document_jobs(app, service)
     return app
 
 

@@ -9,6 +9,7 @@ citation carries a `quote`: an exact substring of the passage that supports the 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from decimal import Decimal
 
 from ingest.models import Chunk
 from ingest.zh import bare_numbers, char_bigrams, match_key, normalize_for_match, sentence_spans, strip_ws
@@ -19,6 +20,7 @@ from ingest.zh.answer import (
     MARKER_RE,
     SENTENCE_PUNCT_ONLY,
 )
+from ingest.zh.comparison import compute
 from ingest.zh.numbers import FIGURE_TOKEN_RE
 from ingest.zh.question import STOPWORDS
 from ingest.zh.text import ANSWER_SENTENCE_RE, CLAUSE_MARKS, CLAUSE_RE
@@ -155,7 +157,12 @@ def verify(
     if draft.abstained:
         return draft
     unsupported: list[str] = list(draft.unsupported)
+    failed = [c for c in draft.claims if c.computed is not None and not computation_holds(c)]
+    unsupported.extend(c.text for c in failed)
+    draft.claims = [c for c in draft.claims if not any(c is f for f in failed)]
     for claim in draft.claims:
+        if claim.computed is not None:
+            continue  # checked against its operands above, not by its words
         kept_sources, kept_quotes = [], []
         for chunk, quote in zip(claim.sources, claim.quotes):
             if support(claim.text, _context(chunk), tokenize) >= min_support:
@@ -174,6 +181,18 @@ def verify(
     draft.unsupported = unsupported
     _merge_shared_quotes(draft.claims)
     return draft
+
+
+def computation_holds(claim: Claim) -> bool:
+    """A computed clause is supported when each operand is a figure of one of its cited passages and
+    the arithmetic gives the stated result."""
+    calc = claim.computed
+    if calc is None or not claim.sources:
+        return False
+    cited = {n for chunk in claim.sources for n in bare_numbers(chunk.text)}
+    if any(op not in cited for op in calc.operands):
+        return False
+    return compute(calc.op, *calc.operands, Decimal(calc.scale)) == calc.result and calc.result in claim.text
 
 
 _MAX_MERGED_QUOTE = 300

@@ -7,7 +7,18 @@ from dataclasses import dataclass, field
 from ingest.models import Chunk
 from ingest.zh.answer import CLAIM_END_PUNCT
 
-from .messages import ANSWER_END, CLAIM_SEPARATOR
+from .messages import ANSWER_END, CLAIM_SEPARATOR, computed_clause
+
+
+@dataclass(frozen=True)
+class Computation:
+    """A figure computed from two cited figures: `op` ("difference" | "ratio" | "sum") of `operands`
+    (bare values as the passages write them) gives `result` (ratio: a percentage)."""
+
+    op: str
+    operands: tuple[str, str]
+    result: str
+    scale: str = "1"  # takes the second operand into the first one's unit (万元 -> 亿元: 0.0001)
 
 
 @dataclass
@@ -18,6 +29,9 @@ class Claim:
     sources: list[Chunk] = field(default_factory=list)
     quotes: list[str] = field(default_factory=list)
     prefix: str = ""  # e.g. "《青浦区人民法院2020年上半年工作报告》：" when documents disagree
+    # Set on a computed clause: its sources are the passages of its operands, and it is rendered as
+    # `（据[1][2]计算：…）` after the claim before it.
+    computed: Computation | None = None
 
 
 @dataclass
@@ -57,6 +71,9 @@ def render(draft: DraftAnswer, scores: dict[str, float]) -> tuple[str, list[Rend
             if marker not in markers:
                 markers.append(marker)
         body = claim.text.rstrip(CLAIM_END_PUNCT)
+        if claim.computed is not None and parts:
+            parts[-1] += computed_clause("".join(markers), body)
+            continue
         parts.append(f"{claim.prefix}{body}{''.join(markers)}")
     text = CLAIM_SEPARATOR.join(parts)
     return (text + ANSWER_END) if text else text, citations

@@ -152,9 +152,24 @@ class Settings(BaseSettings):
     answer_trim_confidence: float = Field(0.0, ge=0.0, le=1.0, description="...when the trimmer's probability that the window holds the answer is at least this.")
     citation_min_support: float = Field(0.5, ge=0.0, le=1.0, description="Share of a sentence's key terms a cited passage must hold.")
 
+    # Document management over HTTP (POST/DELETE /v1/documents, GET /v1/jobs/{id}); jobs are kept in <index>/jobs.
+    sources: Path | None = Field(None, description="Folder where uploaded source files are kept (default: <index>/sources).")
+    jobs_queue_max: int = Field(16, ge=1, description="Document jobs waiting at most; past it POST/DELETE /v1/documents answer 429.")
+    jobs_batch_max: int = Field(32, ge=1, description="Queued document jobs applied together in one build at most.")
+    jobs_keep: int = Field(1000, ge=1, description="Finished document jobs kept on disk for GET /v1/jobs/{id}.")
+    upload_max_bytes: int = Field(50 * 2**20, ge=1, description="Largest upload (all files of one request); past it 413.")
+
     # Server.
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
+
+    def sources_dir(self) -> Path:
+        """Uploaded source files: inside the index directory by default, so they move (and back up) with it."""
+        return Path(self.sources) if self.sources is not None else Path(self.index) / "sources"
+
+    def jobs_dir(self) -> Path:
+        """Document jobs, one JSON file each, shared by every worker serving the index."""
+        return Path(self.index) / "jobs"
 
     @property
     def fusion_weights(self) -> dict[str, float]:

@@ -1,22 +1,26 @@
-"""Follow-up questions made standalone (`那下半年呢？`, `它的同比增幅是多少？`) without a model.
+"""Follow-up questions made standalone (`那下半年呢？`, `审结了多少件？`, `它的同比增幅是多少？`) without a model.
 
-The previous user question gives the subject and scope; the follow-up replaces what it names anew
-(a time scope, a place or body) or fills its pronoun with the previous subject. With an LLM
-configured, `llm.py` rewrites instead and this is the fallback.
+The previous user question gives the subject and scope; the follow-up keeps all of it except the part
+its own words replace: a time scope, a place or body, the predicate (`审结` for `受理`) or what is
+measured (`一般公共预算收入` for `财政总收入`). A follow-up that refers back (`它的…`) or asks for another
+measure (`同比增长了多少？` after `…多少件？`) is added to the previous subject instead. The parts are read
+by POS (ingest.zh.follow_up), not by lists of phrasings. With an LLM configured, `llm.py` rewrites
+instead and this is the fallback.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ingest.zh import match_key
+from ingest.zh.follow_up import FollowUp, added_to, names_frame, question_parts, read_follow_up, wants_figure
 from ingest.zh.names import FOLLOW_UP_BODY_RE, formal_body
 from ingest.zh.places import follow_up_place_re
 from ingest.zh.question import (
     FOLLOW_UP_PRONOUN_RE,
     FOLLOW_UP_TAIL_RE,
-    QUESTION_TAIL_RE,
     TRAILING_PARTICLES_RE,
-    follow_up_question,
+    asked_unit,
 )
 from ingest.zh.time import time_scope_re
 
@@ -37,8 +41,15 @@ def last_user_question(history: Sequence[Turn]) -> str | None:
 
 
 def is_follow_up(question: str) -> bool:
+    """A short question that leans on a pronoun or `呢`, or names nothing of its own (`审结了多少件？`)."""
     q = question.strip()
-    return len(q) <= _FOLLOWUP_MAX and bool(FOLLOW_UP_PRONOUN_RE.match(q) or FOLLOW_UP_TAIL_RE.search(q))
+    if len(q) > _FOLLOWUP_MAX:
+        return False
+    if FOLLOW_UP_PRONOUN_RE.match(q) or FOLLOW_UP_TAIL_RE.search(q):
+        return True
+    # A figure is always of some place, body and period: asked without any (`同期结案率是多少？`), they are
+    # the previous question's.
+    return not read_follow_up(q).has_subject or (wants_figure(q) and not names_frame(q))
 
 
 def condense(question: str, history: Sequence[Turn] | None) -> str:
@@ -77,8 +88,27 @@ def _resolve(question: str, previous: str) -> str:
     swapped = _swap_entity(fragment, previous)
     if swapped:
         return swapped
+    return _replace_part(read_follow_up(question), previous)
+
+
+def _replace_part(follow: FollowUp, previous: str) -> str:
+    """The previous question with the part the follow-up stands for replaced, or with the follow-up added.
+
+    `青浦区法院上半年受理各类案件多少件？` + `审结了多少件？` -> `青浦区法院上半年审结各类案件多少件？` (same
+    measure asked: a parallel predicate); + `同比增长了多少？` -> `…受理各类案件的同比增长了多少？` (another measure:
+    a property of what was counted); + `它的同比增幅是多少？` -> added (the pronoun points back)."""
+    parts = question_parts(previous)
+    same_measure = not follow.asks or asked_unit(match_key(follow.text)) == asked_unit(match_key(previous))
+    if follow.content and same_measure and not follow.refers:
+        if follow.verb_only and parts.verbs:
+            s, e = parts.verbs
+            return previous[:s] + follow.content + previous[e:]
+        s, e = parts.measured
+        if e > s:
+            rest = follow.own_ask if follow.asks else previous[e:]
+            return previous[:s] + follow.content + rest
     # `它的同比增幅是多少？` -> previous subject + the new ask.
-    return follow_up_question(QUESTION_TAIL_RE.sub("", previous), fragment)
+    return added_to(parts.subject, follow)
 
 
 def _insert_time(previous: str, time_scope: str) -> str:

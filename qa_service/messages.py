@@ -56,6 +56,25 @@ def not_found(subject: str) -> str:
     return f"资料中未找到“{subject}”的相关信息。"
 
 
+def computed_clause(markers: str, body: str) -> str:
+    """A figure computed from cited ones, after the claim before it: `（据[1][2]计算：相差22965万元）`."""
+    return f"（据{markers}计算：{body}）"
+
+
+def computed_difference(value: str, unit: str) -> str:
+    """`相差22965万元`; percentages differ by percentage points: `相差7.2个百分点`."""
+    return f"相差{value}{'个百分点' if unit == '%' else unit}"
+
+
+def computed_ratio(value: str) -> str:
+    """The first figure as a share of the second: `前者约为后者的58.2%`."""
+    return f"前者约为后者的{value}%"
+
+
+def computed_sum(value: str, unit: str) -> str:
+    return f"两者合计{value}{unit}"
+
+
 def document_prefix(doc_title: str) -> str:
     """Before a claim when documents give different values: `《…工作报告》：`."""
     return f"《{doc_title}》："

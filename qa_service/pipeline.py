@@ -5,7 +5,8 @@
       -> QueryAnalyzer    terms, intents, figures, time scopes, places, scope            -> QueryAnalysis
       -> QueryRewriter    report-vocabulary rewrites (LLM only)                          -> queries
       -> PassageRetriever one ranking per query, fused by reciprocal rank               -> RetrievalResult
-      -> answerers        LLM, reporter, extractive: the first that does not pass        -> DraftAnswer
+      -> answerers        LLM, reporter, comparison, follow-up figure, extractive:
+                          the first that does not pass                                  -> DraftAnswer
       -> Verifier         citations checked against the retrieved passages               -> DraftAnswer
       -> render           [n] markers numbered by first use                              -> PipelineResult
 
@@ -25,13 +26,15 @@ from ingest.models import Chunk, Document
 
 from . import conversation
 from .analysis import QueryAnalysis, QueryAnalyzer
+from .answer_features import Similarity
+from .answer_model import load_answer_model
 from .answerers import AnswerContext, Answerer, LLMAnswerer, ReporterAnswerer
 from .citations import verify
 from .claims import DraftAnswer, RenderedCitation, render
+from .comparison import ComparisonAnswerer
 from .config import PipelineConfig, Settings
-from .answer_features import Similarity
-from .answer_model import load_answer_model
 from .extractive import ExtractiveAnswerer, abstain
+from .follow_up_answer import FollowUpFigureAnswerer
 from .llm import LLMClient, LLMSession
 from .question import QuestionAnalysis
 from .ranked import RankedAnswerer
@@ -144,7 +147,8 @@ class AnswerPipeline:
         t1 = time.perf_counter()
         passages = [p.chunk for p in retrieved.passages]
         top = passages[: request.context_k or request.top_k]
-        answerer, draft = self._answer(AnswerContext(analysis, top, retrieved, self.retriever, llm))
+        follow_up = question != request.question
+        answerer, draft = self._answer(AnswerContext(analysis, top, retrieved, self.retriever, llm, follow_up))
         draft = self.verifier.check(draft, passages, analysis.question, answerer.free_text)
         text, citations = render(draft, {p.chunk.id: p.score for p in retrieved.passages})
         t2 = time.perf_counter()
@@ -227,6 +231,7 @@ def build_pipeline(
     answerers: list[Answerer] = [LLMAnswerer()]
     if documents is not None:
         answerers.append(ReporterAnswerer(documents))
+    answerers += [ComparisonAnswerer(), FollowUpFigureAnswerer()]
     answerers.append(extractive_answerer(settings, place_docs, similarity))
     config = settings.pipeline_config()
     return AnswerPipeline(

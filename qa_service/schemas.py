@@ -88,7 +88,9 @@ class Health(BaseModel):
 
 
 class Ready(BaseModel):
-    status: Literal["ready"] = "ready"
+    # degraded: the newest build failed verification; the last good build is served and `damage` says why.
+    status: Literal["ready", "degraded"] = "ready"
+    damage: str | None = None
     index: str
     build_id: str | None
     counts: dict[str, Any]

@@ -10,12 +10,13 @@ from pathlib import Path
 
 import numpy as np
 
-from ingest.index_reader import IndexNotFound, IndexReader, load_index
+from ingest.index_reader import IndexReader, load_index, load_previous_build
 from ingest.models import Chunk
 
 from . import documents_view
 from .config import Settings
-from .errors import IndexUnavailable, NotFound
+from .errors import NotFound
+from .index_holder import IndexHolder, ManifestKey
 from .llm import LLMClient
 from .messages import WARM_UP_QUESTION
 from .pipeline import AnswerPipeline, PipelineRequest, PipelineResult, build_pipeline
@@ -42,7 +43,7 @@ log = logging.getLogger(__name__)
 class Loaded:
     index: IndexReader
     retriever: Retriever
-    manifest_mtime: float
+    manifest_key: ManifestKey  # the manifest.json it was loaded from (qa_service.index_holder)
 
     def term_weight(self, term: str) -> float:
         """IDF of a question term; 0 for words the reports never use (everyday paraphrase words), so
@@ -68,8 +69,7 @@ class Loaded:
 class QAService:
     def __init__(self, settings: Settings | None = None):
         self.settings = settings or Settings()
-        self._loaded: Loaded | None = None
-        self._lock = threading.Lock()
+        self._holder: IndexHolder[Loaded] = IndexHolder(self.index_dir, self._load, self._load_previous)
         self._pipeline: tuple[Loaded, AnswerPipeline] | None = None
         self._pipeline_lock = threading.Lock()
         self.llm: LLMClient | None = None
@@ -83,27 +83,27 @@ class QAService:
         return Path(self.settings.index)
 
     def loaded(self) -> Loaded:
-        """The index in service; reloaded when `reportqa ingest` has replaced manifest.json."""
-        manifest = self.index_dir / "manifest.json"
-        try:
-            mtime = manifest.stat().st_mtime
-        except FileNotFoundError:
-            raise IndexUnavailable(
-                f"no index at {self.index_dir}; build it with: reportqa ingest --index {self.index_dir}"
-            ) from None
-        current = self._loaded
-        if current is not None and current.manifest_mtime == mtime:
-            return current
-        with self._lock:
-            if self._loaded is None or self._loaded.manifest_mtime != mtime:
-                self._loaded = self._load(mtime)
-            return self._loaded
+        """The index in service; reloaded when `reportqa ingest` (or a document job) has replaced manifest.json.
 
-    def _load(self, mtime: float) -> Loaded:
-        try:
-            index = load_index(self.index_dir)
-        except IndexNotFound as exc:
-            raise IndexUnavailable(str(exc)) from None
+        A newer build that fails to load (a damaged file) leaves the last good one in service
+        (qa_service.index_holder); with none, IndexUnavailable names the file and the rebuild command.
+        """
+        return self._holder.current()
+
+    @property
+    def damage(self) -> str | None:
+        """Why the newest build is not in service, when it failed to load (reported by /readyz)."""
+        failure = self._holder.damage
+        return failure.error.message if failure else None
+
+    def _load(self, key: ManifestKey) -> Loaded:
+        return self._serve(load_index(self.index_dir), key)
+
+    def _load_previous(self, key: ManifestKey) -> Loaded | None:
+        index = load_previous_build(self.index_dir)
+        return self._serve(index, key) if index is not None else None
+
+    def _serve(self, index: IndexReader, key: ManifestKey) -> Loaded:
         _single_threaded_faiss()
         reranker = None
         if self.settings.reranker:
@@ -111,8 +111,8 @@ class QAService:
 
             reranker = CrossEncoder(self.settings.reranker)
         config = self.settings.retriever_config()
-        log.info("loaded index %s (%d chunks)", self.index_dir, len(index.chunks))
-        return Loaded(index=index, retriever=Retriever(index, config, reranker), manifest_mtime=mtime)
+        log.info("loaded index %s build %s (%d chunks)", self.index_dir, index.manifest.build_id, len(index.chunks))
+        return Loaded(index=index, retriever=Retriever(index, config, reranker), manifest_key=key)
 
     def pipeline(self) -> AnswerPipeline:
         """The answer pipeline over the index in service (rebuilt when the index is reloaded)."""
@@ -186,7 +186,10 @@ class QAService:
     def ready(self) -> Ready:
         loaded = self.loaded()
         manifest = loaded.index.manifest
+        damage = self.damage
         return Ready(
+            status="degraded" if damage else "ready",
+            damage=damage,
             index=str(self.index_dir),
             build_id=manifest.build_id,
             counts=dict(manifest.counts),

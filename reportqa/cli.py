@@ -71,7 +71,8 @@ def ingest(
     embed_model: Optional[str] = typer.Option(None, "--embed-model", help="sentence-transformers name/path, 'auto' or 'none'."),
     rebuild: bool = typer.Option(False, "--rebuild", help="Rebuild everything, retrain the offline model."),
 ) -> None:
-    """Parse report files and build the search index."""
+    """Parse report files (and the files uploaded over HTTP, kept in the sources folder) and build the search
+    index."""
     from ingest.pipeline import shipped_reports_dir
 
     from reportqa.indexing import build_parsed, parse_inputs
@@ -80,6 +81,10 @@ def ingest(
     settings = load_settings()
     index_dir = resolve_index(index)
     inputs = list(paths) if paths else [shipped_reports_dir()]
+    # Documents uploaded over HTTP (POST /v1/documents) are part of the index: a rebuild keeps them.
+    sources = settings.model_copy(update={"index": index_dir}).sources_dir().resolve()
+    if sources.is_dir() and any(sources.iterdir()):
+        inputs.append(sources)
     missing = [str(p) for p in inputs if not Path(p).exists()]
     if missing:
         fail(f"no such file or folder: {', '.join(missing)}")

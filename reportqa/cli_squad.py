@@ -32,7 +32,7 @@ def prepare_squad(
     """The dev items, the index folder, and what the run's summary records about the set."""
     from eval.public_qa import PublicQAError, build_open_domain, corpus_key, load_squad, write_items
 
-    title_mode = "neutral"
+    title_mode = "none"  # the paragraph alone: ingest keeps a first line that is no title as text
     settings = load_settings()
     build = {"chunk_size": settings.chunk_size, "overlap": settings.chunk_overlap, "embed_model": settings.embed_model,
              "search_with_heading": settings.search_with_heading}

@@ -94,10 +94,11 @@ def quiet_broken_pipe() -> NoReturn:
 
 def load_store(index: Optional[Path]):
     from ingest.index_reader import IndexNotFound, read_store
+    from ingest.integrity import IndexDamaged
 
     try:
         return read_store(resolve_index(index))
-    except IndexNotFound as exc:
+    except (IndexNotFound, IndexDamaged) as exc:
         fail(str(exc))
 
 

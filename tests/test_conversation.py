@@ -78,3 +78,66 @@ def test_time_swap_over_http(api):
     with api.client() as c:
         plain = c.post("/v1/ask", json={"question": FINANCE_Q, "history": [{"role": "user", "content": "什么是六保？"}]}).json()
     assert plain["standalone_question"] is None and "12.42亿元" in plain["answer"]
+
+
+COURT_Q = "青浦区法院上半年受理各类案件多少件？"
+
+
+@pytest.mark.parametrize(
+    "previous,follow_up,standalone",
+    [
+        # Verb only: the follow-up's predicate replaces the previous one, the object and scope stay.
+        (COURT_Q, "审结了多少件？", "青浦区法院上半年审结各类案件多少件？"),
+        # `那…呢？` with a verb.
+        (COURT_Q, "那审结呢？", "青浦区法院上半年审结各类案件多少件？"),
+        # `其中` shifts to a part: the measured run is replaced, the frame kept.
+        ("川沙新镇1-7月财政总收入是多少？", "其中一般公共预算收入是多少？", "川沙新镇1-7月一般公共预算收入是多少？"),
+        ("青浦法院上半年受理了多少件刑事案件？", "其中审结的有多少件？", "青浦法院上半年审结了多少件刑事案件？"),
+        # A noun phrase with `呢` replaces what was measured.
+        ("青浦区上半年实到外资多少？", "合同外资呢？", "青浦区上半年合同外资多少？"),
+        # Another measure of the same thing (a rate after a count) is added to the previous subject.
+        ("青浦法院上半年受理各类执行案件多少件？", "同期结案率是多少？", "青浦法院上半年受理各类执行案件的同期结案率是多少？"),
+        # A pronoun (其/它) points back at what was measured.
+        (COURT_Q, "其同比增幅是多少？", "青浦区法院上半年受理各类案件的同比增幅是多少？"),
+        # A changed time scope.
+        (COURT_Q, "那下半年呢？", "青浦区法院下半年受理各类案件多少件？"),
+    ],
+)
+def test_condense_replaces_the_part_the_follow_up_names(previous, follow_up, standalone):
+    assert condense(follow_up, [user(previous), assistant("……")]) == standalone
+
+
+def test_subjectless_questions_are_follow_ups_and_named_ones_are_not():
+    assert is_follow_up("审结了多少件？") and is_follow_up("同比增长了多少？")
+    assert not is_follow_up("什么是六保？")
+    assert not is_follow_up("青浦区法院上半年审结了多少件？")
+
+
+def _ask_in_process(index, body: dict) -> dict:
+    from fastapi.testclient import TestClient
+
+    from qa_service.app import create_app
+    from qa_service.config import Settings
+
+    with TestClient(create_app(Settings(index=str(index)))) as client:
+        r = client.post("/v1/ask", json=body)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+@pytest.mark.parametrize("follow_up", ["审结了多少件？", "那审结呢？"])
+def test_follow_up_in_process_is_rewritten_with_the_previous_subject(shipped_index, follow_up):
+    body = {"question": follow_up, "history": [{"role": "user", "content": COURT_Q}, {"role": "assistant", "content": "共受理各类案件20813件。"}]}
+    out = _ask_in_process(shipped_index, body)
+    assert out["standalone_question"] == "青浦区法院上半年审结各类案件多少件？"
+    assert "民间借贷" not in out["answer"]  # the answer of the unrewritten question
+
+
+@pytest.mark.parametrize("follow_up", ["审结了多少件？", "那审结呢？", "其中审结的有多少件？"])
+def test_follow_up_in_process_gets_all_cases_concluded(shipped_index, follow_up):
+    """`1—6月，我院共受理各类案件20813件，同比增加7.28%；审结19567件`: the figure is read with its sentence's scope,
+    not the criminal cases' 审结580件 nor 审结民间借贷案件677件."""
+    body = {"question": follow_up, "history": [{"role": "user", "content": COURT_Q}, {"role": "assistant", "content": "……"}]}
+    out = _ask_in_process(shipped_index, body)
+    assert "19567件" in out["answer"] and not out["abstained"]
+    assert any("19567" in c["quote"] and c["quote"] in c["text"] for c in out["citations"])

@@ -121,6 +121,7 @@ def test_docx_headings_paragraphs_and_table_in_order(tmp_path: Path) -> None:
         "## 一、上半年工作回顾",
         "财政总收入12.42亿元，同比下降13.2%。",
         "指标\t完成\t增幅（%）",
+        "---\t---\t---",  # the header rule under the first row: the row above is the header
         "地区生产总值\t232.2\t-6.4",
         "以上报告，请予审议。",
     ]
@@ -160,6 +161,7 @@ def test_html_title_headings_table_and_no_script(tmp_path: Path) -> None:
         "财政总收入12.42亿元。",
         "## 一、主要指标",
         "指标\t完成",
+        "---\t---",  # the header rule under a row of <th> cells
         "地区生产总值\t232.2",
         "六稳",
         "六保",

@@ -78,8 +78,8 @@ def test_every_paragraph_becomes_a_document(tiny: Path, tmp_path: Path):
     files = write_corpus(build_open_domain(paragraphs, withhold=0.0), tmp_path / "corpus")
     assert sorted(f.name for f in files) == [f"{p.doc_name}.txt" for p in paragraphs]
     for p, f in zip(paragraphs, sorted(files)):
-        assert f.read_text(encoding="utf-8") == f"{NEUTRAL_TITLE}\n{p.context}\n"
-    assert document_text(paragraphs[0], "none") == paragraphs[0].context + "\n"
+        assert f.read_text(encoding="utf-8") == f"{p.context}\n"  # the paragraph alone (title mode `none`)
+    assert document_text(paragraphs[0], "neutral") == f"{NEUTRAL_TITLE}\n{paragraphs[0].context}\n"
     assert document_text(paragraphs[0], "article").startswith("城市\n")
 
 

@@ -229,7 +229,7 @@ ANSWER_REFERENCES = {
     "retriever._TIME_RE": (r"上半年|下半年|全年|一季度|二季度|三季度|四季度|\d{1,2}-\d{1,2}月|\d{4}年度?|\d{1,2}月底?|年初|年底", time.time_scope_re("retrieval")),
     "retriever._DEFINITION_RE": (r"什么是|是什么|指什么|指的是|含义|意思|是指|包括哪些|包含哪些|有哪些内容|具体指|定义", question.RETRIEVAL_DEFINITION_RE),
     "retriever term split": (r"[“”\"、]+", question.DEFINITION_TERM_SPLIT_RE),
-    "conversation._PRONOUN_RE": (r"^(?:那么|那|它们|它|其|该项?|这个|这项|这些|此)", question.FOLLOW_UP_PRONOUN_RE),
+    "conversation._PRONOUN_RE": (r"^(?:那么|那|它们|它|其中|其|该项?|这个|这项|这些|此)", question.FOLLOW_UP_PRONOUN_RE),
     "conversation._TRAILING_RE": (r"[呢吗？?。！!\s]+$", question.TRAILING_PARTICLES_RE),
     "conversation._QUESTION_TAIL_RE": (r"(?:是多少|有多少|是什么|是哪些|有哪些|是谁|多少|怎么样|如何|情况如何)?[呢吗？?。！!\s]*$", question.QUESTION_TAIL_RE),
     "conversation follow-up tail": (r"呢[？?]?$", question.FOLLOW_UP_TAIL_RE),

@@ -53,7 +53,8 @@ def tiny_corpus() -> ParsedCorpus:
                         outlines=outlines)
 
 
-def build_tiny_index(index_dir: Path) -> Path:
-    """The tiny corpus built as `reportqa ingest` builds (Settings), lexical arms only."""
-    build_index(tiny_corpus(), Settings(index=index_dir).build_config(embed_model="none"))
+def build_tiny_index(index_dir: Path, embed_model: str = "none") -> Path:
+    """The tiny corpus built as `reportqa ingest` builds (Settings); lexical arms only unless `embed_model` is
+    given ("offline" trains the offline model: every kind of index file, in ~15 s)."""
+    build_index(tiny_corpus(), Settings(index=index_dir).build_config(embed_model=embed_model))
     return index_dir

@@ -1,0 +1,165 @@
+"""Questions that put two figures side by side: `A和B相比，哪个多？`, `A相当于B的几成？`, `A和B加起来有多少？`.
+
+The question divides at its join word into the two things compared; the other pieces (the shared measure
+`上半年农村生活污水改造的户数`, the ask `哪个多`) are context of both. Figures are read from passages with
+their unit (`288337万元`), never a year or a date.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+from .lexicon import longest_first, rows, tagged
+from .numbers import UNITS
+from .text import normalize_for_match
+from .time import YEAR_OR_DATE_RE
+
+_JOIN_RE = re.compile(longest_first(tagged("compare_ops", "join")))
+_RATIO_RE = re.compile(longest_first(tagged("compare_ops", "ratio")))
+_SUM_RE = re.compile(longest_first(tagged("compare_ops", "sum")))
+_CHOOSE_RE = re.compile(longest_first(tagged("compare_ops", "choose")))
+_COMPARE_RE = re.compile(longest_first(tagged("compare_ops", "compare")))
+# Where the second mention ends: the next join, an asking word or an operation word (`…相比哪个多`).
+_MENTION_END_RE = re.compile(
+    "|".join(
+        longest_first(tagged(name, tag))
+        for name, tag in (("compare_ops", "join"), ("compare_ops", "ratio"), ("compare_ops", "sum"),
+                          ("compare_ops", "choose"), ("ask_words", "ask"))
+    )
+)
+_ASKING_RE = re.compile(
+    "|".join(longest_first(tagged("compare_ops", tag)) for tag in ("choose", "compare", "ratio", "sum", "join"))
+)
+_MENTION_TRIM = "的是有为"  # linking words left at a mention's end: `“计划解决”的`
+# Where a figure's sentence ends when its scope is read: not at `；`, since in `1—6月，我院共受理各类案件20813件；
+# 审结19567件` the second figure shares the first one's scope.
+FIGURE_SENTENCE_ENDS = "。！？!?"
+# A figure's clause, with its closing mark: list items (`、`) are clauses here, since in `合同外资已超额完成、实到外资
+# 完成75%` the figure is the second item's.
+FIGURE_CLAUSE_RE = re.compile(r"[^，,；;：:、]+[，,；;：:、]?")
+# Marks a quote never starts with (the end of the clause before it).
+QUOTE_LEADING_MARKS = "，,；;：:。、"
+# A year as a time scope in normalised text: `2019年`.
+YEAR_RE = re.compile(r"\d{4}年")
+_PIECE_SPLIT_RE = re.compile(r"[，,；;？?。！!：:]")
+# A figure with its unit in normalised text: `288337万元`, `84.1%`, `8.8亿美元`, `1246件`.
+FIGURE_RE = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)\s*(" + longest_first(UNITS) + ")")
+
+
+@dataclass(frozen=True)
+class Compared:
+    """What a comparison question compares: two mentions, their shared context and the operation asked."""
+
+    first: str
+    second: str
+    shared: str  # the pieces naming neither (`上半年农村生活污水改造的户数`, `哪个多`)
+    op: str  # "difference" | "ratio" | "sum"
+
+
+def operation(question: str) -> str:
+    if _RATIO_RE.search(question):
+        return "ratio"
+    if _SUM_RE.search(question):
+        return "sum"
+    return "difference"
+
+
+def is_comparison(question: str) -> bool:
+    """It asks to compare or combine two figures (a compare cue, which of two, a ratio or a sum)."""
+    return any(p.search(question) for p in (_COMPARE_RE, _CHOOSE_RE, _RATIO_RE, _SUM_RE))
+
+
+def compared(question: str) -> Compared | None:
+    """The two mentions around the question's join word: `2019年…的教育支出和农林水支出，哪一项更多？` ->
+    (`2019年…的教育支出`, `农林水支出`, shared `哪一项更多`)."""
+    q = normalize_for_match(question).strip()
+    for m in _JOIN_RE.finditer(q):
+        before, after = q[: m.start()], q[m.end() :]
+        left = _PIECE_SPLIT_RE.split(before)
+        right = _PIECE_SPLIT_RE.split(after)
+        while left and not left[-1].strip():  # `A，相当于B`: the mention is the piece before the comma
+            left.pop()
+        if not left or not right or not right[0].strip():
+            continue
+        end = _MENTION_END_RE.search(right[0])
+        first = left[-1].strip().rstrip(_MENTION_TRIM)
+        second = (right[0][: end.start()] if end else right[0]).strip().rstrip(_MENTION_TRIM)
+        if len(first) < 2 or len(second) < 2:
+            continue
+        rest = right[0][end.start() :] if end else ""
+        shared = "，".join(p for p in [*left[:-1], rest, *right[1:]] if p.strip())
+        shared = _ASKING_RE.sub("", shared)  # `哪个多`, `几成`: how it asks, not what it measures
+        return Compared(first, second, shared, operation(q))
+    return None
+
+
+@dataclass(frozen=True)
+class Figure:
+    value: str  # as written: `120.6`
+    unit: str  # `亿元`, `%`
+    start: int  # offsets in the text it was read from
+    end: int
+
+
+def figures(text: str) -> list[Figure]:
+    """Figures with units in a text (offsets into `text`), without years and dates."""
+    out = []
+    dated = [m.span() for m in YEAR_OR_DATE_RE.finditer(text)]
+    for m in FIGURE_RE.finditer(text):
+        if any(s <= m.start() < e for s, e in dated):
+            continue
+        unit = m.group(2).replace("％", "%")
+        out.append(Figure(m.group(1), unit, m.start(), m.end()))
+    return out
+
+
+_EQUIVALENT_TIMES = {row[0]: row[1:] for row in rows("time_equivalents")}
+_SCALES = {row[0]: (row[1], Decimal(row[2])) for row in rows("unit_scales")}
+
+
+def time_forms(scope: str) -> tuple[str, ...]:
+    """A time scope and the other ways the reports write it: 上半年 -> (上半年, 1-6月)."""
+    return (scope, *_EQUIVALENT_TIMES.get(scope, ()))
+
+
+def common_unit(first: str, second: str) -> tuple[str, Decimal, Decimal] | None:
+    """The unit two figures are compared in, with the factors taking each there: (亿元, 万元) -> (亿元, 1, 0.0001);
+    the same unit -> (unit, 1, 1); None when they measure different things."""
+    if first == second:
+        return first, Decimal(1), Decimal(1)
+    a, b = _SCALES.get(first), _SCALES.get(second)
+    if a is None or b is None or a[0] != b[0]:
+        return None
+    return first, Decimal(1), b[1] / a[1]
+
+
+def compute(op: str, a: str, b: str, scale: Decimal = Decimal(1)) -> str | None:
+    """The result as it is written in an answer: difference |a-b|, ratio a/b as a percentage with one
+    decimal, or the sum; decimals as many as the operands have. `scale` takes b into a's unit."""
+    try:
+        x, y = Decimal(a), Decimal(b) * scale
+    except InvalidOperation:
+        return None
+    places = max(_places(a), _places(b) if scale == 1 else _places(a))
+    if op == "ratio":
+        if y == 0:
+            return None
+        return str((x / y * 100).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
+    result = x + y if op == "sum" else abs(x - y)
+    return str(result.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP))
+
+
+def _places(number: str) -> int:
+    return len(number.split(".", 1)[1]) if "." in number else 0
+
+
+def same_quantity(a: Figure, b: Figure) -> bool:
+    """Whether two figures state one quantity: 2071889万元 and 207.19亿元 (to the precision written)."""
+    unit = common_unit(a.unit, b.unit)
+    if unit is None:
+        return False
+    x, y = Decimal(a.value), Decimal(b.value) * unit[2]
+    places = min(_places(a.value), _places(str(y.normalize())))
+    return abs(x - y) <= Decimal(1).scaleb(-places) / 2 + abs(x) * Decimal("0.0005")

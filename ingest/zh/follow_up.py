@@ -1,0 +1,163 @@
+"""The parts of a question a follow-up leans on, read with jieba's POS tagger rather than phrase lists.
+
+A question such as `青浦区法院上半年受理各类案件多少件？` has a *frame* (place, body, time scope: 青浦区法院上半年),
+a *measured* run naming what it counts (predicate and object: 受理各类案件, with its verb run 受理) and an
+*ask* (多少件？). A follow-up (`审结了多少件？`, `那审结呢？`, `其中一般公共预算收入是多少？`) keeps the previous
+question and replaces the part its own words stand for: a verb replaces the verb run, a noun phrase the
+measured run. Which words belong to which part comes from their POS tags, not from lists of phrasings.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+
+from .lexicon import alternation, tagged
+from .names import FOLLOW_UP_BODY_RE
+from .places import follow_up_place_re
+from .question import FIGURE_RE, FOLLOW_UP_PRONOUN_RE, TRAILING_PARTICLES_RE, follow_up_question
+from .time import time_scope_re
+
+_ASK_RE = re.compile("^(?:" + alternation(tagged("ask_words", "ask")) + ")")
+_COPULAS = frozenset(tagged("ask_words", "copula"))
+_REFERRING = frozenset(tagged("follow_up_pronouns", "refer"))
+# POS tags (jieba, ICTCLAS set) of words that name a thing: nouns, proper names, verbal nouns, abbreviations
+# (六保), time words, foreign words. A question without one of its own has no subject of its own.
+_NOUN_FLAGS = ("n", "vn", "an", "j", "t", "s", "eng")
+# POS tags of a predicate: verbs (not verbal nouns), adverbial verbs.
+_VERB_FLAGS = frozenset({"v", "vd", "vi", "vq"})
+# Particles a follow-up's content may end with before its ask (`审结的有多少件`, `审结了`).
+_LINKING_FLAGS = frozenset({"uj", "ul", "uz", "ug", "uv", "y", "x"})
+
+
+@dataclass(frozen=True)
+class Token:
+    word: str
+    flag: str
+    start: int
+    end: int
+
+
+@cache
+def _posseg():
+    import jieba.posseg  # loaded on first use: a follow-up is rare, the dictionary is large
+
+    return jieba.posseg
+
+
+def tokens(text: str) -> tuple[Token, ...]:
+    out: list[Token] = []
+    pos = 0
+    for pair in _posseg().cut(text):
+        out.append(Token(pair.word, pair.flag, pos, pos + len(pair.word)))
+        pos += len(pair.word)
+    return tuple(out)
+
+
+def _ask_index(toks: tuple[Token, ...]) -> int:
+    """Index of the first token of the asking part (a copula right before the asking word included)."""
+    for i, t in enumerate(toks):
+        if _ASK_RE.match(t.word):
+            return i - 1 if i > 0 and toks[i - 1].word in _COPULAS else i
+    return len(toks)
+
+
+def _frame_spans(text: str) -> list[tuple[int, int]]:
+    """Where the question names a place, a body or a time scope."""
+    spans = []
+    for pattern in (follow_up_place_re(), FOLLOW_UP_BODY_RE, time_scope_re("question")):
+        spans.extend(m.span() for m in pattern.finditer(text))
+    return spans
+
+
+@dataclass(frozen=True)
+class QuestionParts:
+    text: str
+    measured: tuple[int, int]  # offsets of what is measured (predicate and object), right before the ask
+    verbs: tuple[int, int] | None  # the first verb run inside `measured`
+    ask: int  # offset where the asking part starts (len(text) when there is none)
+
+    @property
+    def subject(self) -> str:
+        """Everything before the ask: `青浦区法院上半年受理各类案件`."""
+        return self.text[: self.ask]
+
+
+def question_parts(question: str) -> QuestionParts:
+    text = question.strip()
+    toks = tokens(text)
+    ask_i = _ask_index(toks)
+    frame = _frame_spans(text)
+
+    def in_frame(t: Token) -> bool:
+        return t.flag in ("ns", "nt", "t") or any(s < t.end and t.start < e for s, e in frame)
+
+    first = ask_i
+    while first > 0 and not in_frame(toks[first - 1]):
+        first -= 1
+    run = toks[first:ask_i]
+    ask = toks[ask_i].start if ask_i < len(toks) else len(text)
+    measured = (run[0].start, run[-1].end) if run else (ask, ask)
+    verb_idx = [i for i, t in enumerate(run) if t.flag in _VERB_FLAGS]
+    verbs = None
+    if verb_idx:
+        last = verb_idx[0]
+        while last + 1 < len(run) and run[last + 1].flag in _VERB_FLAGS:
+            last += 1
+        verbs = (run[verb_idx[0]].start, run[last].end)
+    return QuestionParts(text, measured, verbs, ask)
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    """A follow-up's own words: `那审结呢？` -> content 审结, no ask; `它的同比增幅是多少？` refers back."""
+
+    text: str  # without its leading pronoun and trailing particles
+    content: str  # the words before its ask, linking particles dropped: 审结
+    refers: bool  # starts with a pronoun pointing at what the previous question measured (它, 其)
+    asks: bool  # has an asking part of its own (多少件)
+    verb_only: bool  # its content is a predicate without a noun of its own
+    has_subject: bool  # names a thing of its own (a noun that is not a figure word)
+    starts_with_predicate: bool  # `完成了…`, `同比增长了多少` (a verb or adverb first)
+
+    @property
+    def own_ask(self) -> str:
+        """Its asking part as a question's end: `公务接待费花了多少` -> `了多少？`."""
+        return self.text[len(self.content) :] + "？"
+
+
+def read_follow_up(question: str) -> FollowUp:
+    q = question.strip()
+    lead = FOLLOW_UP_PRONOUN_RE.match(q)  # longest pronoun first: `其中` (shift) before `其` (refer)
+    refers = bool(lead) and lead.group(0) in _REFERRING
+    text = TRAILING_PARTICLES_RE.sub("", q[lead.end() :] if lead else q)
+    toks = tokens(text)
+    ask_i = _ask_index(toks)
+    head = list(toks[:ask_i])
+    while head and head[-1].flag in _LINKING_FLAGS:
+        head.pop()
+    content = text[: head[-1].end] if head else ""
+    nouns = [t for t in toks if t.flag.startswith(_NOUN_FLAGS) and not FIGURE_RE.fullmatch(t.word)]
+    verb_only = bool(head) and not any(t.flag.startswith(_NOUN_FLAGS) for t in head) and any(
+        t.flag in _VERB_FLAGS for t in head
+    )
+    starts_with_predicate = bool(toks) and toks[0].flag in _VERB_FLAGS | {"d"}
+    return FollowUp(text, content, refers, ask_i < len(toks), verb_only, bool(nouns), starts_with_predicate)
+
+
+def names_frame(question: str) -> bool:
+    """Whether a question names a place, a body or a time scope of its own."""
+    return bool(_frame_spans(question.strip())) or any(t.flag in ("ns", "nt") for t in tokens(question.strip()))
+
+
+def wants_figure(question: str) -> bool:
+    return bool(FIGURE_RE.search(question))
+
+
+def added_to(subject: str, follow: FollowUp) -> str:
+    """A follow-up added to the previous subject: `…财政总收入` + `的同比增幅是多少` -> `…财政总收入的同比增幅是多少？`;
+    a predicate joins without `的`: `…固定资产投资` + `完成了年初目标的百分之几` -> `…投资完成了年初目标的百分之几？`."""
+    if follow.starts_with_predicate:
+        return f"{subject}{follow.text}？"
+    return follow_up_question(subject, follow.text)

@@ -1,0 +1,131 @@
+"""The comparison answerer and the computed clause (qa_service/comparison.py, citations.computation_holds) on
+tiny in-memory passages."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+from ingest.models import Chunk
+from ingest.tokenize import Tokenizer
+from ingest.zh.comparison import compared, compute, is_comparison
+from qa_service.analysis import QueryAnalyzer
+from qa_service.citations import verify
+from qa_service.claims import Claim, Computation, DraftAnswer, render
+from qa_service.comparison import ComparisonAnswerer
+from qa_service.config import Settings
+from qa_service.retriever import RetrievedPassage, RetrievalResult
+
+
+def chunk(cid: str, title: str, text: str) -> Chunk:
+    return Chunk(id=cid, doc_id=cid, doc_title=title, heading_path=[title], kind="text", start=0, end=0, text=text)
+
+
+BUDGET = chunk("budget", "关于青浦区2019年财政决算的报告", "2019年主要支出项目情况：教育支出288337万元，完成预算的98.3%；农林水支出311302万元，完成预算的127.1%。")
+COURT = chunk("court", "青浦区人民法院2020年上半年工作报告", "1—6月，我院共受理各类案件20813件，同比增加7.28%；审结19567件，同比增加4.07%。")
+PROSECUTOR = chunk("pros", "青浦区人民检察院2020年上半年工作报告", "上半年，我院向法院提起公诉714件1031人。")
+CRIMINAL = chunk("crim", "青浦区人民法院2020年上半年工作报告", "上半年，共受理刑事案件630件，审结580件。")
+
+
+@pytest.fixture(scope="module")
+def tokenize():
+    return Tokenizer().tokenize
+
+
+def ask(question: str, passages: list[Chunk], tokenize) -> DraftAnswer | None:
+    analysis = QueryAnalyzer(tokenize, None, None).analyze(question)
+    ranked = RetrievalResult(passages=[RetrievedPassage(chunk=c, score=1.0) for c in passages])
+    ctx = SimpleNamespace(analysis=analysis, passages=passages, retrieved=ranked)
+    return ComparisonAnswerer().answer(ctx)
+
+
+def test_two_figures_each_cited_with_their_difference(tokenize):
+    draft = ask("2019年青浦区本级的教育支出和农林水支出，哪一项更多？", [BUDGET], tokenize)
+    assert draft is not None
+    text, citations = render(verify(draft, [BUDGET], tokenize, Settings().citation_min_support), {})
+    assert "教育支出288337万元" in text and "农林水支出311302万元" in text
+    assert "（据[1]计算：相差22965万元）" in text
+    assert [c.chunk.id for c in citations] == ["budget"]
+
+
+def test_figures_from_two_documents_cite_both(tokenize):
+    question = "上半年青浦检察院向法院提起公诉的案件数和青浦法院受理的刑事案件数，哪个更多？"
+    draft = ask(question, [PROSECUTOR, CRIMINAL], tokenize)
+    assert draft is not None
+    text, citations = render(verify(draft, [PROSECUTOR, CRIMINAL], tokenize, Settings().citation_min_support), {})
+    assert text == "我院向法院提起公诉714件[1]；共受理刑事案件630件[2]（据[1][2]计算：相差84件）。"
+    assert [c.chunk.id for c in citations] == ["pros", "crim"]
+
+
+def test_a_ratio_of_two_stated_figures(tokenize):
+    draft = ask("青浦法院上半年审结的案件，占受理的各类案件的几成？", [COURT], tokenize)
+    assert draft is not None
+    text, _ = render(verify(draft, [COURT], tokenize, Settings().citation_min_support), {})
+    assert "19567件" in text and "20813件" in text and "前者约为后者的94.0%" in text
+
+
+def test_not_a_comparison_or_no_two_figures_passes(tokenize):
+    assert ask("青浦法院上半年审结了多少件案件？", [COURT], tokenize) is None
+    assert ask("2019年教育支出和科学技术支出哪个多？", [COURT], tokenize) is None  # no such figures here
+
+
+def test_figures_of_different_kinds_or_a_request_for_both_values_pass(tokenize):
+    plea = chunk("plea", "青浦区人民法院2020年上半年工作报告", "共计审结认罪认罚案件520件，占同期刑事案件的89.81%。")
+    # The share is stated: 520件 and 89.81% are not two figures to compare.
+    assert ask("青浦法院上半年审结的认罪认罚案件占同期刑事案件的比例是多少？", [plea], tokenize) is None
+    stops = chunk("bus", "计划执行情况", "新建公交候车亭305座（其中新建205座，更新100座）。")
+    assert ask("公交候车亭新建和更新各多少座？", [stops], tokenize) is None  # asks for both, compares nothing
+
+
+def test_computed_clause_is_checked_against_its_operands(tokenize):
+    def draft(result: str, operands=("311302", "288337")) -> DraftAnswer:
+        calc = Claim(text=f"相差{result}万元", sources=[BUDGET], quotes=[""], computed=Computation("difference", operands, result))
+        figure = Claim(text="农林水支出311302万元", sources=[BUDGET], quotes=["农林水支出311302万元"])
+        return DraftAnswer(claims=[figure, calc])
+
+    kept = verify(draft("22965"), [BUDGET], tokenize, Settings().citation_min_support)
+    assert [c.computed is not None for c in kept.claims] == [False, True] and not kept.unsupported
+    wrong = verify(draft("22966"), [BUDGET], tokenize, Settings().citation_min_support)
+    assert len(wrong.claims) == 1 and wrong.unsupported == ["相差22966万元"]
+    absent = verify(draft("22964", ("311302", "288338")), [BUDGET], tokenize, Settings().citation_min_support)
+    assert len(absent.claims) == 1
+
+
+def test_question_reading():
+    pair = compared("上半年农村生活污水改造的户数，川沙新镇和青浦区实事工程（表2）相比哪个多？")
+    assert pair is not None and (pair.first, pair.second) == ("川沙新镇", "青浦区实事工程(表2)")
+    ratio = compared("2020年上半年青浦区级一般公共预算收入，相当于2019年全区一般公共预算收入的几成？")
+    assert ratio is not None and ratio.op == "ratio" and ratio.second == "2019年全区一般公共预算收入"
+    assert not is_comparison("青浦区上半年财政收入是多少？")
+    assert compute("ratio", "120.6", "207.19") == "58.2" and compute("difference", "12.42", "3.23") == "9.19"
+    assert compute("sum", "70", "14") == "84"
+
+
+LOANS = chunk("loans", "青浦区人民法院2020年上半年工作报告", "妥善审理各类民事纠纷，其中，审结涉人身、财产等各类侵权案件733件，审结民间借贷案件677件。")
+
+
+def test_a_follow_up_figure_is_read_with_its_sentence_scope(tokenize):
+    from qa_service.follow_up_answer import FollowUpFigureAnswerer
+
+    passages = [CRIMINAL, LOANS, COURT]
+    analysis = QueryAnalyzer(tokenize, None, None).analyze("青浦区法院上半年审结各类案件多少件？")
+    ranked = RetrievalResult(passages=[RetrievedPassage(chunk=c, score=1.0) for c in passages])
+    answerer = FollowUpFigureAnswerer()
+    draft = answerer.answer(SimpleNamespace(analysis=analysis, passages=passages, retrieved=ranked, follow_up=True))
+    assert draft is not None and [c.text for c in draft.claims] == ["审结19567件"]
+    assert draft.claims[0].sources == [COURT]
+    # A first question is the extractive answerer's.
+    assert answerer.answer(SimpleNamespace(analysis=analysis, passages=passages, retrieved=ranked, follow_up=False)) is None
+
+
+def test_a_follow_up_about_another_place_is_not_answered_from_this_one(tokenize):
+    from qa_service.follow_up_answer import FollowUpFigureAnswerer
+
+    town = chunk("town", "川沙新镇政府上半年工作情况报告", "1-7月，川沙新镇财政总收入12.42亿元，同比下降13.2%。")
+    ranked = RetrievalResult(passages=[RetrievedPassage(chunk=town, score=1.0)])
+    answerer = FollowUpFigureAnswerer()
+    for question, answered in (("高桥镇1-7月财政总收入是多少？", False), ("川沙新镇1-7月财政总收入是多少？", True)):
+        analysis = QueryAnalyzer(tokenize, None, None).analyze(question)
+        draft = answerer.answer(SimpleNamespace(analysis=analysis, passages=[town], retrieved=ranked, follow_up=True))
+        assert (draft is not None) == answered
