@@ -48,7 +48,8 @@ def value(metrics: dict, name: str, **labels) -> float:
 def test_metrics_count_requests_answers_abstentions_and_fallbacks(app):
     before = samples(app)
     assert call(app, "POST", "/v1/ask", json={"question": "六稳是什么？"}).status_code == 200
-    abstained = call(app, "POST", "/v1/ask", json={"question": "火星上的人口规划目标是多少？"}).json()
+    # filtered to a document that does not exist: nothing is retrieved, so the answer is an abstention
+    abstained = call(app, "POST", "/v1/ask", json={"question": "火星上的人口规划目标是多少？", "filters": {"doc_ids": ["nope"]}}).json()
     assert abstained["abstained"] is True
     llm = call(app, "POST", "/v1/ask", json={"question": "六稳是什么？", "mode": "llm"}).json()
     assert llm["fallback"] == "llm_error"
