@@ -28,6 +28,7 @@ from .schemas import (
     check_question,
 )
 from .service import QAService
+from .web_page import install_web_page
 
 MODEL_ID = "reportqa"
 _ERRORS = {400: {"model": ErrorResponse}, 404: {"model": ErrorResponse}, 422: {"model": ErrorResponse}, 503: {"model": ErrorResponse}}
@@ -39,6 +40,8 @@ def create_app(settings: Settings | None = None, service: QAService | None = Non
         title="reportqa",
         version="0.1.0",
         description="Questions in Chinese over government reports; short answers citing the exact source passages.",
+        docs_url=None,  # /docs and /redoc come from install_web_page, with their assets served offline
+        redoc_url=None,
     )
     app.state.service = service
     app.state.started = int(time.time())
@@ -88,6 +91,7 @@ def create_app(settings: Settings | None = None, service: QAService | None = Non
         return JSONResponse(chat_completion(service, req, MODEL_ID))
 
     install_document_jobs(app, service)
+    install_web_page(app)
     return app
 
 
