@@ -32,13 +32,12 @@ function showRole() {
 }
 
 /** Ask who we are; when a key is needed and ours is missing or refused, ask for one until given or cancelled. */
-async function checkAccess(refused = false) {
+async function checkAccess() {
   access = await whoAmI();
   while (access.keys_required && !access.role) {
-    const entered = await askForKey(refused || Boolean(storedKey()));
-    if (!entered) break;
+    // A stored key that gives no role was refused: say so.
+    if (!(await askForKey(Boolean(storedKey())))) break;
     access = await whoAmI();
-    refused = true;
   }
   showRole();
   return Boolean(access.role);
@@ -47,7 +46,7 @@ async function checkAccess(refused = false) {
 /** Called after a 401 or 403: a 401 asks for a (new) key and reloads what the key unlocks. */
 async function onUnauthorized(status) {
   if (status !== 401) return false;
-  const ok = await checkAccess(true);
+  const ok = await checkAccess();
   if (ok) await loadDocuments().catch(() => {});
   return ok;
 }

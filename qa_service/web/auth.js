@@ -24,7 +24,14 @@ export function authHeaders() {
  * Show the key dialog; resolves true when a key was entered (or forgotten), false when cancelled.
  * `invalid` says the last key was refused.
  */
+let pending = null; // one prompt at a time: a second caller waits for the same answer
+
 export function askForKey(invalid = false) {
+  if (!pending) pending = prompt(invalid).finally(() => { pending = null; });
+  return pending;
+}
+
+function prompt(invalid) {
   const dialog = byId("key-dialog");
   const input = byId("key-input");
   const message = byId("key-message");

@@ -68,7 +68,7 @@ async function ask(question) {
     finishAnswer(item, body, text, result);
     history.push({ role: "user", content: question }, { role: "assistant", content: text });
   } catch (err) {
-    await failAnswer(item, body, err, question);
+    failAnswer(item, body, err, question);
   } finally {
     controller = null;
     byId("send").disabled = false;
@@ -116,7 +116,7 @@ function flash(button, message) {
   setTimeout(() => { button.textContent = label; }, 1500);
 }
 
-async function failAnswer(item, body, err, question) {
+function failAnswer(item, body, err, question) {
   body.classList.remove("streaming");
   item.classList.add("error");
   if (err.name === "AbortError") {
@@ -128,6 +128,6 @@ async function failAnswer(item, body, err, question) {
     // Keep the question so it can be sent again once a key is entered.
     const box = byId("question");
     if (!box.value) box.value = question;
-    await hooks.onUnauthorized(err.status);
+    hooks.onUnauthorized(err.status); // asks for a key; the answer is already marked as refused
   }
 }

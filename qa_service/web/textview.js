@@ -28,7 +28,11 @@ export function renderText(container, text, { passage = null, quote = null, anch
     const top = stack[stack.length - 1];
     if (kind === "open-passage") stack.push(made.passage = top.appendChild(span("passage")));
     else if (kind === "open-mark") stack.push(made.mark = top.appendChild(document.createElement("mark")));
-    else if (kind === "anchor") made.anchors.set(at, top.appendChild(span("anchor")));
+    else if (kind === "anchor") {
+      const anchor = top.appendChild(span("anchor"));
+      anchor.dataset.offset = String(at);
+      made.anchors.set(at, anchor);
+    }
     else if (stack.length > 1) stack.pop();
   }
   if (pos < text.length) container.append(document.createTextNode(text.slice(pos)));
