@@ -1,17 +1,22 @@
 // Document management (admin only): upload with progress, each job's result, delete a report.
 import { getJSON, sendJSON, uploadFiles } from "./api.js";
 import { byId, clear, el } from "./dom.js";
-import { t } from "./i18n.js";
-import { loadDocuments, onDocuments } from "./reports.js";
+import { onLangChange, t } from "./i18n.js";
+import { documents, loadDocuments, onDocuments } from "./reports.js";
 import { forgetDocuments } from "./source.js";
 
 const POLL_MS = 800;
 const POLL_LIMIT = 900; // about 12 minutes of polling before a job is left to the list
 let onUnauthorized = async () => false;
+const shownJobs = new Map(); // <li> -> the job it shows, re-rendered on a language change
 
 export function initManage(options) {
   onUnauthorized = options.onUnauthorized || onUnauthorized;
   onDocuments(renderDocs);
+  onLangChange(() => {
+    renderDocs(documents());
+    shownJobs.forEach((job, item) => renderJob(item, job));
+  });
   byId("upload-form").addEventListener("submit", (e) => {
     e.preventDefault();
     upload();
@@ -63,6 +68,7 @@ async function follow(jobId, kind) {
 }
 
 function renderJob(item, job) {
+  shownJobs.set(item, job);
   clear(item);
   item.className = `job ${job.status}`;
   item.dataset.status = job.status;
@@ -97,7 +103,9 @@ function disarm(button) {
 async function remove(doc, button) {
   if (!button.dataset.armed) {
     button.dataset.armed = "1";
-    button.textContent = t("manage.confirm");
+    // A delete removes the source file, so every report split from the same file goes with it.
+    const siblings = documents().filter((d) => d.source_file === doc.source_file).length;
+    button.textContent = siblings > 1 ? t("manage.confirmMany", { n: siblings }) : t("manage.confirm");
     return;
   }
   button.disabled = true;

@@ -1,12 +1,15 @@
 // The reports: the list (title, date, reporter, counts) and one report's outline and cleaned text.
 import { getJSON } from "./api.js";
 import { byId, clear, el } from "./dom.js";
-import { t } from "./i18n.js";
+import { onLangChange, t } from "./i18n.js";
 import { documentWithText } from "./source.js";
 import { renderText, scrollWithin } from "./textview.js";
 
 let list = [];
 const listeners = [];
+let shown = null; // the document in the view
+
+onLangChange(() => { if (shown) showMeta(shown); });
 
 /** Call `fn(documents)` whenever the list is (re)loaded: the search filter and management follow it. */
 export function onDocuments(fn) {
@@ -44,9 +47,8 @@ export async function openDocument(docId, passage = null) {
   const view = byId("doc-view");
   view.hidden = false;
   byId("doc-title").textContent = doc.title;
-  byId("doc-meta").textContent = t("doc.meta", {
-    date: doc.date || "—", reporter: doc.reporter || "—", sections: doc.n_sections, passages: doc.n_chunks,
-  });
+  shown = doc;
+  showMeta(doc);
   const starts = [];
   collectStarts(doc.outline || [], starts);
   const box = byId("doc-text");
@@ -56,6 +58,12 @@ export async function openDocument(docId, passage = null) {
   view.scrollIntoView({ block: "start" });
   if (made.passage) scrollWithin(box, made.passage);
   else box.scrollTop = 0;
+}
+
+function showMeta(doc) {
+  byId("doc-meta").textContent = t("doc.meta", {
+    date: doc.date || "—", reporter: doc.reporter || "—", sections: doc.n_sections, passages: doc.n_chunks,
+  });
 }
 
 function collectStarts(nodes, starts) {
@@ -76,8 +84,9 @@ function renderOutline(outline, box, anchors) {
     const go = el("button", { type: "button", class: "link", dataset: { start: node.start } }, node.heading);
     go.addEventListener("click", () => {
       const anchor = anchors.get(node.start);
-      if (anchor) scrollWithin(box, anchor);
-      box.focus({ preventScroll: true });
+      if (anchor) scrollWithin(box, anchor, 0); // the section's heading at the top of the text
+      byId("doc-outline").querySelectorAll("[aria-current]").forEach((b) => b.removeAttribute("aria-current"));
+      go.setAttribute("aria-current", "location");
     });
     const kids = outlineNodes(node.children || []);
     return el("li", {}, go, kids.length ? el("ul", {}, build(kids)) : null);

@@ -1,11 +1,14 @@
 // The search box over /v1/search, with a filter by report.
 import { getJSON } from "./api.js";
 import { byId, clear, el } from "./dom.js";
-import { t } from "./i18n.js";
+import { onLangChange, t } from "./i18n.js";
 import { onDocuments, openDocument } from "./reports.js";
+
+let last = null; // the results shown
 
 export function initSearch() {
   onDocuments(fillFilter);
+  onLangChange(() => { if (last) showResults(last); });
   byId("search-form").addEventListener("submit", (e) => {
     e.preventDefault();
     search();
@@ -26,6 +29,7 @@ function fillFilter(docs) {
 async function search() {
   const q = byId("search-q").value.trim();
   const out = clear(byId("search-results"));
+  last = null;
   if (!q) return;
   const params = new URLSearchParams({ q, top_k: "10" });
   const docId = byId("search-doc").value;
@@ -33,13 +37,19 @@ async function search() {
   out.setAttribute("aria-busy", "true");
   try {
     const { results } = await getJSON(`/v1/search?${params}`);
-    out.append(el("p", { class: "meta" }, results.length ? t("search.count", { n: results.length }) : t("search.none")));
-    out.append(el("ol", { class: "results" }, results.map(resultItem)));
+    showResults(results);
   } catch (err) {
     out.append(el("p", { class: "error" }, t("chat.error") + err.message));
   } finally {
     out.removeAttribute("aria-busy");
   }
+}
+
+function showResults(results) {
+  last = results;
+  const out = clear(byId("search-results"));
+  out.append(el("p", { class: "meta" }, results.length ? t("search.count", { n: results.length }) : t("search.none")));
+  out.append(el("ol", { class: "results" }, results.map(resultItem)));
 }
 
 function resultItem(r) {

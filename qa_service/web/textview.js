@@ -53,10 +53,10 @@ export function locateQuote(text, quote, start = 0, end = text.length) {
   return at === -1 ? null : [at, at + quote.length];
 }
 
-/** Scroll the scrollable `box` so `target` (inside it) sits a third of the way down. */
-export function scrollWithin(box, target) {
+/** Scroll the scrollable `box` so `target` (inside it) sits `fraction` of the way down (a third by default). */
+export function scrollWithin(box, target, fraction = 1 / 3) {
   if (!target) return;
   const boxRect = box.getBoundingClientRect();
   const rect = target.getBoundingClientRect();
-  box.scrollTop += rect.top - boxRect.top - box.clientHeight / 3;
+  box.scrollTop += rect.top - boxRect.top - box.clientHeight * fraction - 8; // 8px: the line is not cut at the top
 }
