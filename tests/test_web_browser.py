@@ -112,6 +112,41 @@ def test_click_a_citation_and_see_the_quote_in_the_document(browser, server) -> 
     assert page.errors == []
 
 
+def test_copy_an_answer_with_its_citations(browser, server) -> None:
+    page = _page(browser, server)
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.url)
+    answer = ask(page, FIRST)
+    citation = server.client().post("/v1/ask", json={"question": FIRST}).json()["citations"][0]
+    answer.locator("button.copy").click()
+    page.wait_for_function("() => navigator.clipboard.readText().then(t => t.length > 0)")
+    copied = page.evaluate("navigator.clipboard.readText()")
+    shown = answer.locator(".body").text_content()
+    trail = " > ".join(citation["heading_path"][1:])
+    assert copied == f"{shown}\n[1] 《{citation['doc_title']}》 {trail}：{citation['quote']}"
+
+
+def test_unsupported_sentences_and_marker_forms_are_rendered(browser, server) -> None:
+    """The answer renderer on an LLM-style reply: a compound marker, an unknown number, an unsupported sentence."""
+    page = _page(browser, server)
+    rendered = page.evaluate(
+        """async () => {
+          const { answerBody } = await import('/ui/answer.js');
+          const cite = (n) => ({ n, doc_title: 'T', heading_path: ['T'], quote: 'q' + n, passage_id: 'p' + n });
+          const result = { citations: [cite(1), cite(2)], unsupported_sentences: ['无依据的一句。'] };
+          const box = document.createElement('div');
+          box.append(...answerBody('收入增长[1, 2]。无依据的一句。见[9]。', result, () => {}));
+          return {
+            links: [...box.querySelectorAll('a')].map((a) => a.textContent),
+            unsupported: box.querySelector('.unsupported')?.firstChild.textContent,
+            text: box.textContent,
+          };
+        }"""
+    )
+    assert rendered["links"] == ["[1]", "[2]"]
+    assert rendered["unsupported"] == "无依据的一句。"
+    assert "[9]" in rendered["text"]  # a number with no citation stays text, never a dead link
+
+
 def test_a_follow_up_question_uses_the_history(browser, server) -> None:
     page = _page(browser, server)
     ask(page, FIRST)
