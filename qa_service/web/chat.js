@@ -5,6 +5,7 @@ import { byId, clear, el } from "./dom.js";
 import { t } from "./i18n.js";
 
 const history = []; // {role, content}: what the service gets to resolve follow-ups
+const MAX_HISTORY = 40; // messages sent back; the chat API takes 100 and reads only the recent turns
 let controller = null;
 let hooks = { onCite: () => {}, onUnauthorized: async () => false };
 
@@ -55,7 +56,7 @@ async function ask(question) {
   const item = messageItem("assistant", body);
   item.setAttribute("aria-busy", "true");
   scrollToEnd();
-  const messages = [...history, { role: "user", content: question }];
+  const messages = [...history.slice(-MAX_HISTORY), { role: "user", content: question }];
   controller = new AbortController();
   byId("send").disabled = true;
   let text = "";
