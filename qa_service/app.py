@@ -5,16 +5,24 @@ from __future__ import annotations
 import time
 from typing import Annotated
 
-from fastapi import FastAPI, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.security import HTTPAuthorizationCredentials
+from pydantic import StringConstraints
 
+from . import metrics
+from .access_log import RequestObserver
+from .auth import KeyStore, bearer, current_role, require_role
 from .chat import chat_completion, chat_stream
 from .config import Settings
 from .documents_api import install_document_jobs
-from .errors import BadRequest, install_error_handlers
+from .errors import InvalidQuestion, ModelNotFound, install_error_handlers
+from .openapi_doc import install_openapi
 from .schemas import (
+    QUESTION_SCHEMA,
     AskRequest,
     AskResponse,
+    AuthStatus,
     ChatRequest,
     DocumentDetail,
     DocumentSummary,
@@ -22,6 +30,7 @@ from .schemas import (
     Health,
     ModelCard,
     ModelList,
+    OpenAIErrorResponse,
     Passage,
     Ready,
     SearchResponse,
@@ -31,11 +40,20 @@ from .service import QAService
 from .web_page import install_web_page
 
 MODEL_ID = "reportqa"
+DocIds = Annotated[str, StringConstraints(min_length=1)]  # one value of `doc_ids`: an id, or ids separated by commas
+_AUTH = {401: {"model": ErrorResponse}, 403: {"model": ErrorResponse}}
 _ERRORS = {400: {"model": ErrorResponse}, 404: {"model": ErrorResponse}, 422: {"model": ErrorResponse}, 503: {"model": ErrorResponse}}
+_V1_ERRORS = {**_ERRORS, **_AUTH}
+_CHAT_ERRORS = {status: {"model": OpenAIErrorResponse} for status in (400, 401, 403, 404, 503)}
+# One server-sent event: `data:` holds a JSON chunk, the last one `[DONE]`.
+_SSE_EVENT = {"type": "object", "required": ["data"], "properties": {"data": {"type": "string"}, "event": {"type": "string"}}}
+# A completion is JSON, or with "stream": true server-sent events.
+_CHAT_OK = {200: {"content": {"application/json": {"schema": {"type": "object"}}, "text/event-stream": {"schema": _SSE_EVENT}}}}
 
 
 def create_app(settings: Settings | None = None, service: QAService | None = None) -> FastAPI:
     service = service or QAService(settings)
+    settings = service.settings
     app = FastAPI(
         title="reportqa",
         version="0.1.0",
@@ -45,7 +63,38 @@ def create_app(settings: Settings | None = None, service: QAService | None = Non
     )
     app.state.service = service
     app.state.started = int(time.time())
+    app.state.keys = KeyStore.from_settings(settings)
+    service.answer_observers.append(metrics.observe_answer)
+    if service.llm is not None:
+        service.llm.observer = metrics.observe_llm
     install_error_handlers(app)
+    _install_middleware(app, settings)
+    _status_routes(app, service)
+    app.include_router(_v1_router(app, service))
+    install_document_jobs(app, service)
+    install_web_page(app)
+    install_openapi(app, keys_required=app.state.keys.required)
+    return app
+
+
+def _install_middleware(app: FastAPI, settings: Settings) -> None:
+    origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
+    if origins:  # off by default: without origins no CORS header is ever sent
+        from fastapi.middleware.cors import CORSMiddleware
+
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=origins,
+            allow_methods=["GET", "POST", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+            expose_headers=["X-Request-ID"],
+        )
+    # Outermost: every response, errors and CORS preflights included, gets a request id, a log line, metrics.
+    app.add_middleware(RequestObserver)
+
+
+def _status_routes(app: FastAPI, service: QAService) -> None:
+    """Routes that need no key: liveness, readiness, metrics and who-am-I."""
 
     @app.get("/healthz", response_model=Health, tags=["status"])
     def healthz() -> Health:
@@ -55,51 +104,76 @@ def create_app(settings: Settings | None = None, service: QAService | None = Non
     def readyz() -> Ready:
         return service.ready()
 
-    @app.get("/v1/search", response_model=SearchResponse, responses=_ERRORS, tags=["retrieval"])
+    @app.get("/metrics", tags=["status"], response_class=metrics.MetricsResponse)
+    def metrics_() -> metrics.MetricsResponse:
+        return metrics.render(service)
+
+    @app.get("/v1/auth", response_model=AuthStatus, tags=["status"])
+    def auth(request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> AuthStatus:
+        """Whether keys are required and the role of the presented key (null: none), so a client knows what to show."""
+        return AuthStatus(keys_required=app.state.keys.required, role=current_role(request, credentials))
+
+
+def _v1_router(app: FastAPI, service: QAService) -> APIRouter:
+    """The data API: every route needs a key with the query role (admin includes it) when keys are set."""
+    v1 = APIRouter(dependencies=[Depends(require_role("query"))])
+
+    @v1.get("/v1/search", response_model=SearchResponse, responses=_V1_ERRORS, tags=["retrieval"])
     def search(
-        q: Annotated[str, Query(description="The question or keywords.")],
+        request: Request,
+        q: Annotated[str, Query(description="The question or keywords.", json_schema_extra=QUESTION_SCHEMA)],
         top_k: Annotated[int, Query(ge=1, le=50)] = 10,
-        doc_ids: Annotated[list[str] | None, Query(description="Restrict to these documents (repeat or comma-separate).")] = None,
+        doc_ids: Annotated[list[DocIds] | None, Query(description="Restrict to these documents (repeat or comma-separate).")] = None,
         heading_prefix: Annotated[str | None, Query(max_length=200)] = None,
     ) -> SearchResponse:
+        _single_valued(request, ("q", "top_k", "heading_prefix"))
         return service.search(_check_query(q), top_k, _split_ids(doc_ids), heading_prefix)
 
-    @app.get("/v1/passages/{passage_id}", response_model=Passage, responses=_ERRORS, tags=["retrieval"])
+    @v1.get("/v1/passages/{passage_id}", response_model=Passage, responses=_V1_ERRORS, tags=["retrieval"])
     def passage(passage_id: str) -> Passage:
         return service.passage(passage_id)
 
-    @app.get("/v1/documents", response_model=list[DocumentSummary], responses=_ERRORS, tags=["documents"])
+    @v1.get("/v1/documents", response_model=list[DocumentSummary], responses=_V1_ERRORS, tags=["documents"])
     def documents() -> list[DocumentSummary]:
         return service.documents()
 
-    @app.get("/v1/documents/{doc_id}", response_model=DocumentDetail, response_model_exclude_none=False, responses=_ERRORS, tags=["documents"])
+    @v1.get("/v1/documents/{doc_id}", response_model=DocumentDetail, response_model_exclude_none=False, responses=_V1_ERRORS, tags=["documents"])
     def document(doc_id: str, text: bool = False) -> DocumentDetail:
         return service.document(doc_id, with_text=text)
 
-    @app.get("/v1/models", response_model=ModelList, tags=["chat"])
+    @v1.get("/v1/models", response_model=ModelList, responses=_CHAT_ERRORS, tags=["chat"])
     def models() -> ModelList:
         return ModelList(data=[ModelCard(id=MODEL_ID, created=app.state.started)])
 
-    @app.post("/v1/ask", response_model=AskResponse, responses=_ERRORS, tags=["answering"])
+    @v1.post("/v1/ask", response_model=AskResponse, responses=_V1_ERRORS, tags=["answering"])
     def ask(req: AskRequest) -> AskResponse:
         return service.ask(req)
 
-    @app.post("/v1/chat/completions", responses=_ERRORS, tags=["chat"])
-    def chat(req: ChatRequest, request: Request):
+    @v1.post("/v1/chat/completions", responses={**_CHAT_OK, **_CHAT_ERRORS}, tags=["chat"])
+    def chat(req: ChatRequest):
+        """OpenAI's chat completions. Invalid requests are 400 in OpenAI's error shape; `n` must be 1; the
+        sampling knobs (`temperature`, `top_p`, penalties, `max_tokens`, `seed`) are range-checked and ignored."""
+        if req.model != MODEL_ID:
+            raise ModelNotFound(f"The model {req.model!r} does not exist; the one model is {MODEL_ID!r}.")
         if req.stream:
             return StreamingResponse(chat_stream(service, req, MODEL_ID), media_type="text/event-stream")
         return JSONResponse(chat_completion(service, req, MODEL_ID))
 
-    install_document_jobs(app, service)
-    install_web_page(app)
-    return app
+    return v1
+
+
+def _single_valued(request: Request, names: tuple[str, ...]) -> None:
+    """A parameter that takes one value, given twice, is ambiguous (the framework would keep the last): 422."""
+    for name in names:
+        if len(request.query_params.getlist(name)) > 1:
+            raise InvalidQuestion(f"{name} is given more than once; it takes one value")
 
 
 def _check_query(q: str) -> str:
     try:
         return check_question(q, name="q")
     except ValueError as exc:
-        raise BadRequest(str(exc)) from None
+        raise InvalidQuestion(str(exc)) from None
 
 
 def _split_ids(values: list[str] | None) -> list[str] | None:

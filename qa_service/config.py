@@ -11,7 +11,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ingest.config import BuildConfig, ChunkingConfig
@@ -144,6 +144,20 @@ class Settings(BaseSettings):
     # Server.
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
+
+    # Access control (qa_service.auth). No keys at all: every request has the admin role, and `reportqa serve`
+    # refuses a non-loopback --host unless allow_anonymous is set.
+    api_keys: str | None = Field(None, description='API keys and their roles, e.g. "k1:admin,k2:query" (REPORTQA_API_KEYS).')
+    api_keys_file: Path | None = Field(None, description="A file of `key:role` lines (# comments); adds to api_keys.")
+    allow_anonymous: bool = Field(False, description="Serve a non-loopback address without keys (everyone is admin).")
+    cors_origins: str = Field("", description='Origins allowed by CORS, comma-separated ("*" for any); empty: CORS off.')
+    access_log: bool = Field(True, description="`reportqa serve` writes one JSON line per request to stderr.")
+
+    @field_validator("api_keys_file", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        # REPORTQA_API_KEYS_FILE= (set but empty) means no file, not the working directory
+        return None if isinstance(value, str) and not value.strip() else value
 
     def sources_dir(self) -> Path:
         """Uploaded source files: inside the index directory by default, so they move (and back up) with it."""

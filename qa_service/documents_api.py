@@ -5,7 +5,7 @@
     GET    /v1/jobs/{job_id}      -> {"job_id", "kind", "status", "result": {"documents", "skipped"}, "error"}
 
 Past `jobs_queue_max` waiting jobs both submissions answer 429; an upload larger than `upload_max_bytes` 413.
-Every route depends on `require_admin`, the one place the access check is made.
+Every route needs the admin role (qa_service.auth.require_role): a query key gets 403, no key 401.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from pydantic import BaseModel
 
 from ingest.loaders import SUPPORTED_EXTENSIONS
 
+from .auth import require_role
 from .errors import BadRequest, NotFound, ServiceError
 from .job_runner import JobRunner
 from .jobs import Job, JobResult, JobStore, SkippedFile, now_ns, public_view
@@ -49,14 +50,6 @@ class JobView(BaseModel):
     error: str | None = None
 
 
-def require_admin() -> None:
-    """The admin role guard of document management.
-
-    Until API keys and roles exist every caller is admin; the integrator replaces this one dependency with the
-    auth module's `require_role("admin")`.
-    """
-    return None
-
 
 def install_document_jobs(app: FastAPI, service: QAService) -> JobRunner:
     """Add the document routes to `app`, with a job runner (`app.state.jobs`) started for jobs left queued."""
@@ -71,7 +64,7 @@ def install_document_jobs(app: FastAPI, service: QAService) -> JobRunner:
 
 
 def documents_router(service: QAService, store: JobStore, runner: JobRunner) -> APIRouter:
-    router = APIRouter(dependencies=[Depends(require_admin)], tags=["documents"], responses=_ERRORS)
+    router = APIRouter(dependencies=[Depends(require_role("admin"))], tags=["documents"], responses=_ERRORS)
     limit = service.settings.upload_max_bytes
 
     @router.post("/v1/documents", status_code=202, response_model=JobAccepted)

@@ -5,6 +5,7 @@ The index reader hands over typed records (Document, Section); this module decid
 
 from __future__ import annotations
 
+from pathlib import PurePath
 from typing import Any
 
 from ingest.index_reader import IndexReader
@@ -17,7 +18,7 @@ def document_summary(index: IndexReader, d: Document) -> DocumentSummary:
     return DocumentSummary(
         id=d.doc_id,
         title=d.title,
-        source_file=d.source_file,
+        source_file=PurePath(d.source_file).name,  # the file's name: responses carry no server paths
         page=d.page,
         date=d.date,
         reporter=d.reporter,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -17,6 +18,8 @@ log = logging.getLogger(__name__)
 class ServiceError(Exception):
     status = 400
     type = "invalid_request"
+    code: str | None = None
+    headers: dict[str, str] | None = None
 
     def __init__(self, message: str):
         super().__init__(message)
@@ -38,16 +41,76 @@ class BadRequest(ServiceError):
     type = "invalid_request"
 
 
-def error_json(status: int, type_: str, message: str) -> JSONResponse:
+class InvalidQuestion(ServiceError):
+    """A question that breaks the question rule after the request was parsed (e.g. a follow-up made
+    standalone grew past the length limit): 422 like a blank question in the request."""
+
+    status = 422
+    type = "invalid_request"
+
+
+class Unauthorized(ServiceError):
+    status = 401
+    type = "unauthorized"
+    headers = {"WWW-Authenticate": "Bearer"}
+
+
+class Forbidden(ServiceError):
+    status = 403
+    type = "forbidden"
+
+
+class ModelNotFound(ServiceError):
+    status = 404
+    type = "invalid_request_error"
+    code = "model_not_found"
+
+
+# Paths whose errors take OpenAI's shape ({"error": {"message", "type", "param", "code"}}, a superset of
+# ours) and where every invalid request is a 400, as the official openai client expects.
+OPENAI_PATHS = frozenset({"/v1/chat/completions", "/v1/models"})
+
+
+def public_path(path: str | Path) -> str:
+    """A server path as a client may see it: relative to the working directory, else only its name
+    (responses carry no absolute paths)."""
+    p = Path(path)
+    if not p.is_absolute():
+        return str(p)
+    try:
+        return str(p.relative_to(Path.cwd()))
+    except ValueError:
+        return p.name
+
+
+def error_json(status: int, type_: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
     from fastapi.responses import JSONResponse
 
-    return JSONResponse(status_code=status, content={"error": {"type": type_, "message": message}})
+    return JSONResponse(status_code=status, content={"error": {"type": type_, "message": message}}, headers=headers)
+
+
+def _openai_json(status: int, type_: str, message: str, code: str | None, headers: dict[str, str] | None) -> JSONResponse:
+    from fastapi.responses import JSONResponse
+
+    if status in (400, 422):
+        status, type_ = 400, "invalid_request_error"
+    body = {"error": {"message": message, "type": type_, "param": None, "code": code}}
+    return JSONResponse(status_code=status, content=body, headers=headers)
+
+
+def respond(request: Request, status: int, type_: str, message: str, *, code: str | None = None,
+            headers: dict[str, str] | None = None) -> JSONResponse:
+    """The error response for this request's path: OpenAI's shape on the chat API, ours elsewhere."""
+    if request.url.path in OPENAI_PATHS:
+        return _openai_json(status, type_, message, code, headers)
+    return error_json(status, type_, message, headers)
 
 
 def _describe(errors: list[dict]) -> str:
     parts = []
     for e in errors[:5]:
-        loc = ".".join(str(x) for x in e.get("loc", ()) if x not in ("body", "query", "path"))
+        # pydantic names the branches of a union in loc (`function-after[check_text(), str]`): not for clients
+        loc = ".".join(str(x) for x in e.get("loc", ()) if x not in ("body", "query", "path") and "[" not in str(x))
         msg = e.get("msg", "invalid value").removeprefix("Value error, ")
         parts.append(f"{loc}: {msg}" if loc else msg)
     return "; ".join(parts) or "invalid request"
@@ -58,23 +121,24 @@ def install_error_handlers(app: FastAPI) -> None:
     from starlette.exceptions import HTTPException as StarletteHTTPException
 
     @app.exception_handler(ServiceError)
-    async def _service_error(_: Request, exc: ServiceError) -> JSONResponse:
-        return error_json(exc.status, exc.type, exc.message)
+    async def _service_error(request: Request, exc: ServiceError) -> JSONResponse:
+        return respond(request, exc.status, exc.type, exc.message, code=exc.code, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = exc.errors()
         if any(e.get("type") == "json_invalid" for e in errors):
-            return error_json(400, "invalid_json", "the request body is not valid JSON")
-        return error_json(422, "invalid_request", _describe(errors))
+            return respond(request, 400, "invalid_json", "the request body is not valid JSON")
+        return respond(request, 422, "invalid_request", _describe(errors))
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        kind = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return error_json(exc.status_code, kind, str(exc.detail))
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        kind = {400: "invalid_request", 404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        # The headers carry what the status needs: 405's `Allow`, 401's `WWW-Authenticate`.
+        return respond(request, exc.status_code, kind, str(exc.detail), headers=exc.headers)
 
     @app.exception_handler(Exception)
-    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         # The trace goes to the server log, never to the client.
         log.exception("unhandled error: %s", exc)
-        return error_json(500, "internal_error", "internal error; see the server log")
+        return respond(request, 500, "internal_error", "internal error; see the server log")

@@ -95,6 +95,12 @@ class IndexHolder(Generic[T]):
             self._loaded, self._failure = (key, value), None
             return value
 
+    @property
+    def in_service(self) -> T | None:
+        """What is being served, without loading anything (None before the first load)."""
+        loaded = self._loaded
+        return loaded[1] if loaded is not None else None
+
     def _cached(self, key: ManifestKey) -> T | None:
         loaded, failure = self._loaded, self._failure
         if loaded is not None and loaded[0] == key:

@@ -10,6 +10,7 @@ service falls back to the extractive answer with `fallback` set to that reason.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
@@ -75,6 +76,7 @@ class LLMClient:
         from llama_index.llms.openai_like import OpenAILike
 
         self.model = model
+        self.observer: Callable[[float, bool], None] | None = None  # (seconds, ok) of every call: the app's metrics
         self.llm = OpenAILike(
             model=model,
             api_base=base_url,
@@ -90,9 +92,12 @@ class LLMClient:
     def _chat(self, system: str, user: str) -> str:
         from llama_index.core.llms import ChatMessage, MessageRole
 
+        started = time.perf_counter()
         try:
             response = self.llm.chat([ChatMessage(role=MessageRole.SYSTEM, content=system), ChatMessage(role=MessageRole.USER, content=user)])
+            self._observe(started, ok=True)
         except Exception as exc:  # network, HTTP status, malformed payload: all mean "no answer"
+            self._observe(started, ok=False)
             name = type(exc).__name__
             reason = "llm_timeout" if "Timeout" in name or "timed out" in str(exc).lower() else "llm_error"
             log.warning("LLM call failed (%s): %s", reason, exc)
@@ -101,6 +106,10 @@ class LLMClient:
         if not text:
             raise LLMUnavailable("llm_empty_reply")
         return text
+
+    def _observe(self, started: float, ok: bool) -> None:
+        if self.observer is not None:
+            self.observer(time.perf_counter() - started, ok)
 
     def rewrite(self, question: str) -> list[str]:
         """Report-vocabulary rewrites of the question (the original stays first)."""

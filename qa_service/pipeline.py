@@ -36,7 +36,8 @@ from .extractive import ExtractiveAnswerer, abstain
 from .llm import LLMClient, LLMSession
 from .question import QuestionAnalysis
 from .retriever import PassageRetriever, RetrievalQuery, RetrievalResult
-from .schemas import Turn
+from .errors import InvalidQuestion
+from .schemas import MAX_QUERY_CHARS, Turn
 from .scope import ScopeDetector
 
 
@@ -80,6 +81,12 @@ class Condenser:
             by_model = llm.call(lambda client: client.condense(question, history))
             if by_model is not None:
                 standalone = by_model
+        if len(standalone) > MAX_QUERY_CHARS:
+            # The question rule holds for what is answered, not only for what was typed: a follow-up
+            # completed from a long history turn would otherwise skip the limit.
+            raise InvalidQuestion(
+                f"the follow-up made standalone is {len(standalone)} characters; the limit is {MAX_QUERY_CHARS}"
+            )
         return standalone
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from ingest.models import Chunk
 
 from . import documents_view
 from .config import Settings
-from .errors import NotFound
+from .errors import NotFound, public_path
 from .index_holder import IndexHolder, ManifestKey
 from .llm import LLMClient
 from .messages import WARM_UP_QUESTION
@@ -59,6 +60,8 @@ class QAService:
         self._pipeline: tuple[Loaded, AnswerPipeline] | None = None
         self._pipeline_lock = threading.Lock()
         self.llm: LLMClient | None = None
+        # Called with every answer (the HTTP app counts them in its metrics; the CLI adds none).
+        self.answer_observers: list[Callable[[AskResponse], None]] = []
         if self.settings.llm_configured:
             self.llm = LLMClient(self.settings.llm_base_url, self.settings.llm_model, self.settings.llm_api_key, self.settings.llm_timeout)
 
@@ -175,7 +178,7 @@ class QAService:
         return Ready(
             status="degraded" if damage else "ready",
             damage=damage,
-            index=str(self.index_dir),
+            index=public_path(self.index_dir),
             build_id=manifest.build_id,
             counts=dict(manifest.counts),
             embedding_model=manifest.embedding.model,
@@ -196,7 +199,15 @@ class QAService:
             doc_ids=tuple(filters.doc_ids) if filters and filters.doc_ids else None,
             heading_prefix=filters.heading_prefix if filters else None,
         )
-        return ask_response(req, self.pipeline().run(request))
+        response = ask_response(req, self.pipeline().run(request))
+        for observe in self.answer_observers:
+            observe(response)
+        return response
+
+    def build_id(self) -> str | None:
+        """The build id of the index in service, without loading one (None before the first load)."""
+        loaded = self._holder.in_service
+        return loaded.index.manifest.build_id if loaded is not None else None
 
 
 def ask_response(req: AskRequest, result: PipelineResult) -> AskResponse:

@@ -207,18 +207,33 @@ def serve(
     index: Optional[Path] = IndexOpt,
     host: Optional[str] = typer.Option(None, "--host", help="Bind address (default 127.0.0.1)."),
     port: Optional[int] = typer.Option(None, "--port", help="Port (default 8000)."),
+    allow_anonymous: bool = typer.Option(
+        False, "--allow-anonymous", help="Serve a non-loopback --host with no API keys (everyone gets the admin role)."
+    ),
 ) -> None:
     """Serve the HTTP API (search, passages, documents, ask, OpenAI-compatible chat)."""
     import uvicorn
 
+    from qa_service.access_log import configure_access_log
     from qa_service.app import create_app
+    from qa_service.auth import KeyConfigError, anonymous_refusal
 
     settings = load_settings()
     if index is not None:
         settings.index = index
+    settings.allow_anonymous = settings.allow_anonymous or allow_anonymous
     host = host or settings.host
     port = port or settings.port
-    app_ = create_app(settings)
+    try:
+        refusal = anonymous_refusal(settings, host)
+        if refusal:
+            fail(refusal)
+        app_ = create_app(settings)
+    except KeyConfigError as exc:
+        fail(str(exc))
+    if not app_.state.keys.required:
+        err.print("[yellow]note:[/yellow] no API keys are set: every request has the admin role", highlight=False)
+    configure_access_log(settings.access_log)
     try:
         app_.state.service.warm_up()
     except Exception as exc:  # still serve: /healthz works and other endpoints answer 503 with the fix

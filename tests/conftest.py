@@ -12,6 +12,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import traceback
 from collections.abc import Iterator
@@ -100,31 +101,40 @@ def api(shipped_index) -> InProcessAPI:
 
 
 class Server:
-    def __init__(self, proc: subprocess.Popen, url: str):
+    def __init__(self, proc: subprocess.Popen, url: str, stderr_path: Path):
         self.proc = proc
         self.url = url
+        self.stderr_path = stderr_path
 
     def client(self, **kwargs) -> httpx.Client:
         return httpx.Client(base_url=self.url, timeout=60, **kwargs)
 
+    def stderr(self) -> str:
+        """What the server wrote to stderr so far (its messages and JSON access log)."""
+        return self.stderr_path.read_text(encoding="utf-8", errors="replace")
+
 
 def start_server(index: Path, env: dict | None = None) -> Server:
     port = free_port()
-    proc = subprocess.Popen(
-        [*CLI, "serve", "--index", str(index), "--port", str(port)],
-        env={**os.environ, **(env or {})},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    # stderr goes to a file, not a pipe: the access log writes a line per request, and a pipe nobody
+    # reads fills up and blocks the server.
+    stderr_path = Path(tempfile.mkstemp(prefix="reportqa-serve-", suffix=".log")[1])
+    with stderr_path.open("w") as stderr:
+        proc = subprocess.Popen(
+            [*CLI, "serve", "--index", str(index), "--port", str(port)],
+            env={**os.environ, **(env or {})},
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+            text=True,
+        )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"server exited: {proc.stderr.read()}")
+            raise RuntimeError(f"server exited: {stderr_path.read_text(errors='replace')}")
         try:
             if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                return Server(proc, url)
+                return Server(proc, url, stderr_path)
         except httpx.HTTPError:
             time.sleep(0.2)
     proc.kill()

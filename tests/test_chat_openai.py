@@ -175,24 +175,25 @@ def test_bad_messages_with_openai_client(client, messages):
     "body,status",
     [
         (b"{not json", 400),
-        (b"[]", 422),
-        (b"{}", 422),
-        (b'{"messages": "hi"}', 422),
-        (b'{"messages": [{"role": "user", "content": 5}]}', 422),
-        (b'{"messages": [{"role": "wizard", "content": "hi"}]}', 422),
-        (b'{"messages": [{"content": "hi"}]}', 422),
-        (b'{"messages": [{"role": "user", "content": "hi"}], "stream": "sometimes"}', 422),
-        (b'{"messages": [{"role": "user", "content": "hi"}], "top_k": 0}', 422),
-        (b'{"messages": [{"role": "user", "content": "hi"}], "top_k": "five"}', 422),
-        (b'{"messages": [{"role": "user", "content": "hi"}], "mode": "magic"}', 422),
-        (b'{"messages": [{"role": "user", "content": "hi"}], "filters": {"doc_ids": 3}}', 422),
+        (b"[]", 400),
+        (b"{}", 400),
+        (b'{"messages": "hi"}', 400),
+        (b'{"messages": [{"role": "user", "content": 5}]}', 400),
+        (b'{"messages": [{"role": "wizard", "content": "hi"}]}', 400),
+        (b'{"messages": [{"content": "hi"}]}', 400),
+        (b'{"messages": [{"role": "user", "content": "hi"}], "stream": "sometimes"}', 400),
+        (b'{"messages": [{"role": "user", "content": "hi"}], "top_k": 0}', 400),
+        (b'{"messages": [{"role": "user", "content": "hi"}], "top_k": "five"}', 400),
+        (b'{"messages": [{"role": "user", "content": "hi"}], "mode": "magic"}', 400),
+        (b'{"messages": [{"role": "user", "content": "hi"}], "filters": {"doc_ids": 3}}', 400),
         (b'{"messages": [{"role": "assistant", "content": "hi"}]}', 400),
         (b'{"messages": [{"role": "user", "content": ""}]}', 400),
         (b'{"messages": [{"role": "user", "content": "  "}], "stream": true}', 400),
-        (b'{"messages": []}', 422),
+        (b'{"messages": []}', 400),
     ],
 )
 def test_chat_bad_input_raw(api, body, status):
+    # On the OpenAI-compatible API every invalid request is a 400 in OpenAI's error shape.
     with api.client() as c:
         r = c.post("/v1/chat/completions", content=body, headers={"Content-Type": "application/json"})
     assert r.status_code == status, r.text

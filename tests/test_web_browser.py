@@ -6,7 +6,6 @@ meet an abstention, search, open a report's outline, upload with an admin key, b
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import shutil
 from collections.abc import Iterator
@@ -29,11 +28,6 @@ UPLOAD_TEXT = (
     "测试镇2026年上半年工作报告\n\n一、财政收支情况\n"
     "2026年1-6月，测试镇财政总收入98.76亿元，同比增长5.4%。一般公共预算收入21.09亿元。\n\n"
     "二、民生工作\n上半年新建社区食堂17家，新增养老床位420张。\n"
-)
-# API keys and roles come with qa_service.auth (branch apihard); until it is merged these tests are expected
-# to fail, and once it is they must pass (the condition turns false by itself).
-needs_keys = pytest.mark.xfail(
-    importlib.util.find_spec("qa_service.auth") is None, reason="needs API keys (apihard)", strict=False
 )
 
 
@@ -233,7 +227,6 @@ def test_keyboard_language_and_phone_width(browser, server) -> None:
     assert page.evaluate("document.documentElement.lang") == "en"
 
 
-@needs_keys
 def test_upload_with_an_admin_key_and_ask_about_it(browser, keyed_server) -> None:
     page = open_page(browser, keyed_server.url)
     page.locator("#key-dialog").wait_for()
@@ -262,7 +255,6 @@ def test_upload_with_an_admin_key_and_ask_about_it(browser, keyed_server) -> Non
     assert page.locator("#source-title").text_content() == "《测试镇2026年上半年工作报告》"
 
 
-@needs_keys
 def test_refused_without_a_key(browser, keyed_server) -> None:
     page = open_page(browser, keyed_server.url)
     page.locator("#key-dialog").wait_for()

@@ -231,7 +231,6 @@ ANSWER_REFERENCES = {
     "retriever term split": (r"[“”\"、]+", question.DEFINITION_TERM_SPLIT_RE),
     "conversation._PRONOUN_RE": (r"^(?:那么|那|它们|它|其中|其|该项?|这个|这项|这些|此)", question.FOLLOW_UP_PRONOUN_RE),
     "conversation._TRAILING_RE": (r"[呢吗？?。！!\s]+$", question.TRAILING_PARTICLES_RE),
-    "conversation._QUESTION_TAIL_RE": (r"(?:是多少|有多少|是什么|是哪些|有哪些|是谁|多少|怎么样|如何|情况如何)?[呢吗？?。！!\s]*$", question.QUESTION_TAIL_RE),
     "conversation follow-up tail": (r"呢[？?]?$", question.FOLLOW_UP_TAIL_RE),
     "conversation._BODY_RE": (r"(?:人民)?(?:法院|检察院|政府)|人大常委会|[\u4e00-\u9fff]{0,4}?(?:委员会|局|委)", names.FOLLOW_UP_BODY_RE),
     "conversation._PLACE_RE": (r"[\u4e00-\u9fff]{1,5}?(?:新区|区|新镇|镇|县|市|街道)", places.follow_up_place_re()),

@@ -60,10 +60,8 @@ FOLLOW_UP_PRONOUN_RE = re.compile(r"^(?:" + alternation(words("follow_up_pronoun
 FOLLOW_UP_TAIL_RE = re.compile(r"呢[？?]?$")
 # Trailing particles and marks: `下半年呢？` -> 下半年.
 TRAILING_PARTICLES_RE = re.compile(r"[呢吗？?。！!\s]+$")
-# The asking words and marks at the end of a question (`.sub` leaves its subject): `…收入是多少？` -> `…收入`.
 # End marks stripped from a question quoted in a reply: `…是多少？` -> `…是多少`.
 QUESTION_END_MARKS = "？?。.！!"
-QUESTION_TAIL_RE = re.compile(r"(?:" + alternation(words("question_tails")) + r")?[呢吗？?。！!\s]*$")
 
 
 def follow_up_question(subject: str, ask: str) -> str:
