@@ -76,6 +76,8 @@ class HTTPSystem:
         return SystemAnswer(
             answer=res["answer"],
             abstained=res["abstained"],
+            abstain_probability=res.get("abstain_probability"),
+            abstain_reason=res.get("abstain_reason"),
             citations=[CitedPassage(c["n"], c["passage_id"], c["text"], c["quote"]) for c in res["citations"]],
             retrieved=[self._ranked(ref["passage_id"], ref["score"]) for ref in res["retrieved"]],
             retrieve_ms=float(res["timings_ms"]["retrieve"]),

@@ -56,6 +56,8 @@ class ItemResult:
     citations: list[CitedPassage] = field(default_factory=list)
     total_ms: float = 0.0
     fallback: str | None = None
+    abstain_probability: float | None = None
+    abstain_reason: str | None = None
 
     @property
     def has_gold(self) -> bool:
@@ -115,6 +117,7 @@ def evaluate(
             res = ItemResult(
                 item, [r.passage_id for r in ranked], None, 0, ans.retrieve_ms, retrieved=ranked, answer=ans.answer,
                 abstained=ans.abstained, citations=ans.citations, total_ms=total_ms, fallback=ans.fallback,
+                abstain_probability=ans.abstain_probability, abstain_reason=ans.abstain_reason,
             )
             if res.has_gold:
                 res.extra_metrics.update(score_answer(item, ans.answer, ans.abstained, ans.citations))
@@ -201,6 +204,8 @@ def result_row(r: ItemResult) -> dict[str, Any]:
         "answers": r.item.answers,
         "answer": r.answer,
         "abstained": r.abstained,
+        "abstain_probability": r.abstain_probability,
+        "abstain_reason": r.abstain_reason,
         "citations": [{"n": c.n, "passage_id": c.passage_id, "quote": c.quote} for c in r.citations],
         "retrieved_ids": r.retrieved_ids,
         "metrics": {

@@ -48,6 +48,8 @@ class SystemAnswer:
     retrieve_ms: float
     fallback: str | None = None
     mode: str = "extractive"
+    abstain_probability: float | None = None  # the answerability model's P(wrong or unanswerable)
+    abstain_reason: str | None = None
 
 
 class RetrievalSystem(Protocol):
@@ -104,6 +106,8 @@ class PipelineSystem:
         return SystemAnswer(
             answer=res.answer,
             abstained=res.abstained,
+            abstain_probability=res.abstain_probability,
+            abstain_reason=res.abstain_reason,
             citations=[CitedPassage(c.n, c.chunk.id, c.chunk.text, c.quote) for c in res.citations],
             retrieved=[Ranked(p.chunk.id, p.chunk.text, p.chunk.kind, p.score) for p in res.retrieved.passages],
             retrieve_ms=res.retrieve_ms,

@@ -53,6 +53,8 @@ def chat_completion(service: QAService, req: ChatRequest, model_id: str) -> dict
         "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
         "citations": [c.model_dump() for c in ask.citations],
         "abstained": ask.abstained,
+        "abstain_probability": ask.abstain_probability,
+        "abstain_reason": ask.abstain_reason,
         "unsupported_sentences": ask.unsupported_sentences,
         "mode": ask.mode,
         "fallback": ask.fallback,
@@ -80,8 +82,11 @@ def chat_stream(service: QAService, req: ChatRequest, model_id: str) -> Iterator
         yield event({"role": "assistant", "content": ""})
         for piece in _pieces(ask.answer):
             yield event({"content": piece})
-        yield event({}, "stop", citations=[c.model_dump() for c in ask.citations], abstained=ask.abstained,
-                    unsupported_sentences=ask.unsupported_sentences)
+        yield event(
+            {}, "stop", citations=[c.model_dump() for c in ask.citations], abstained=ask.abstained,
+            abstain_probability=ask.abstain_probability, abstain_reason=ask.abstain_reason,
+            unsupported_sentences=ask.unsupported_sentences,
+        )
         yield "data: [DONE]\n\n"
 
     return gen()

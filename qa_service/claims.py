@@ -40,6 +40,10 @@ class DraftAnswer:
     abstained: bool = False
     abstain_text: str = ""
     unsupported: list[str] = field(default_factory=list)
+    # The answerability model's P(wrong or unanswerable) and, when it abstained, the evidence that weighed
+    # most (qa_service.ranked); None from answerers without the model.
+    abstain_probability: float | None = None
+    abstain_reason: str | None = None
 
 
 @dataclass

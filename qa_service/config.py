@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -80,6 +81,18 @@ class ExtractiveConfig:
 
 
 @dataclass(frozen=True)
+class RankedConfig:
+    """The learned answerer's knobs (qa_service.ranked); its models are in the file at `model_path`."""
+
+    model_path: Path | None  # None: the packaged qa_service/data/answer_model.json
+    max_passages: int
+    trim_above: int  # a longer answer sentence is shown as its best clause window...
+    trim_confidence: float  # ...when the trimmer gives that window at least this probability of holding the answer
+    legacy: ExtractiveConfig  # the rule-based answerer's gates, read as features of the abstainer
+    abstain_at: float | None  # abstain from this P(unanswerable) on; None: the model file's threshold
+
+
+@dataclass(frozen=True)
 class PipelineConfig:
     """The answer pipeline's own knobs (qa_service.pipeline)."""
 
@@ -132,6 +145,11 @@ class Settings(BaseSettings):
     answer_rank_decay: float = Field(0.06, ge=0.0, lt=1.0, description="Score lost per rank by a passage's sentences.")
     answer_conflict_ratio: float = Field(0.85, gt=0.0, le=1.0, description="A rival figure from another document this close is shown too.")
     answer_max_chars: int = Field(220, ge=20, description="Longer answer sentences are trimmed to their clauses.")
+    answerer: Literal["ranked", "rules"] = Field("ranked", description="The extractive answerer: the learned ranker with its calibrated abstention, or the older hand-set rules.")
+    answer_model: Path | None = Field(None, description="Answer model JSON written by `reportqa train-answerer` (default: the packaged one).")
+    answer_trim_above: int = Field(150, ge=10, description="An answer sentence longer than this is shown as its best clause window.")
+    answer_abstain_at: float | None = Field(None, ge=0.0, le=1.0, description="Abstain from this P(unanswerable) on (default: the model file's threshold; its `fit.operating_points` lists others).")
+    answer_trim_confidence: float = Field(0.0, ge=0.0, le=1.0, description="...when the trimmer's probability that the window holds the answer is at least this.")
     citation_min_support: float = Field(0.5, ge=0.0, le=1.0, description="Share of a sentence's key terms a cited passage must hold.")
 
     # Document management over HTTP (POST/DELETE /v1/documents, GET /v1/jobs/{id}); jobs are kept in <index>/jobs.
@@ -199,6 +217,16 @@ class Settings(BaseSettings):
             rank_decay=self.answer_rank_decay,
             conflict_ratio=self.answer_conflict_ratio,
             max_answer_chars=self.answer_max_chars,
+        )
+
+    def ranked_config(self) -> RankedConfig:
+        return RankedConfig(
+            model_path=self.answer_model,
+            max_passages=self.answer_passages,
+            trim_above=self.answer_trim_above,
+            trim_confidence=self.answer_trim_confidence,
+            legacy=self.extractive_config(),
+            abstain_at=self.answer_abstain_at,
         )
 
     def pipeline_config(self) -> PipelineConfig:

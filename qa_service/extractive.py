@@ -32,7 +32,7 @@ from .question import QuestionAnalysis
 if TYPE_CHECKING:
     from .answerers import AnswerContext
 
-__all__ = ["Candidate", "ExtractiveAnswerer", "ExtractiveConfig", "abstain"]
+__all__ = ["Candidate", "ExtractiveAnswerer", "ExtractiveConfig", "abstain", "display_quote"]
 
 
 @dataclass
@@ -158,6 +158,29 @@ class ExtractiveAnswerer:
             claim.prefix = messages.document_prefix(best.chunk.doc_title)
             claims.append(claim)
         return claims
+
+
+def legacy_gates(
+    q: QuestionAnalysis, passages: Sequence[Chunk], config: ExtractiveConfig, place_docs: Callable[[str], set[str]] | None
+) -> tuple[float, float, float, float]:
+    """The four gates by which this answerer abstains, each 1.0 when it would: (place filter, question figures not
+    in any passage, no candidate fits the intent, coverage below `abstain_below`). The learned answerer reads them
+    as evidence, not as vetoes."""
+    passages = list(passages[: config.max_passages])
+    place = 0.0
+    if place_docs is not None and q.places:
+        allowed = _documents_naming(q.places, place_docs)
+        kept = passages if allowed is None else [c for c in passages if c.doc_id in allowed]
+        place = float(not kept)
+        passages = kept or passages
+    cands = ExtractiveAnswerer(config, None).candidates(q, passages)
+    states = {c.chunk.id: _states_figures(q, c.chunk) for c in cands}
+    fits = [_fits_intent(q, c.text) for c in cands]
+    figures = float(not any(states.values()))
+    intent = float(not any(fits))
+    ok = [c for c, f in zip(cands, fits) if f and states[c.chunk.id]]
+    coverage = float(not ok or ok[0].coverage < config.abstain_below)
+    return place, figures, intent, coverage
 
 
 def abstain(q: QuestionAnalysis) -> DraftAnswer:
@@ -292,3 +315,6 @@ def _display(quote: str) -> str:
     """Quotes shown in an answer: table tabs become spaces, line breaks are joined, and the Markdown
     bold of the gazette's glossary (`**“四早”**：…`) is dropped; the citation keeps the exact quote."""
     return LINE_BREAK_RE.sub("", quote.replace("\t", " ").replace("**", "")).strip()
+
+
+display_quote = _display  # the learned answerer (qa_service.ranked) shows its quotes the same way

@@ -26,15 +26,18 @@ from ingest.models import Chunk, Document
 
 from . import conversation
 from .analysis import QueryAnalysis, QueryAnalyzer
+from .answer_features import Similarity
+from .answer_model import load_answer_model
 from .answerers import AnswerContext, Answerer, LLMAnswerer, ReporterAnswerer
 from .citations import verify
 from .claims import DraftAnswer, RenderedCitation, render
 from .comparison import ComparisonAnswerer
-from .follow_up_answer import FollowUpFigureAnswerer
 from .config import PipelineConfig, Settings
 from .extractive import ExtractiveAnswerer, abstain
+from .follow_up_answer import FollowUpFigureAnswerer
 from .llm import LLMClient, LLMSession
 from .question import QuestionAnalysis
+from .ranked import RankedAnswerer
 from .retriever import PassageRetriever, RetrievalQuery, RetrievalResult
 from .errors import InvalidQuestion
 from .schemas import MAX_QUERY_CHARS, Turn
@@ -68,6 +71,14 @@ class PipelineResult:
     @property
     def abstained(self) -> bool:
         return self.draft.abstained
+
+    @property
+    def abstain_probability(self) -> float | None:
+        return self.draft.abstain_probability
+
+    @property
+    def abstain_reason(self) -> str | None:
+        return self.draft.abstain_reason if self.draft.abstained else None
 
 
 class Condenser:
@@ -199,6 +210,16 @@ def fuse_queries(results: Sequence[RetrievalResult], depth: int, k: int) -> Retr
     return RetrievalResult(passages=passages)
 
 
+def extractive_answerer(
+    settings: Settings, place_docs: Callable[[str], set[str] | frozenset[str]] | None, similarity: Similarity | None
+) -> Answerer:
+    """The last answerer: the learned one (settings.answerer == "ranked", the default) or the hand-set rules."""
+    if settings.answerer == "rules":
+        return ExtractiveAnswerer(settings.extractive_config(), place_docs)
+    config = settings.ranked_config()
+    return RankedAnswerer(load_answer_model(config.model_path), config, place_docs, similarity)
+
+
 def build_pipeline(
     settings: Settings,
     *,
@@ -207,8 +228,9 @@ def build_pipeline(
     term_weight: Callable[[str], float] | None = None,
     scope_detector: ScopeDetector | None = None,
     documents: Mapping[str, Document] | None = None,
-    place_docs: Callable[[str], set[str]] | None = None,
+    place_docs: Callable[[str], set[str] | frozenset[str]] | None = None,
     llm: LLMClient | None = None,
+    similarity: Similarity | None = None,
 ) -> AnswerPipeline:
     """The pipeline with its configs taken from settings. Without documents there is no reporter
     answerer, without a scope detector no scope, without place_docs no place filter (small corpora
@@ -217,7 +239,7 @@ def build_pipeline(
     if documents is not None:
         answerers.append(ReporterAnswerer(documents))
     answerers += [ComparisonAnswerer(), FollowUpFigureAnswerer()]
-    answerers.append(ExtractiveAnswerer(settings.extractive_config(), place_docs))
+    answerers.append(extractive_answerer(settings, place_docs, similarity))
     config = settings.pipeline_config()
     return AnswerPipeline(
         analyzer=QueryAnalyzer(tokenize, term_weight, scope_detector),

@@ -222,6 +222,10 @@ class Timings(BaseModel):
 class AskResponse(BaseModel):
     answer: str
     abstained: bool
+    # P(the answer is wrong or the question unanswerable) from the answerability model; null from answerers
+    # without it (the LLM's answer, the reporter lookup).
+    abstain_probability: float | None = Field(None, ge=0.0, le=1.0)
+    abstain_reason: str | None = None  # when abstained: the evidence that weighed most, in words
     mode: Literal["extractive", "llm"]
     fallback: str | None
     citations: list[Citation]

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 from ingest.index_reader import IndexReader, load_index, load_previous_build
 from ingest.models import Chunk
@@ -47,6 +49,17 @@ class Loaded:
         """IDF of a question term; 0 for words the reports never use (everyday paraphrase words), so
         answer coverage is measured over the words that could have matched."""
         return self.index.idf(term) if self.index.has_word(term) else 0.0
+
+    def similarity(self, question: str, texts: Sequence[str]) -> np.ndarray:
+        """Cosine of the question and each text under the index's embedding model (zeros without one)."""
+        embedder = self.index.embedder
+        if embedder is None or not texts:
+            return np.zeros(len(texts))
+        vectors = np.asarray(embedder.encode([question, *texts]), dtype=np.float32)
+        norms = np.linalg.norm(vectors, axis=1)
+        norms[norms == 0] = 1.0
+        vectors = vectors / norms[:, None]
+        return vectors[1:] @ vectors[0]
 
     def place_docs(self, place: str) -> frozenset[str]:
         """Documents whose text mentions a place name (used to keep answers about 川沙 in 川沙's report)."""
@@ -126,6 +139,7 @@ class QAService:
             documents=index.documents,
             place_docs=loaded.place_docs,
             llm=self.llm,
+            similarity=loaded.similarity,
         )
 
     def warm_up(self) -> None:
@@ -216,6 +230,8 @@ def ask_response(req: AskRequest, result: PipelineResult) -> AskResponse:
     return AskResponse(
         answer=result.answer,
         abstained=result.abstained,
+        abstain_probability=result.abstain_probability,
+        abstain_reason=result.abstain_reason,
         mode=result.mode,
         fallback=result.fallback,
         citations=[citation_model(c.n, c.chunk, c.quote, c.score) for c in result.citations],

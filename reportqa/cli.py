@@ -15,7 +15,7 @@ from typing import Any, Optional
 import typer
 from typer.core import TyperGroup
 
-from reportqa import cli_bench, cli_eval
+from reportqa import cli_bench, cli_eval, cli_train
 from reportqa.common import (
     EXIT_OK,
     EXIT_SKIPPED,
@@ -310,6 +310,7 @@ def ask(
 app.command("eval")(cli_eval.eval_cmd)
 app.command("compare")(cli_eval.compare_cmd)
 app.command("bench")(cli_bench.bench_cmd)
+app.command("train-answerer")(cli_train.train_answerer_cmd)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ import re
 import pytest
 
 CITATION_FIELDS = {"n", "passage_id", "doc_id", "doc_title", "heading_path", "text", "quote", "start", "end", "page", "score"}
-RESPONSE_FIELDS = {"answer", "abstained", "mode", "fallback", "citations", "retrieved", "unsupported_sentences", "timings_ms", "standalone_question"}
+RESPONSE_FIELDS = {"answer", "abstained", "abstain_probability", "abstain_reason", "mode", "fallback", "citations", "retrieved", "unsupported_sentences", "timings_ms", "standalone_question"}
 
 
 def ask(api, **body) -> dict:
@@ -46,6 +46,7 @@ def test_figure_answer(api):
     assert first["heading_path"][0] == first["doc_title"]
     assert out["unsupported_sentences"] == []
     assert out["standalone_question"] is None
+    assert 0.0 <= out["abstain_probability"] < 1.0 and out["abstain_reason"] is None
 
 
 def test_definition_cites_a_definition_passage(api):
@@ -65,6 +66,15 @@ def test_unanswerable_question_abstains(api):
     assert out["citations"] == []
     assert out["answer"].startswith("资料中未找到")
     assert out["retrieved"]  # retrieval still ran and is reported
+    assert 0.0 < out["abstain_probability"] <= 1.0 and out["abstain_reason"]
+
+
+def test_a_year_restating_the_reports_period_does_not_abstain(server):
+    # The town's report covers 2020 (its preamble dates it) but its sentence says only `1-7月`.
+    with_year = ask(server, question="川沙新镇2020年1-7月发布了多少条政务信息？")
+    without = ask(server, question="川沙新镇1-7月发布了多少条政务信息？")
+    assert not with_year["abstained"] and "304条" in with_year["answer"]
+    assert not without["abstained"] and "304条" in without["answer"]
 
 
 @pytest.mark.parametrize("top_k,depth", [(1, 10), (5, 10), (15, 15), (20, 20)])

@@ -147,6 +147,7 @@ def test_abstains_through_chat(client):
     completion = client.chat.completions.create(model="reportqa", messages=[{"role": "user", "content": "上海市2035年的人口规划目标是多少？"}])
     assert completion.choices[0].message.content.startswith("资料中未找到")
     assert completion.model_extra["citations"] == [] and completion.model_extra["abstained"] is True
+    assert 0.0 < completion.model_extra["abstain_probability"] <= 1.0 and completion.model_extra["abstain_reason"]
 
 
 @pytest.mark.parametrize(

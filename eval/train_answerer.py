@@ -1,0 +1,225 @@
+"""Fitting the learned answerer's models (qa_service.ranked) on data that is not a report split.
+
+Examples: every item of the fitting sets is run through the real pipeline's analysis and retrieval (the same
+top_k passages /v1/ask reads), and the answerer's own `featurize` gives its units and their features
+(qa_service.answer_features.UNIT_FEATURES). The fitting sets are DRCD dev open-domain (eval.public_qa: every
+paragraph a document, 30% withheld with seed 0, so its withheld questions are unanswerable) and the `tune`
+splits of eval/datasets/reports_dev.jsonl and reports_dev_v2.jsonl. DRCD test, CMRC and the report splits
+are never read here: they are where the model is reported.
+
+Fit (sklearn LogisticRegression, lbfgs, C=1, on standardised features; fixed folds, so deterministic):
+- ranker: one row per unit of an answerable question, label = the unit contains a gold answer text
+  (eval.answer_metrics.contains_gold); each source weighs as much as the others in total.
+- trimmer: one row per clause window of the units that contain a gold answer, label = the window does.
+- abstainer: one row per question, qa_service.answerability.QUESTION_FEATURES computed from out-of-fold ranker
+  scores (5 folds), label = the question is unanswerable (its passage withheld, or no gold in the dev set).
+  The label "unanswerable or the best unit holds no gold" was measured too and declined far fewer unanswerable
+  questions at the same false abstention (DRCD dev out of fold: 0.12 against 0.48 at 0.05): a wrongly ranked
+  answerable question looks like an answerable one, not like a question the corpus cannot answer. Its threshold is chosen on
+  out-of-fold probabilities: the lowest probability at which false abstention (answerable questions declined)
+  is <= `target_false_abstention` (0.05) on *every* fitting source, so no source pays for another.
+The fit's out-of-fold figures per source are written into the model file's `fit` block.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from qa_service.answer_features import UNIT_FEATURES
+from qa_service.answer_model import AnswerModel, Logistic
+from qa_service.answerability import QUESTION_FEATURES, question_features
+from qa_service.answerers import AnswerContext
+from qa_service.llm import LLMSession
+from qa_service.pipeline import AnswerPipeline
+from qa_service.ranked import Featurized, RankedAnswerer
+from qa_service.retriever import RetrievalQuery
+
+from .answer_metrics import contains_gold
+from .dataset import EvalItem
+
+log = logging.getLogger(__name__)
+
+FOLDS = 5
+OPERATING_POINTS = (0.05, 0.10, 0.15)  # false-abstention targets whose thresholds the model file also records
+MAX_TRIM_UNITS = 3  # clause windows of at most this many gold-holding units per question
+
+
+@dataclass
+class QuestionExample:
+    source: str
+    item_id: str
+    unanswerable: bool
+    f: Featurized
+    y: np.ndarray  # per unit: holds a gold answer
+    win_x: np.ndarray
+    win_y: np.ndarray
+
+
+def neutral_model() -> AnswerModel:
+    """A model that ranks by idf coverage and never abstains: what featurizing needs before anything is fitted."""
+    n, m = len(UNIT_FEATURES), len(QUESTION_FEATURES)
+    coef = np.zeros(n)
+    coef[UNIT_FEATURES.index("cov_ctx")] = 1.0
+    unit = Logistic(UNIT_FEATURES, np.zeros(n), np.ones(n), coef, 0.0)
+    never = Logistic(QUESTION_FEATURES, np.zeros(m), np.ones(m), np.zeros(m), -10.0)
+    return AnswerModel(unit, unit, never, 1.0, {})
+
+
+def collect(
+    pipeline: AnswerPipeline, answerer: RankedAnswerer, items: Sequence[EvalItem], source: str, top_k: int = 5,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> list[QuestionExample]:
+    """The examples of one fitting set, retrieved by `pipeline` and featurized by `answerer`."""
+    out: list[QuestionExample] = []
+    depth = max(pipeline.config.retrieval_depth, top_k)
+    for n, item in enumerate(items, start=1):
+        analysis = pipeline.analyzer.analyze(item.question)
+        retrieved = pipeline.retriever.retrieve(RetrievalQuery(query=item.question, top_k=depth), analysis)
+        top = [p.chunk for p in retrieved.passages[:top_k]]
+        ctx = AnswerContext(analysis, top, retrieved, pipeline.retriever, LLMSession(None, wanted=False))
+        f = answerer.featurize(ctx)
+        if progress:
+            progress(source, n, len(items))
+        if f is None:
+            continue
+        golds = item.answers or []
+        y = np.array([contains_gold(u.text, golds) if golds else 0.0 for u in f.units])
+        win_x, win_y = _windows(answerer, f, y, golds)
+        out.append(QuestionExample(source, item.id, not golds, f, y, win_x, win_y))
+    return out
+
+
+def _windows(answerer: RankedAnswerer, f: Featurized, y: np.ndarray, golds: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    xs, ys = [np.zeros((0, len(UNIT_FEATURES)))], [np.zeros(0)]
+    for i in [i for i in np.flatnonzero(y) if f.units[i].kind == "sentence"][:MAX_TRIM_UNITS]:
+        wins, x = answerer.windows(f, f.units[i])
+        if wins:
+            xs.append(x)
+            ys.append(np.array([contains_gold(w.text, golds) for w in wins]))
+    return np.vstack(xs), np.concatenate(ys)
+
+
+def _source_weights(examples: Sequence[QuestionExample]) -> dict[str, float]:
+    """Per-question weights that give every source the same total weight."""
+    counts: dict[str, int] = {}
+    for e in examples:
+        counts[e.source] = counts.get(e.source, 0) + 1
+    total = sum(counts.values())
+    return {s: total / (len(counts) * c) for s, c in counts.items()}
+
+
+def fit_logistic(x: np.ndarray, y: np.ndarray, w: np.ndarray, names: tuple[str, ...]) -> Logistic:
+    from sklearn.linear_model import LogisticRegression
+
+    mean = x.mean(axis=0)
+    scale = x.std(axis=0)
+    scale[scale == 0] = 1.0
+    if len(set(y.tolist())) < 2:  # a degenerate set (tiny tests): the base rate only
+        rate = float(np.clip(np.average(y, weights=w), 1e-3, 1 - 1e-3)) if len(y) else 0.5
+        return Logistic(names, mean, scale, np.zeros(len(names)), float(np.log(rate / (1 - rate))))
+    lr = LogisticRegression(C=1.0, max_iter=2000)
+    lr.fit((x - mean) / scale, y, sample_weight=w)
+    return Logistic(names, mean, scale, lr.coef_[0].astype(np.float64), float(lr.intercept_[0]))
+
+
+def _ranker_rows(examples: Sequence[QuestionExample], weights: dict[str, float]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    rows = [e for e in examples if not e.unanswerable]
+    if not rows:
+        return np.zeros((0, len(UNIT_FEATURES))), np.zeros(0), np.zeros(0)
+    x = np.vstack([e.f.x for e in rows])
+    y = np.concatenate([e.y for e in rows])
+    w = np.concatenate([np.full(len(e.y), weights[e.source]) for e in rows])
+    return x, y, w
+
+
+def _folds(n: int) -> list[np.ndarray]:
+    return [np.arange(n)[k::FOLDS] for k in range(FOLDS)] if n >= FOLDS else [np.arange(n)]
+
+
+def _question_rows(examples: Sequence[QuestionExample], ranker_for: Callable[[int], Logistic]) -> tuple[np.ndarray, np.ndarray]:
+    """QUESTION_FEATURES and labels, each question scored by the ranker of its fold."""
+    xs, ys = [], []
+    for i, e in enumerate(examples):
+        logits = ranker_for(i).logit(e.f.x)
+        best = int(np.argmax(logits))
+        xs.append(question_features(e.f, logits, best))
+        ys.append(1.0 if e.unanswerable else 0.0)
+    return np.vstack(xs), np.array(ys)
+
+
+def fit(examples: Sequence[QuestionExample], target_false_abstention: float = 0.05) -> AnswerModel:
+    """The three models and the abstention threshold (see the module docstring)."""
+    if not examples:
+        raise ValueError("no training examples: every question retrieved nothing")
+    weights = _source_weights(examples)
+    folds = _folds(len(examples))
+    fold_of = np.zeros(len(examples), dtype=int)
+    for k, idx in enumerate(folds):
+        fold_of[idx] = k
+    fold_rankers = []
+    for k in range(len(folds)):
+        train = [e for i, e in enumerate(examples) if fold_of[i] != k or len(folds) == 1]
+        fold_rankers.append(fit_logistic(*_ranker_rows(train, weights), UNIT_FEATURES))
+    qx, qy = _question_rows(examples, lambda i: fold_rankers[fold_of[i]])
+    qw = np.array([weights[e.source] for e in examples])
+    oof = np.zeros(len(examples))
+    for k, idx in enumerate(folds):
+        train = np.flatnonzero(fold_of != k) if len(folds) > 1 else idx
+        oof[idx] = fit_logistic(qx[train], qy[train], qw[train], QUESTION_FEATURES).probability(qx[idx])
+    threshold = choose_threshold(examples, oof, target_false_abstention)
+    ranker = fit_logistic(*_ranker_rows(examples, weights), UNIT_FEATURES)
+    win_x = np.vstack([e.win_x for e in examples])
+    win_y = np.concatenate([e.win_y for e in examples])
+    win_w = np.concatenate([np.full(len(e.win_y), weights[e.source]) for e in examples])
+    trimmer = fit_logistic(win_x, win_y, win_w, UNIT_FEATURES)
+    abstainer = fit_logistic(qx, qy, qw, QUESTION_FEATURES)
+    points = {f"{t:.2f}": choose_threshold(examples, oof, t) for t in OPERATING_POINTS}
+    report = {
+        "target_false_abstention": target_false_abstention, "folds": len(folds), "seedless": "lbfgs, fixed folds",
+        "out_of_fold": out_of_fold_report(examples, qx, oof, threshold, fold_rankers, fold_of),
+        # other operating points of the same abstainer (REPORTQA_ANSWER_ABSTAIN_AT): threshold and out-of-fold figures
+        "operating_points": {t: {"threshold": round(th, 6), "out_of_fold": out_of_fold_report(examples, qx, oof, th, fold_rankers, fold_of)}
+                             for t, th in points.items()},
+    }
+    return AnswerModel(ranker, trimmer, abstainer, threshold, report)
+
+
+def choose_threshold(examples: Sequence[QuestionExample], p: np.ndarray, target: float) -> float:
+    """The lowest threshold at which every source's answerable questions are declined at most `target` of the time."""
+    threshold = 0.0
+    for source in sorted({e.source for e in examples}):
+        answerable = np.sort([p[i] for i, e in enumerate(examples) if e.source == source and not e.unanswerable])
+        if answerable.size == 0:
+            continue
+        allowed = int(np.floor(target * answerable.size))  # questions that may be declined
+        # declining those with p >= t: the (allowed+1)-th largest must stay under t
+        kth = answerable[answerable.size - allowed - 1]
+        threshold = max(threshold, float(np.nextafter(kth, 1.0)))
+    return min(threshold, 1.0)
+
+
+def out_of_fold_report(
+    examples: Sequence[QuestionExample], qx: np.ndarray, p: np.ndarray, threshold: float,
+    fold_rankers: Sequence[Logistic], fold_of: np.ndarray,
+) -> dict[str, dict[str, float]]:
+    """Per source, out of fold: the ranker's best unit holding gold, false abstention, declined recall/precision."""
+    out: dict[str, dict[str, float]] = {}
+    for source in sorted({e.source for e in examples}):
+        idx = [i for i, e in enumerate(examples) if e.source == source]
+        ans = [i for i in idx if not examples[i].unanswerable]
+        una = [i for i in idx if examples[i].unanswerable]
+        declined = [i for i in idx if p[i] >= threshold]
+        top_gold = [examples[i].y[int(np.argmax(fold_rankers[fold_of[i]].logit(examples[i].f.x)))] for i in ans]
+        out[source] = {
+            "questions": len(idx), "answerable": len(ans), "unanswerable": len(una),
+            "best_unit_holds_gold": round(float(np.mean(top_gold)), 4) if ans else 0.0,
+            "gold_in_answered": round(float(np.mean([top_gold[k] for k, i in enumerate(ans) if p[i] < threshold] or [0])), 4),
+            "false_abstention": round(sum(1 for i in ans if p[i] >= threshold) / len(ans), 4) if ans else 0.0,
+            "declined_recall": round(sum(1 for i in una if p[i] >= threshold) / len(una), 4) if una else 0.0,
+            "declined_precision": round(sum(1 for i in declined if examples[i].unanswerable) / len(declined), 4) if declined else 0.0,
+        }
+    return out

@@ -1,0 +1,139 @@
+"""Answer candidates of the passages an answerer reads: the units a learned ranker scores.
+
+A *unit* is a whole sentence of a text passage, a table row, a glossary definition, or a whole enumeration
+(the numbered items under one heading or lead sentence). A unit is never a bare title line: the document's
+title or a heading of the passage's path, or the first line of a document that has no sentence mark (a plain
+.txt's first line becomes its title). A *clause window* is a run of 1–3 clauses inside a sentence, extended by
+the clause that scopes it in time (`1-7月，…`) and by the clauses that continue its figure (`…，同比下降13.2%`):
+the answer shown is the best window of the best unit when that unit is long.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ingest.models import Chunk
+from ingest.zh import SENTENCE_ENDS, match_key, sentence_spans
+from ingest.zh.answer import CONTINUATION_RE
+from ingest.zh.headings import LIST_NUMBER_RE
+from ingest.zh.text import CLAUSE_SPLIT_RE
+from ingest.zh.time import scope_clause_re
+
+MIN_UNIT_CHARS = 4
+MAX_WINDOW_CLAUSES = 3
+MAX_LIST_CHARS = 400
+_TITLE_LINE_MAX = 60  # a first line this short without a sentence mark reads as a title
+
+
+@dataclass(frozen=True)
+class AnswerCandidate:
+    chunk: Chunk
+    rank: int  # the passage's rank among those read (0 = first)
+    start: int  # offsets into chunk.text
+    end: int
+    kind: str  # sentence | row | definition | list | window
+
+    @property
+    def text(self) -> str:
+        return self.chunk.text[self.start : self.end]
+
+
+def units(passages: Sequence[Chunk]) -> list[AnswerCandidate]:
+    """Every unit of the passages, in passage order."""
+    out: list[AnswerCandidate] = []
+    for rank, chunk in enumerate(passages):
+        out.extend(_chunk_units(chunk, rank))
+    return out
+
+
+def _chunk_units(chunk: Chunk, rank: int) -> list[AnswerCandidate]:
+    if chunk.kind == "table_row":
+        return [AnswerCandidate(chunk, rank, 0, len(chunk.text), "row")]
+    if chunk.kind == "definition":
+        return [AnswerCandidate(chunk, rank, 0, len(chunk.text), "definition")]
+    if chunk.kind == "table":
+        return [AnswerCandidate(chunk, rank, s, e, "row") for s, e in _line_spans(chunk.text) if not _is_title(chunk, s, e)]
+    spans = [(s, e) for s, e in sentence_spans(chunk.text) if len(chunk.text[s:e].strip()) >= MIN_UNIT_CHARS]
+    out = [AnswerCandidate(chunk, rank, s, e, "sentence") for s, e in spans if not _is_title(chunk, s, e)]
+    out.extend(AnswerCandidate(chunk, rank, s, e, "list") for s, e in _enumerations(chunk.text))
+    return out
+
+
+def _line_spans(text: str) -> list[tuple[int, int]]:
+    spans, pos = [], 0
+    for line in text.split("\n"):
+        if line.strip():
+            spans.append((pos, pos + len(line)))
+        pos += len(line) + 1
+    return spans
+
+
+def _is_title(chunk: Chunk, start: int, end: int) -> bool:
+    """A bare title line: the document's title, a heading of the passage, or a document's mark-less first line."""
+    key = match_key(chunk.text[start:end])
+    if not key:
+        return True
+    if key == match_key(chunk.doc_title) or any(key == match_key(h) for h in chunk.heading_path):
+        return True
+    text = chunk.text
+    first_line = chunk.start == 0 and not text[:start].strip() and "\n" in text[end:end + 2] + text[start:end]
+    return first_line and len(key) <= _TITLE_LINE_MAX and not any(ch in key for ch in SENTENCE_ENDS)
+
+
+def _enumerations(text: str) -> list[tuple[int, int]]:
+    """Runs of 2+ consecutive numbered lines (`1.…` `（2）…`), with the lead line before them, as one unit each."""
+    lines = _line_spans(text)
+    out: list[tuple[int, int]] = []
+    i = 0
+    while i < len(lines):
+        j = i
+        while j < len(lines) and LIST_NUMBER_RE.match(text[lines[j][0] : lines[j][1]]):
+            j += 1
+        if j - i >= 2:
+            start = lines[i - 1][0] if i > 0 else lines[i][0]
+            end = lines[j - 1][1]
+            if end - start <= MAX_LIST_CHARS:
+                out.append((start, end))
+            i = j
+        else:
+            i += 1
+    return out
+
+
+def clause_windows(cand: AnswerCandidate) -> list[AnswerCandidate]:
+    """The clause windows of a sentence unit (none when it has a single clause)."""
+    text = cand.chunk.text
+    clauses = _clauses(text, cand.start, cand.end)
+    if len(clauses) <= 1:
+        return []
+    out: list[AnswerCandidate] = []
+    seen: set[tuple[int, int]] = set()
+    for lo in range(len(clauses)):
+        for hi in range(lo, min(lo + MAX_WINDOW_CLAUSES, len(clauses))):
+            a, b = _extend(text, clauses, lo, hi)
+            span = (clauses[a][0], clauses[b][1])
+            if span not in seen and span != (cand.start, cand.end):
+                seen.add(span)
+                out.append(AnswerCandidate(cand.chunk, cand.rank, span[0], span[1], "window"))
+    return out
+
+
+def _clauses(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    clauses: list[tuple[int, int]] = []
+    pos = start
+    for m in CLAUSE_SPLIT_RE.finditer(text, start, end):
+        clauses.append((pos, m.start()))
+        pos = m.end()
+    if pos < end:
+        clauses.append((pos, end))
+    return [(s, e) for s, e in clauses if text[s:e].strip()]
+
+
+def _extend(text: str, clauses: list[tuple[int, int]], lo: int, hi: int) -> tuple[int, int]:
+    """Keep the leading scope clause (`1-7月`) and the continuation clauses (`同比下降13.2%`)."""
+    if lo > 0 and scope_clause_re().match(match_key(text[clauses[lo - 1][0] : clauses[lo - 1][1]])):
+        lo -= 1
+    while hi + 1 < len(clauses) and CONTINUATION_RE.match(text[clauses[hi + 1][0] : clauses[hi + 1][1]].strip()):
+        hi += 1
+    return lo, hi

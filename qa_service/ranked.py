@@ -1,0 +1,130 @@
+"""The learned extractive answerer: candidates ranked by a logistic model, one calibrated decision to abstain.
+
+    passages -> units (qa_service.candidates) -> features (qa_service.answer_features)
+             -> ranker: the best unit -> trimmer: its best clause window when the unit is long
+             -> abstainer: P(wrong or unanswerable) from question-level evidence (qa_service.answerability)
+             -> an answer with its citation, or an abstention; both carry abstain_probability
+
+The models are fitted by `reportqa train-answerer` (eval.train_answerer) on DRCD dev and the tune splits,
+never on a report split. No gate vetoes an answer: every former gate is a feature of the abstainer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .answer_features import UNIT_FEATURES, Featurized, Similarity, add_similarity, evidence, features, question_view
+from .answer_model import AnswerModel
+from .answerability import NO_PASSAGE_REASON, abstain_reason, question_features
+from .candidates import AnswerCandidate, clause_windows, units
+from . import messages
+from .claims import Claim, DraftAnswer
+from .config import RankedConfig
+from .extractive import abstain, display_quote, legacy_gates
+
+if TYPE_CHECKING:
+    from .answerers import AnswerContext
+
+_COV = UNIT_FEATURES.index("cov_ctx")
+_GROUP_MIN_COVERAGE = 0.5  # a document's candidate must cover this much of the question to answer for it
+PlaceDocs = Callable[[str], "set[str] | frozenset[str]"]
+
+
+class RankedAnswerer:
+    """The last answerer of the pipeline: it always answers or abstains."""
+
+    mode = "extractive"
+    free_text = False
+
+    def __init__(self, model: AnswerModel, config: RankedConfig, place_docs: PlaceDocs | None, similarity: Similarity | None):
+        self.model = model
+        self.config = config
+        self.place_docs = place_docs
+        self.similarity = similarity
+
+    def featurize(self, ctx: AnswerContext) -> Featurized | None:
+        passages = list(ctx.passages[: self.config.max_passages])
+        qv = question_view(ctx.analysis.question)
+        cands = units(passages)
+        if not cands:
+            return None
+        by_id = {p.chunk.id: p for p in ctx.retrieved.passages}
+        scores = [by_id[c.id].score if c.id in by_id else 0.0 for c in passages]
+        ev = evidence(qv, passages, scores, ctx.corpus.opening, self.place_docs)
+        add_similarity(qv, cands, ev, self.similarity)
+        top = by_id.get(passages[0].id)
+        ranks = dict(top.ranks) if top is not None else {}
+        gates = legacy_gates(ctx.analysis.question, passages, self.config.legacy, self.place_docs)
+        return Featurized(qv, cands, features(qv, cands, ev), ev, scores, ranks, gates)
+
+    def windows(self, f: Featurized, unit: AnswerCandidate) -> tuple[list[AnswerCandidate], np.ndarray]:
+        """The clause windows of a unit and their features."""
+        wins = clause_windows(unit)
+        if not wins:
+            return [], np.zeros((0, f.x.shape[1]))
+        add_similarity(f.qv, wins, f.ev, self.similarity)
+        return wins, features(f.qv, wins, f.ev)
+
+    def decide(self, f: Featurized) -> tuple[int, float, np.ndarray]:
+        """The best unit, P(wrong or unanswerable), and the question features it was computed from."""
+        logits = self.model.ranker.logit(f.x)
+        best = int(np.argmax(logits))
+        qx = question_features(f, logits, best)
+        return best, float(self.model.abstainer.probability(qx)[0]), qx
+
+    def answer(self, ctx: AnswerContext) -> DraftAnswer:
+        q = ctx.analysis.question
+        f = self.featurize(ctx)
+        if f is None:
+            return _abstained(abstain(q), 1.0, NO_PASSAGE_REASON)
+        best, p, qx = self.decide(f)
+        threshold = self.model.threshold if self.config.abstain_at is None else self.config.abstain_at
+        if p >= threshold:
+            return _abstained(abstain(q), p, abstain_reason(self.model.abstainer, qx))
+        scope = ctx.analysis.scope
+        # Figures asked of two named documents: each document's own figure (as the rule-based answerer gave them).
+        claims = self._per_group(f, scope.groups) if scope.is_comparison and f.qv.atype == "number" else []
+        draft = DraftAnswer(claims=claims or [self._claim(f, f.units[best])])
+        draft.abstain_probability = round(p, 4)
+        return draft
+
+    def _claim(self, f: Featurized, unit: AnswerCandidate, prefix: str = "", trim_above: int | None = None) -> Claim:
+        shown = self.shown(f, unit, trim_above)
+        quote = shown.text.strip()
+        return Claim(text=display_quote(quote), sources=[shown.chunk], quotes=[quote], prefix=prefix)
+
+    def _per_group(self, f: Featurized, groups: list[list[str]]) -> list[Claim]:
+        """A question comparing named documents: the best unit of each, with its document (two claims or none)."""
+        logits = self.model.ranker.logit(f.x)
+        claims = []
+        for group in groups:
+            in_group = [i for i, u in enumerate(f.units) if u.chunk.doc_id in group and f.x[i, _COV] >= _GROUP_MIN_COVERAGE]
+            if in_group:
+                i = max(in_group, key=lambda k: logits[k])
+                # Two documents' sentences side by side are long: each is shown as its best clause window.
+                claims.append(self._claim(f, f.units[i], messages.document_prefix(f.units[i].chunk.doc_title), 0))
+        return claims if len(claims) > 1 else []
+
+    def shown(self, f: Featurized, unit: AnswerCandidate, trim_above: int | None = None) -> AnswerCandidate:
+        """The unit, or its best clause window when it is a sentence longer than `trim_above` and the trimmer
+        gives that window at least `trim_confidence` of holding the answer (else the sentence is shown whole)."""
+        limit = self.config.trim_above if trim_above is None else trim_above
+        if unit.kind != "sentence" or len(unit.text.strip()) <= limit:
+            return unit
+        wins, x = self.windows(f, unit)
+        if not wins:
+            return unit
+        logits = self.model.trimmer.logit(x)
+        # On a tie the shorter window wins.
+        i = max(range(len(wins)), key=lambda k: (round(float(logits[k]), 6), -len(wins[k].text)))
+        confident = 1.0 / (1.0 + np.exp(-logits[i])) >= self.config.trim_confidence
+        return wins[i] if confident else unit
+
+
+def _abstained(draft: DraftAnswer, p: float, reason: str) -> DraftAnswer:
+    draft.abstain_probability = round(p, 4)
+    draft.abstain_reason = reason
+    return draft

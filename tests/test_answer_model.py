@@ -1,0 +1,129 @@
+"""The learned answerer: candidates, generic features, the model file, and `reportqa train-answerer` end to end."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ingest.models import Chunk
+from ingest.tokenize import Tokenizer
+from ingest.zh.answer_types import question_type
+from qa_service.answer_features import UNIT_FEATURES, Evidence, Featurized, features, question_view
+from qa_service.answer_model import AnswerModelError, load_answer_model, parse_model, read_model_json
+from qa_service.answerability import QUESTION_FEATURES, abstain_reason, question_features
+from qa_service.candidates import clause_windows, units
+from qa_service.question import analyze
+
+from conftest import run_cli
+from test_public_qa import TINY
+
+TOWN = "政府上半年工作情况报告"
+SENTENCE = "1-7月，财政总收入12.42亿元，同比下降13.2%，全镇新增就业岗位3000个。"
+
+
+def chunk(text: str, kind: str = "text", start: int = 100, title: str = TOWN, path: list[str] | None = None) -> Chunk:
+    return Chunk(id=f"c{abs(hash((text, kind, start)))}", doc_id="town", doc_title=title,
+                 heading_path=path if path is not None else [title, "一、财政"], kind=kind, text=text, start=start, end=start + len(text))
+
+
+@pytest.fixture(scope="module")
+def tokenize():
+    return Tokenizer().tokenize
+
+
+def test_clause_windows_keep_scope_and_continuation():
+    (unit,) = units([chunk(SENTENCE)])
+    windows = {w.text.rstrip("，。") for w in clause_windows(unit)}
+    # a window on the revenue clause keeps its scope in front and the change after it
+    assert "1-7月，财政总收入12.42亿元，同比下降13.2%" in windows
+    assert "财政总收入12.42亿元" not in windows
+
+
+def test_no_title_line_is_a_candidate():
+    opening = chunk(f"{TOWN}\n今年以来，全镇财政总收入12.42亿元。", start=0, path=[TOWN])
+    texts = [u.text.strip() for u in units([opening])]
+    assert TOWN not in texts and any("12.42" in t for t in texts)
+    plain = chunk("资料段落\n黄浦江全长113公里。", start=0, title="p0001", path=["p0001"])
+    assert [u.text.strip() for u in units([plain])] == ["黄浦江全长113公里。"]
+
+
+def test_table_rows_definitions_and_enumerations_are_whole_units():
+    listing = chunk("主要措施如下：\n1.稳就业；\n2.保民生；\n3.促发展。")
+    kinds = {u.kind for u in units([listing, chunk("“六保”：保居民就业、保基本民生。", kind="definition")])}
+    assert {"list", "definition", "sentence"} <= kinds
+
+
+def test_question_types_from_question_words():
+    assert question_type("川沙新镇1-7月财政总收入是多少？") == "number"
+    assert question_type("任命谁为区法院副院长？") == "person"
+    assert question_type("该决定是哪天通过的？") == "date"
+    assert question_type("黄浦江发源于哪里？") == "place"
+    assert question_type("六稳包括哪几项？") == "list"
+    assert question_type("某事故死亡人数") == "number"  # a keyword question without a question word
+
+
+def test_features_reward_type_and_figures_and_respect_the_reports_period(tokenize):
+    q = analyze("川沙新镇2020年1-7月财政总收入是多少？", tokenize)
+    qv = question_view(q)
+    cands = units([chunk(SENTENCE), chunk("全镇坚持稳中求进工作总基调。")])
+    ev = Evidence([1.0, 0.5], {"town": "政府上半年工作情况报告──2020年8月18日在川沙新镇"}, {"town": 1.0}, {})
+    x = features(qv, cands, ev)
+    col = {n: i for i, n in enumerate(UNIT_FEATURES)}
+    assert x.shape == (2, len(UNIT_FEATURES))
+    assert x[0, col["type_match"]] == 1.0 and x[1, col["type_missing"]] == 1.0
+    assert x[0, col["cov_unit"]] > x[1, col["cov_unit"]] and x[0, col["proximity"]] > 0
+    # 2020 is not in the sentence but restates the report's own period: it agrees, as a figure and a time scope
+    assert x[0, col["figures"]] == 1.0 and x[0, col["time_agree"]] == 1.0
+    other = Evidence([1.0, 0.5], {"town": "政府工作报告──2019年"}, {"town": 1.0}, {})
+    assert features(qv, cands, other)[0, col["figures"]] < 1.0
+
+
+def test_packaged_model_loads_scores_and_names_a_reason():
+    model = load_answer_model(None)
+    assert 0.0 < model.threshold <= 1.0
+    x = np.zeros((3, len(UNIT_FEATURES)))
+    assert model.ranker.logit(x).shape == (3,)
+    qx = np.zeros(len(QUESTION_FEATURES))
+    p = float(model.abstainer.probability(qx)[0])
+    assert 0.0 <= p <= 1.0 and isinstance(abstain_reason(model.abstainer, qx), str)
+
+
+def test_a_model_over_other_features_is_refused():
+    data = read_model_json(None)
+    data["ranker"]["features"] = data["ranker"]["features"][:-1]
+    with pytest.raises(AnswerModelError):
+        parse_model(data, UNIT_FEATURES, QUESTION_FEATURES)
+
+
+def test_question_features_follow_the_best_unit(tokenize):
+    qv = question_view(analyze("黄浦江全长多少公里？", tokenize))
+    cands = units([chunk("淀山湖是上海最大的淡水湖。"), chunk("黄浦江全长113公里，是上海的母亲河。")])
+    x = np.zeros((2, len(UNIT_FEATURES)))
+    x[1, UNIT_FEATURES.index("cov_unit")] = 0.8
+    f = Featurized(qv, cands, x, Evidence([1.0], {}, {}, {}), [1.0, 0.4], {"word": 1, "char": 1}, (0.0, 0.0, 0.0, 1.0))
+    named = dict(zip(QUESTION_FEATURES, question_features(f, np.array([0.0, 2.0]), 1)))
+    assert named["cov_best"] == 0.8 and named["best_margin"] == 2.0 and named["arm_agree"] == 1.0
+    assert named["rarest_in_best"] == 1.0 and named["common_run_best"] > 0.3 and named["gate_coverage"] == 1.0
+
+
+def test_train_answerer_end_to_end_on_a_tiny_set(tmp_path: Path):
+    squad = tmp_path / "tiny.json"
+    squad.write_text(json.dumps(TINY, ensure_ascii=False), encoding="utf-8")
+    out = tmp_path / "model.json"
+    env = {"REPORTQA_EMBED_MODEL": "none"}
+    result = run_cli("train-answerer", "--out", str(out), "--squad", str(squad), "--withhold", "0.25", "--no-reports",
+                     "--cache", str(tmp_path / "cache"), env=env)
+    assert result.returncode == 0, result.stderr
+    model = parse_model(json.loads(out.read_text(encoding="utf-8")), UNIT_FEATURES, QUESTION_FEATURES)
+    assert model.fit["out_of_fold"]["tiny"]["questions"] >= 4
+    # the eval of the same set with that model writes the abstention fields into results.jsonl
+    run = run_cli("eval", "--squad", str(squad), "--withhold", "0.25", "--out", str(tmp_path / "run"),
+                  env={**env, "REPORTQA_ANSWER_MODEL": str(out)})
+    assert run.returncode == 0, run.stderr
+    rows = [json.loads(line) for line in (tmp_path / "run" / "results.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert rows and all("abstain_probability" in r and "abstain_reason" in r for r in rows)
+    assert all(0.0 <= r["abstain_probability"] <= 1.0 for r in rows)
+    assert all((r["abstain_reason"] is None) != r["abstained"] for r in rows)
