@@ -85,6 +85,7 @@ function handleEvent(event, onDelta, final) {
       citations: chunk.citations || [],
       abstained: Boolean(chunk.abstained),
       unsupported_sentences: chunk.unsupported_sentences || [],
+      abstain_reason: chunk.abstain_reason || null,
     };
   }
   return final;

@@ -87,6 +87,9 @@ function finishAnswer(item, body, text, result) {
       el("span", { class: "badge warn", "data-i18n": "chat.abstained" }, t("chat.abstained")), " ",
       el("span", { "data-i18n": "chat.abstainedNote" }, t("chat.abstainedNote"))), body);
     body.textContent = text;
+    if (result.abstain_reason) {
+      item.append(el("p", { class: "reason" }, el("span", { "data-i18n": "chat.reason" }, t("chat.reason")), result.abstain_reason));
+    }
   } else {
     body.append(...answerBody(text, result, hooks.onCite));
   }
