@@ -37,6 +37,7 @@ from .schemas import (
     check_question,
 )
 from .service import QAService
+from .web_page import install_web_page
 
 MODEL_ID = "reportqa"
 DocIds = Annotated[str, StringConstraints(min_length=1)]  # one value of `doc_ids`: an id, or ids separated by commas
@@ -57,6 +58,8 @@ def create_app(settings: Settings | None = None, service: QAService | None = Non
         title="reportqa",
         version="0.1.0",
         description="Questions in Chinese over government reports; short answers citing the exact source passages.",
+        docs_url=None,  # /docs and /redoc come from install_web_page, with their assets served offline
+        redoc_url=None,
     )
     app.state.service = service
     app.state.started = int(time.time())
@@ -69,6 +72,7 @@ def create_app(settings: Settings | None = None, service: QAService | None = Non
     _status_routes(app, service)
     app.include_router(_v1_router(app, service))
     install_document_jobs(app, service)
+    install_web_page(app)
     install_openapi(app, keys_required=app.state.keys.required)
     return app
 

@@ -55,6 +55,7 @@ def chat_completion(service: QAService, req: ChatRequest, model_id: str) -> dict
         "abstained": ask.abstained,
         "abstain_probability": ask.abstain_probability,
         "abstain_reason": ask.abstain_reason,
+        "unsupported_sentences": ask.unsupported_sentences,
         "mode": ask.mode,
         "fallback": ask.fallback,
     }
@@ -84,6 +85,7 @@ def chat_stream(service: QAService, req: ChatRequest, model_id: str) -> Iterator
         yield event(
             {}, "stop", citations=[c.model_dump() for c in ask.citations], abstained=ask.abstained,
             abstain_probability=ask.abstain_probability, abstain_reason=ask.abstain_reason,
+            unsupported_sentences=ask.unsupported_sentences,
         )
         yield "data: [DONE]\n\n"
 

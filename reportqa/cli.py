@@ -238,7 +238,7 @@ def serve(
         app_.state.service.warm_up()
     except Exception as exc:  # still serve: /healthz works and other endpoints answer 503 with the fix
         err.print(f"[yellow]warning:[/yellow] {exc}", highlight=False)
-    err.print(f"reportqa serving {settings.index} on http://{host}:{port}  (docs: http://{host}:{port}/docs)", highlight=False, soft_wrap=True)
+    err.print(f"reportqa serving {settings.index} on http://{host}:{port}  (page: http://{host}:{port}/  docs: http://{host}:{port}/docs)", highlight=False, soft_wrap=True)
     err.print(
         f"try: curl -s 'http://{host}:{port}/v1/ask' -H 'Content-Type: application/json' "
         "-d '{\"question\": \"川沙新镇1-7月财政总收入是多少？\"}'",
