@@ -194,4 +194,4 @@ def test_real_server_lifecycle(tmp_path):
         code = stop_server(server)
     # uvicorn shuts down gracefully, then re-raises the SIGTERM it caught; -9 would mean it had to be killed.
     assert code in (0, -signal.SIGTERM)
-    assert "Traceback" not in server.proc.stderr.read()
+    assert "Traceback" not in server.stderr()
