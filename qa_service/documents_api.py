@@ -67,8 +67,12 @@ def documents_router(service: QAService, store: JobStore, runner: JobRunner) -> 
     router = APIRouter(dependencies=[Depends(require_role("admin"))], tags=["documents"], responses=_ERRORS)
     limit = service.settings.upload_max_bytes
 
+    # min_length=1: the schema says `files` holds at least one file (minItems), as the server enforces (a
+    # multipart body with no `files` part is 422); the items are binary (contentMediaType octet-stream).
     @router.post("/v1/documents", status_code=202, response_model=JobAccepted)
-    def upload(files: Annotated[list[UploadFile], File(description="txt, md, docx, pdf or html files")]) -> JobAccepted:
+    def upload(
+        files: Annotated[list[UploadFile], File(description="txt, md, docx, pdf or html files", min_length=1)],
+    ) -> JobAccepted:
         store.check_room()
         job = Job(job_id=store.new_id(), kind="upload", status="queued", created_ns=now_ns())
         _stage(files, store.staging(job.job_id), job, limit)
@@ -78,6 +82,8 @@ def documents_router(service: QAService, store: JobStore, runner: JobRunner) -> 
 
     @router.delete("/v1/documents/{doc_id}", status_code=202, response_model=JobAccepted)
     def delete(doc_id: str) -> JobAccepted:
+        """Queue the document's deletion: 202 with a job (poll `GET /v1/jobs/{job_id}`). Asynchronous: the
+        document stays readable (`GET /v1/documents/{doc_id}` 200) until the job is done."""
         if doc_id not in service.loaded().index.documents:
             raise NotFound(f"unknown doc_id: {doc_id!r}")
         job = store.submit(Job(job_id=store.new_id(), kind="delete", status="queued", created_ns=now_ns(),

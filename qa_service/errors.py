@@ -116,6 +116,22 @@ def _describe(errors: list[dict]) -> str:
     return "; ".join(parts) or "invalid request"
 
 
+def allowed_methods(request: Request) -> str:
+    """Every method the request's path supports, for a 405's `Allow`. Starlette puts there only the methods of
+    the first route matching the path, but GET and POST /v1/documents (and GET and DELETE
+    /v1/documents/{doc_id}) are separate routes: the header must list the methods of all of them.
+    `iter_route_contexts` also walks the routers included in the app (as the OpenAPI schema is made)."""
+    from fastapi.routing import iter_route_contexts
+    from starlette.routing import compile_path
+
+    path = request.url.path
+    methods: set[str] = set()
+    for route in iter_route_contexts(request.app.routes):
+        if route.methods and route.path and compile_path(route.path)[0].match(path):
+            methods |= route.methods
+    return ", ".join(sorted(methods))
+
+
 def install_error_handlers(app: FastAPI) -> None:
     from fastapi.exceptions import RequestValidationError
     from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -135,7 +151,10 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         kind = {400: "invalid_request", 404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         # The headers carry what the status needs: 405's `Allow`, 401's `WWW-Authenticate`.
-        return respond(request, exc.status_code, kind, str(exc.detail), headers=exc.headers)
+        headers = exc.headers
+        if exc.status_code == 405:
+            headers = {**(headers or {}), "Allow": allowed_methods(request)}
+        return respond(request, exc.status_code, kind, str(exc.detail), headers=headers)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
