@@ -104,7 +104,7 @@ def _enumerations(text: str) -> list[tuple[int, int]]:
 def clause_windows(cand: AnswerCandidate) -> list[AnswerCandidate]:
     """The clause windows of a sentence unit (none when it has a single clause)."""
     text = cand.chunk.text
-    clauses = _clauses(text, cand.start, cand.end)
+    clauses = clause_spans(text, cand.start, cand.end)
     if len(clauses) <= 1:
         return []
     out: list[AnswerCandidate] = []
@@ -119,7 +119,8 @@ def clause_windows(cand: AnswerCandidate) -> list[AnswerCandidate]:
     return out
 
 
-def _clauses(text: str, start: int, end: int) -> list[tuple[int, int]]:
+def clause_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """The non-blank clauses of text[start:end] (split at ，；：), as offsets into text."""
     clauses: list[tuple[int, int]] = []
     pos = start
     for m in CLAUSE_SPLIT_RE.finditer(text, start, end):

@@ -21,10 +21,11 @@ from ingest.zh.names import NAME_HINT_RE
 from ingest.zh.numbers import CN_COUNT_RE, DIGIT_RE, has_figure_with_unit
 from ingest.zh.places import strip_place_suffix
 from ingest.zh.question import QUESTION_END_MARKS
-from ingest.zh.text import CLAUSE_SPLIT_RE, LINE_BREAK_RE
+from ingest.zh.text import LINE_BREAK_RE
 from ingest.zh.time import DATE_RE, YEAR_OR_DATE_RE, scope_clause_re
 
 from . import messages
+from .candidates import clause_spans
 from .claims import Claim, DraftAnswer
 from .config import ExtractiveConfig
 from .question import QuestionAnalysis
@@ -244,14 +245,7 @@ def _intent_adjust(q: QuestionAnalysis, chunk: Chunk, unit: str, cov: float) -> 
 
 def _trim_to_clauses(q: QuestionAnalysis, text: str, start: int, end: int) -> tuple[int, int]:
     """Shrink a sentence to the clauses that carry the question's terms and figure, keeping scope."""
-    clauses: list[tuple[int, int]] = []
-    pos = start
-    for m in CLAUSE_SPLIT_RE.finditer(text, start, end):
-        clauses.append((pos, m.start()))
-        pos = m.end()
-    if pos < end:
-        clauses.append((pos, end))
-    clauses = [(s, e) for s, e in clauses if text[s:e].strip()]
+    clauses = clause_spans(text, start, end)
     if len(clauses) <= 1:
         return start, end
 
