@@ -23,7 +23,7 @@ from ingest.zh.answer import (
 from ingest.zh.comparison import compute
 from ingest.zh.numbers import FIGURE_TOKEN_RE
 from ingest.zh.question import STOPWORDS
-from ingest.zh.text import ANSWER_SENTENCE_RE, CLAUSE_MARKS, CLAUSE_RE
+from ingest.zh.text import ANSWER_SENTENCE_RE, CLAUSE_MARKS, CLAUSE_RE, EVIDENCE_JOIN
 
 from .claims import Claim, DraftAnswer
 
@@ -90,9 +90,11 @@ def _context(chunk: Chunk) -> str:
     """A passage as evidence: its heading path (document title included) and its text.
 
     `2020年上半年…[1]` is supported by a passage of the 2020 half-year report even when the year is
-    only in the document's title.
+    only in the document's title. The two are joined by an end mark, not by white space: figures may hold
+    white space (`2020 年`), so a title ending in a digit (`…-p0002`) would run into a passage opening with
+    one (`19世纪…`) and make a figure neither states (`000219`).
     """
-    return " ".join(chunk.heading_path) + "\n" + chunk.text
+    return " ".join(chunk.heading_path) + EVIDENCE_JOIN + chunk.text
 
 
 def support(claim_text: str, passage_text: str, tokenize: Callable[[str], list[str]]) -> float:

@@ -6,7 +6,8 @@ import pytest
 
 from ingest.models import Chunk
 from ingest.tokenize import Tokenizer
-from qa_service.citations import best_quote, parse_marked_text, verify
+from ingest.zh import bare_numbers
+from qa_service.citations import _context, best_quote, parse_marked_text, verify
 from qa_service.claims import Claim, DraftAnswer, render
 from qa_service.config import Settings
 
@@ -108,3 +109,11 @@ def test_abstained_draft_passes_through(tokenize):
     draft = DraftAnswer(claims=[], abstained=True, abstain_text="资料中未找到相关信息。")
     assert verify(draft, PASSAGES, tokenize, MIN_SUPPORT) is draft
     assert render(draft, {}) == ("资料中未找到相关信息。", [])
+
+
+def test_a_title_ending_in_a_digit_does_not_run_into_the_passage_figures():
+    # A plain document named `DRCD_test-p0002` whose text opens with `19世纪`: the evidence holds 19, not 000219.
+    chunk = Chunk(id="p2.t1", doc_id="p2", doc_title="DRCD_test-p0002", heading_path=["DRCD_test-p0002"],
+                  kind="text", text="19世纪时，该城人口约20万。", start=0, end=15)
+    assert {"19", "20"} <= set(bare_numbers(_context(chunk)))
+    assert "000219" not in bare_numbers(_context(chunk))

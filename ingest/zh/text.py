@@ -160,3 +160,7 @@ SOFT_BREAKS = ("，", "、", ",", "：", " ")
 # jieba only matches dictionary words made of these characters (its `re_han_default`): a user word with
 # other characters (`“六稳”`, `1-7月`) would never be cut as one, so it is not added.
 JIEBA_WORD_RE = re.compile(r"^[\u4E00-\u9FD5a-zA-Z0-9+#&\._%\-]+$")
+
+# What joins a passage's heading path to its text when both are read as evidence: an end mark, because figures
+# may hold white space (`2020 年`) and a title ending in a digit must not run into a text opening with one.
+EVIDENCE_JOIN = "。"
