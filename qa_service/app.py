@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from typing import Annotated
 
+import anyio
+import anyio.to_thread
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials
@@ -17,6 +19,7 @@ from .chat import chat_completion, chat_stream
 from .config import Settings
 from .documents_api import install_document_jobs
 from .errors import InvalidQuestion, ModelNotFound, install_error_handlers
+from .limits import AnswerGate, RequestLimits
 from .openapi_doc import install_openapi
 from .schemas import (
     QUESTION_SCHEMA,
@@ -64,13 +67,14 @@ def create_app(settings: Settings | None = None, service: QAService | None = Non
     app.state.service = service
     app.state.started = int(time.time())
     app.state.keys = KeyStore.from_settings(settings)
+    app.state.answer_gate = AnswerGate.from_settings(settings)
     service.answer_observers.append(metrics.observe_answer)
     if service.llm is not None:
         service.llm.observer = metrics.observe_llm
     install_error_handlers(app)
     _install_middleware(app, settings)
     _status_routes(app, service)
-    app.include_router(_v1_router(app, service))
+    app.include_router(_v1_router(app, service, app.state.answer_gate))
     install_document_jobs(app, service)
     install_web_page(app)
     install_openapi(app, keys_required=app.state.keys.required)
@@ -78,6 +82,13 @@ def create_app(settings: Settings | None = None, service: QAService | None = Non
 
 
 def _install_middleware(app: FastAPI, settings: Settings) -> None:
+    # Innermost first (each add_middleware wraps the stack): body limits, then rate limits, then CORS (so its
+    # headers reach a 429 or 413 too), then the observer.
+    app.add_middleware(RequestLimits, settings=settings)
+    if settings.rate_limit:
+        from .rate_limit import RateLimit
+
+        app.add_middleware(RateLimit, spec=settings.rate_limit, keys=app.state.keys)
     origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
     if origins:  # off by default: without origins no CORS header is ever sent
         from fastapi.middleware.cors import CORSMiddleware
@@ -96,13 +107,22 @@ def _install_middleware(app: FastAPI, settings: Settings) -> None:
 def _status_routes(app: FastAPI, service: QAService) -> None:
     """Routes that need no key: liveness, readiness, metrics and who-am-I."""
 
+    # Both run on the event loop and take no thread: answering work (on its own threads, qa_service.limits) and
+    # the other routes' threads never make them wait.
     @app.get("/healthz", response_model=Health, tags=["status"])
-    def healthz() -> Health:
+    async def healthz() -> Health:
         return Health()
 
+    # Loading a build takes seconds: never on the event loop. While the build in service is current (a stat of
+    # manifest.json tells), readiness is answered at once; otherwise the load runs on a thread of its own.
+    loading = anyio.CapacityLimiter(1)
+
     @app.get("/readyz", response_model=Ready, responses=_ERRORS, tags=["status"])
-    def readyz() -> Ready:
-        return service.ready()
+    async def readyz() -> Ready:
+        ready = service.ready(load=False)
+        if ready is None:
+            ready = await anyio.to_thread.run_sync(service.ready, limiter=loading)
+        return ready
 
     @app.get("/metrics", tags=["status"], response_class=metrics.MetricsResponse)
     def metrics_() -> metrics.MetricsResponse:
@@ -114,12 +134,13 @@ def _status_routes(app: FastAPI, service: QAService) -> None:
         return AuthStatus(keys_required=app.state.keys.required, role=current_role(request, credentials))
 
 
-def _v1_router(app: FastAPI, service: QAService) -> APIRouter:
-    """The data API: every route needs a key with the query role (admin includes it) when keys are set."""
+def _v1_router(app: FastAPI, service: QAService, gate: AnswerGate) -> APIRouter:
+    """The data API: every route needs a key with the query role (admin includes it) when keys are set.
+    Answering (search, ask, chat) runs through `gate`: capped, and past its queue 503 with Retry-After."""
     v1 = APIRouter(dependencies=[Depends(require_role("query"))])
 
     @v1.get("/v1/search", response_model=SearchResponse, responses=_V1_ERRORS, tags=["retrieval"])
-    def search(
+    async def search(
         request: Request,
         q: Annotated[str, Query(description="The question or keywords.", json_schema_extra=QUESTION_SCHEMA)],
         top_k: Annotated[int, Query(ge=1, le=50)] = 10,
@@ -127,7 +148,7 @@ def _v1_router(app: FastAPI, service: QAService) -> APIRouter:
         heading_prefix: Annotated[str | None, Query(max_length=200)] = None,
     ) -> SearchResponse:
         _single_valued(request, ("q", "top_k", "heading_prefix"))
-        return service.search(_check_query(q), top_k, _split_ids(doc_ids), heading_prefix)
+        return await gate.run(service.search, _check_query(q), top_k, _split_ids(doc_ids), heading_prefix)
 
     @v1.get("/v1/passages/{passage_id}", response_model=Passage, responses=_V1_ERRORS, tags=["retrieval"])
     def passage(passage_id: str) -> Passage:
@@ -146,18 +167,18 @@ def _v1_router(app: FastAPI, service: QAService) -> APIRouter:
         return ModelList(data=[ModelCard(id=MODEL_ID, created=app.state.started)])
 
     @v1.post("/v1/ask", response_model=AskResponse, responses=_V1_ERRORS, tags=["answering"])
-    def ask(req: AskRequest) -> AskResponse:
-        return service.ask(req)
+    async def ask(req: AskRequest) -> AskResponse:
+        return await gate.run(service.ask, req)
 
     @v1.post("/v1/chat/completions", responses={**_CHAT_OK, **_CHAT_ERRORS}, tags=["chat"])
-    def chat(req: ChatRequest):
+    async def chat(req: ChatRequest):
         """OpenAI's chat completions. Invalid requests are 400 in OpenAI's error shape; `n` must be 1; the
         sampling knobs (`temperature`, `top_p`, penalties, `max_tokens`, `seed`) are range-checked and ignored."""
         if req.model != MODEL_ID:
             raise ModelNotFound(f"The model {req.model!r} does not exist; the one model is {MODEL_ID!r}.")
         if req.stream:
-            return StreamingResponse(chat_stream(service, req, MODEL_ID), media_type="text/event-stream")
-        return JSONResponse(chat_completion(service, req, MODEL_ID))
+            return StreamingResponse(await gate.stream(chat_stream, service, req, MODEL_ID), media_type="text/event-stream")
+        return JSONResponse(await gate.run(chat_completion, service, req, MODEL_ID))
 
     return v1
 

@@ -163,6 +163,31 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
 
+    # Limits and back-pressure (qa_service.limits, qa_service.rate_limit, qa_service.server).
+    body_max_bytes: int = Field(2**20, ge=1024, description="Largest request body except uploads; past it 413 (counted as it streams).")
+    header_timeout: float = Field(10.0, gt=0, description="Seconds a request's headers may take from its first byte; then the connection is dropped.")
+    body_timeout: float = Field(30.0, gt=0, description="Seconds a request body (not an upload) may take to arrive; then 408 and the connection is closed.")
+    upload_timeout: float = Field(300.0, gt=0, description="Seconds an upload (POST /v1/documents) may take to arrive; then 408.")
+    keep_alive_timeout: int = Field(5, ge=1, description="Seconds an idle keep-alive connection is kept.")
+    # Answering is CPU-bound: on 2 cores more threads only add GIL contention (and slow /healthz). The
+    # answering threads are their own pool, so they never take the threads other routes use.
+    answer_concurrency: int = Field(4, ge=1, le=64, description="Answering requests (/v1/ask, /v1/search, chat) computed at once per worker.")
+    answer_queue: int = Field(64, ge=0, description="Answering requests that may wait for a slot per worker; past it 503 with Retry-After.")
+    retry_after: int = Field(1, ge=1, description="Seconds sent in Retry-After with a 503 (answering full) response.")
+    rate_limit: str = Field("", description='Requests per API key (anonymous: per client IP) on /v1, e.g. "20/second;600/minute"; empty: no limit. Per worker.')
+
+    @field_validator("rate_limit")
+    @classmethod
+    def _rate_limit_syntax(cls, value: str) -> str:
+        if value.strip():
+            from limits import parse_many
+
+            try:
+                parse_many(value)
+            except ValueError as exc:
+                raise ValueError(f'rate_limit: {exc} (expected e.g. "20/second;600/minute")') from None
+        return value.strip()
+
     # Access control (qa_service.auth). No keys at all: every request has the admin role, and `reportqa serve`
     # refuses a non-loopback --host unless allow_anonymous is set.
     api_keys: str | None = Field(None, description='API keys and their roles, e.g. "k1:admin,k2:query" (REPORTQA_API_KEYS).')

@@ -24,7 +24,7 @@ from ingest.zh.question import (
 )
 from ingest.zh.time import time_scope_re
 
-from .schemas import Turn
+from .schemas import MAX_QUERY_CHARS, Turn
 
 _FOLLOWUP_MAX = 16
 # A place: `川沙新镇`, `青浦区`, `浦东新区`, `上海市`.
@@ -64,11 +64,15 @@ def condense(question: str, history: Sequence[Turn] | None) -> str:
 
 def _standalone_previous(history: Sequence[Turn]) -> str | None:
     """The last user question made standalone itself: in `川沙…是多少？` → `那下半年呢？` → `它的同比增幅呢？`,
-    the third turn needs `川沙…下半年…`, not the bare `那下半年呢？`."""
+    the third turn needs `川沙…下半年…`, not the bare `那下半年呢？`.
+
+    A user turn longer than a question may be (MAX_QUERY_CHARS) was never a question this service answered: it
+    is no subject to complete a follow-up from, and it is not read at all (a 20,000-character turn would only
+    cost time)."""
     resolved: str | None = None
     for turn in history:
         text = turn.content.strip()
-        if turn.role != "user" or not text:
+        if turn.role != "user" or not text or len(text) > MAX_QUERY_CHARS:
             continue
         resolved = _resolve(text, resolved) if resolved and is_follow_up(text) else text
     return resolved

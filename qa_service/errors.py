@@ -60,6 +60,29 @@ class Forbidden(ServiceError):
     type = "forbidden"
 
 
+class Busy(ServiceError):
+    """Answering is at its concurrency cap and its queue is full (qa_service.limits): try again shortly."""
+
+    status = 503
+    type = "overloaded"
+
+    def __init__(self, message: str, retry_after: int):
+        super().__init__(message)
+        self.headers = {"Retry-After": str(retry_after)}
+
+
+class RateLimited(ServiceError):
+    """This API key (or client address) sent more requests than `rate_limit` allows (qa_service.rate_limit)."""
+
+    status = 429
+    type = "rate_limit_exceeded"
+    code = "rate_limit_exceeded"
+
+    def __init__(self, message: str, retry_after: int):
+        super().__init__(message)
+        self.headers = {"Retry-After": str(retry_after)}
+
+
 class ModelNotFound(ServiceError):
     status = 404
     type = "invalid_request_error"
@@ -132,6 +155,12 @@ def allowed_methods(request: Request) -> str:
     return ", ".join(sorted(methods))
 
 
+# The error type of a status raised as an HTTPException (by the framework, or by qa_service.limits while a
+# body is read: FastAPI passes HTTPExceptions from body reading through, and turns anything else into 400).
+_HTTP_KINDS = {400: "invalid_request", 404: "not_found", 405: "method_not_allowed", 408: "request_timeout",
+               413: "payload_too_large"}
+
+
 def install_error_handlers(app: FastAPI) -> None:
     from fastapi.exceptions import RequestValidationError
     from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -149,7 +178,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        kind = {400: "invalid_request", 404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        kind = _HTTP_KINDS.get(exc.status_code, "http_error")
         # The headers carry what the status needs: 405's `Allow`, 401's `WWW-Authenticate`.
         headers = exc.headers
         if exc.status_code == 405:

@@ -84,6 +84,16 @@ class IndexHolder(Generic[T]):
         hit = self._cached(key)
         if hit is not None:
             return hit
+        return self._load_now(key)
+
+    def current_if_loaded(self) -> T | None:
+        """`current()` when it needs no load (a stat only: safe on the event loop); None when it would load."""
+        key = manifest_key(self.index_dir)
+        if key is None:
+            raise IndexUnavailable("no search index (manifest.json is missing); build it with: reportqa ingest")
+        return self._cached(key)
+
+    def _load_now(self, key: ManifestKey) -> T:
         with self._lock:
             hit = self._cached(key)
             if hit is not None:

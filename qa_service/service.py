@@ -185,8 +185,12 @@ class QAService:
             raise NotFound(f"unknown doc_id: {doc_id!r}")
         return detail
 
-    def ready(self) -> Ready:
-        loaded = self.loaded()
+    def ready(self, load: bool = True) -> Ready | None:
+        """The readiness report; with `load=False`, None instead of loading a build (the caller loads it off
+        the event loop)."""
+        loaded = self.loaded() if load else self._holder.current_if_loaded()
+        if loaded is None:
+            return None
         manifest = loaded.index.manifest
         damage = self.damage
         return Ready(

@@ -217,6 +217,7 @@ def serve(
     from qa_service.access_log import configure_access_log
     from qa_service.app import create_app
     from qa_service.auth import KeyConfigError, anonymous_refusal
+    from qa_service.http_protocol import uvicorn_limits
 
     settings = load_settings()
     if index is not None:
@@ -246,7 +247,7 @@ def serve(
         markup=False,
         soft_wrap=True,
     )
-    uvicorn.run(app_, host=host, port=port, log_level="warning")
+    uvicorn.run(app_, host=host, port=port, log_level="warning", **uvicorn_limits(settings))
 
 
 @app.command()
