@@ -15,6 +15,7 @@ from .headings import LIST_NUMBER_RE
 from .lexicon import longest_first, rows
 from .names import NAME_HINT_RE
 from .numbers import UNITS
+from .pos import use_hmm
 
 ANSWER_TYPES = ("number", "person", "date", "place", "list")
 
@@ -33,15 +34,15 @@ _POS_OF_TYPE = {"person": ("nr",), "place": ("ns",)}
 
 
 @lru_cache(maxsize=4096)
-def _posseg(text: str) -> tuple[tuple[str, str], ...]:
+def _posseg(text: str, hmm: bool = True) -> tuple[tuple[str, str], ...]:
     import jieba.posseg as pseg  # loaded on first use: the tagger's dictionary costs about a second
 
-    return tuple((p.word, p.flag) for p in pseg.cut(text))
+    return tuple((p.word, p.flag) for p in pseg.cut(text, HMM=hmm))
 
 
 def question_type(question: str) -> str | None:
     """The answer type a question asks for, or None (`什么是六保？`, a yes/no question)."""
-    for word, flag in _posseg(question):
+    for word, flag in _posseg(question, use_hmm(question)):
         if word in _TYPE_OF and (flag.startswith("r") or flag.startswith("m") or flag in ("q", "d", "n")):
             return _TYPE_OF[word]
     m = _CUE_RE.search(question)

@@ -16,6 +16,7 @@ from functools import cache
 from .lexicon import alternation, tagged
 from .names import FOLLOW_UP_BODY_RE
 from .places import follow_up_place_re
+from .pos import use_hmm
 from .question import FIGURE_RE, FOLLOW_UP_PRONOUN_RE, TRAILING_PARTICLES_RE, follow_up_question
 from .time import time_scope_re
 
@@ -46,16 +47,10 @@ def _posseg():
     return jieba.posseg
 
 
-# jieba's HMM (for words outside its dictionary) runs a Viterbi over every run of unknown characters at about
-# 1 ms a character: 2.6 s for 2,000 characters of jumbled text. Questions are far shorter than this; a longer
-# text (a previous turn pasted in) is tagged from the dictionary alone, in a few ms.
-_HMM_MAX_CHARS = 200
-
-
 def tokens(text: str) -> tuple[Token, ...]:
     out: list[Token] = []
     pos = 0
-    for pair in _posseg().cut(text, HMM=len(text) <= _HMM_MAX_CHARS):
+    for pair in _posseg().cut(text, HMM=use_hmm(text)):
         out.append(Token(pair.word, pair.flag, pos, pos + len(pair.word)))
         pos += len(pair.word)
     return tuple(out)
