@@ -4,6 +4,10 @@ The service makes three kinds of LLM call to the same endpoint (condense, rewrit
 fake tells them apart by their system prompt, the constants in `qa_service/llm.py`, so one script
 can say "rewrite quickly, then fail the answer". Every request is recorded for assertions.
 
+A request with `"stream": true` gets server-sent events, a few characters per event, really streamed: with
+`token_delay` between events, and with a `gate` the rest of the reply waits, after the first event, until the
+test sets it (so a test can prove the first token reached its client before the reply was complete).
+
 It runs in a thread of the pytest process (the app under test runs in-process or as `reportqa serve`), so tests
 script it by plain attribute assignment: no control endpoint is needed.
 """
@@ -35,6 +39,11 @@ class Reply:
     content: str | Callable[[str], str] = ""  # a callable gets the request's user message (the prompt)
     status: int = 200
     delay: float = 0.0  # seconds to sleep before replying (to trip the client's timeout)
+    # Streamed replies only:
+    token_chars: int = 3  # characters per streamed event
+    token_delay: float = 0.0  # seconds between events
+    gate: threading.Event | None = None  # after the first event, wait until it is set
+    break_after: int | None = None  # drop the connection after this many events (a stream that breaks)
 
 
 @dataclass
@@ -53,6 +62,7 @@ class FakeLLM:
     replies: dict[str, Reply] = field(default_factory=dict)
     requests: list[Recorded] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)  # exceptions raised by callable scripts
+    streams_finished: int = 0  # streamed replies sent to their end
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def script(self, **replies: Reply | str) -> None:
@@ -61,6 +71,7 @@ class FakeLLM:
             self.replies = {k: v if isinstance(v, Reply) else Reply(v) for k, v in replies.items()}
             self.requests = []
             self.errors = []
+            self.streams_finished = 0
 
     def kinds(self) -> list[str]:
         with self.lock:
@@ -140,9 +151,57 @@ def _handler(fake: FakeLLM) -> type[BaseHTTPRequestHandler]:
             if reply.status != 200:
                 self._send(reply.status, {"error": {"message": content or "scripted failure", "type": "server_error"}})
                 return
-            self._send(200, _completion(content, body.get("model", "fake")))
+            if body.get("stream"):
+                self._stream(reply, content, body.get("model", "fake"))
+            else:
+                self._send(200, _completion(content, body.get("model", "fake")))
+
+        def _stream(self, reply: Reply, content: str, model: str) -> None:
+            """OpenAI's streamed completion: `data: {chunk}` events (chunked transfer), then `data: [DONE]`."""
+            pieces = [content[i : i + reply.token_chars] for i in range(0, len(content), reply.token_chars)]
+            try:
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
+                for i, piece in enumerate(pieces):
+                    if reply.break_after is not None and i >= reply.break_after:
+                        self.close_connection = True
+                        return  # no terminating chunk: the client sees the stream break
+                    if i == 1 and reply.gate is not None and not reply.gate.wait(timeout=30):
+                        fake.errors.append("the gate was never opened")
+                    elif i and reply.token_delay:
+                        time.sleep(reply.token_delay)
+                    self._chunk(_stream_event(piece, model, first=i == 0))
+                self._chunk(_stream_event("", model, finish="stop"))
+                self._chunk("data: [DONE]\n\n")
+                self.wfile.write(b"0\r\n\r\n")
+                self.wfile.flush()
+                with fake.lock:
+                    fake.streams_finished += 1
+            except (BrokenPipeError, ConnectionResetError):
+                log.debug("client went away mid-stream")
+
+        def _chunk(self, text: str) -> None:
+            data = text.encode("utf-8")
+            self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+            self.wfile.flush()
 
     return Handler
+
+
+def _stream_event(piece: str, model: str, first: bool = False, finish: str | None = None) -> str:
+    delta: dict[str, Any] = {"content": piece} if piece or not finish else {}
+    if first:
+        delta["role"] = "assistant"
+    chunk = {
+        "id": "chatcmpl-fake",
+        "object": "chat.completion.chunk",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+    }
+    return f"data: {json.dumps(chunk, ensure_ascii=False)}\n\n"
 
 
 class FakeLLMServer:
@@ -164,10 +223,18 @@ class FakeLLMServer:
         self._httpd.server_close()
 
 
+_FENCED_RE = re.compile(r"(?ms)^<<资料 \[(\d+)\] #(\w+)>>\n(.*?)\n<</资料 \[\1\] #\2>>$")
+
+
 def numbered_passages(prompt: str) -> dict[int, str]:
-    """The passages of an answer prompt by their number: `[n] 《title》 headings` then the text."""
-    blocks = re.split(r"(?m)^\[(\d+)\] 《", prompt.split("\n\n问题：")[0])
-    return {int(n): body for n, body in zip(blocks[1::2], blocks[2::2])}
+    """The passages of an answer prompt by their number: the text between a passage's fence lines
+    (`<<资料 [n] #fence>>` … `<</资料 [n] #fence>>`), its `出处：` line included."""
+    return {int(m.group(1)): m.group(3) for m in _FENCED_RE.finditer(prompt)}
+
+
+def fences(prompt: str) -> set[str]:
+    """The fence tokens of a prompt's passage lines (one per prompt when nothing is forged)."""
+    return {m.group(2) for m in _FENCED_RE.finditer(prompt)}
 
 
 def passage_number(prompt: str, containing: str, present: bool = True) -> int:
