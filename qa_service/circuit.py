@@ -30,7 +30,7 @@ class CircuitConfig:
 class CircuitBreaker:
     def __init__(self, config: CircuitConfig, clock: Callable[[], float] = time.monotonic):
         self.config = config
-        self._clock = clock
+        self.clock = clock  # tests move time on instead of waiting out the cool-down
         self._lock = threading.Lock()
         self._failures = 0
         self._opened_at: float | None = None  # None: closed
@@ -44,7 +44,7 @@ class CircuitBreaker:
     def _state(self) -> str:
         if self._opened_at is None:
             return "closed"
-        if self._clock() - self._opened_at >= self.config.cooldown:
+        if self.clock() - self._opened_at >= self.config.cooldown:
             return "half-open"
         return "open"
 
@@ -71,7 +71,7 @@ class CircuitBreaker:
             if self._probing or self._failures >= self.config.failures:
                 if self._opened_at is None or self._probing:
                     log.warning("LLM circuit open for %.0f s after %d failure(s)", self.config.cooldown, self._failures)
-                self._opened_at = self._clock()
+                self._opened_at = self.clock()
             self._probing = False
 
     def release(self) -> None:
