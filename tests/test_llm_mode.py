@@ -144,6 +144,7 @@ def test_figure_in_no_passage_is_unsupported(llm_server, fake):
     out = ask(llm_server, question=QUESTION)
     assert out["mode"] == "llm"
     assert [s.rstrip("。") for s in out["unsupported_sentences"]] == [bad]
+    assert out["answer"] == "1-7月财政总收入12.42亿元[1]。"  # removed from the answer (the default)
     with llm_server.client() as c:
         texts = [c.get(f"/v1/passages/{r['passage_id']}").json()["text"] for r in out["retrieved"]]
     assert not any("98.76" in t for t in texts)
