@@ -107,6 +107,7 @@ def answer_messages(question: str, passages: Sequence[Chunk]) -> tuple[str, str]
 
 class LLMClient:
     def __init__(self, config: LLMConfig):
+        import openai.resources  # noqa: F401 - imported lazily by the first call otherwise: ~2 s inside its timeout
         from llama_index.core import Settings as LlamaSettings
         from llama_index.llms.openai_like import OpenAILike
 
