@@ -55,8 +55,10 @@ class LLMAnswerer:
 
     def answer(self, ctx: AnswerContext) -> DraftAnswer | None:
         reply = ctx.llm.call(lambda client: client.answer(ctx.analysis.text, ctx.passages))
-        if reply is None:
-            return None
+        return None if reply is None else self.read_reply(reply, ctx)
+
+    def read_reply(self, reply: str, ctx: AnswerContext) -> DraftAnswer:
+        """The model's reply (whole, or streamed and joined) as a draft: its sentences with their markers."""
         if NOT_FOUND_RE.search(reply) and "[" not in reply:
             return abstain(ctx.analysis.question)
         return DraftAnswer(claims=parse_marked_text(reply, ctx.passages))

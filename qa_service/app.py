@@ -71,6 +71,7 @@ def create_app(settings: Settings | None = None, service: QAService | None = Non
     service.answer_observers.append(metrics.observe_answer)
     if service.llm is not None:
         service.llm.observer = metrics.observe_llm
+        service.llm.ttft_observer = metrics.observe_llm_ttft
     install_error_handlers(app)
     _install_middleware(app, settings)
     _status_routes(app, service)

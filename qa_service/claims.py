@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from ingest.models import Chunk
 from ingest.zh.answer import CLAIM_END_PUNCT
 
-from .messages import ANSWER_END, CLAIM_SEPARATOR, computed_clause
+from .messages import ANSWER_END, CLAIM_SEPARATOR, UNSUPPORTED_MARK, computed_clause
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,7 @@ class Claim:
     # Set on a computed clause: its sources are the passages of its operands, and it is rendered as
     # `（据[1][2]计算：…）` after the claim before it.
     computed: Computation | None = None
+    flagged: bool = False  # a generated sentence the citation check could not support, kept with a mark
 
 
 @dataclass
@@ -74,6 +75,6 @@ def render(draft: DraftAnswer, scores: dict[str, float]) -> tuple[str, list[Rend
         if claim.computed is not None and parts:
             parts[-1] += computed_clause("".join(markers), body)
             continue
-        parts.append(f"{claim.prefix}{body}{''.join(markers)}")
+        parts.append(f"{claim.prefix}{body}{''.join(markers)}{UNSUPPORTED_MARK if claim.flagged else ''}")
     text = CLAIM_SEPARATOR.join(parts)
     return (text + ANSWER_END) if text else text, citations

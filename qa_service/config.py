@@ -99,6 +99,19 @@ class PipelineConfig:
     retrieval_depth: int  # passages retrieved at least
     rrf_k: int  # fusion of the retrievals of several query rewrites
     min_support: float  # citation check
+    unsupported_sentences: Literal["remove", "flag"]  # what becomes of LLM sentences the check cannot support
+
+
+@dataclass(frozen=True)
+class LLMConfig:
+    """The LLM client (qa_service.llm) and its circuit breaker (qa_service.circuit)."""
+
+    base_url: str
+    model: str
+    api_key: str
+    timeout: float  # seconds for a whole reply; streamed: to the first token and between tokens
+    circuit_failures: int
+    circuit_cooldown: float
 
 
 class Settings(BaseSettings):
@@ -138,7 +151,14 @@ class Settings(BaseSettings):
     llm_base_url: str | None = Field(None, description="OpenAI-compatible endpoint, e.g. http://localhost:8001/v1.")
     llm_model: str | None = None
     llm_api_key: str = "not-needed"
-    llm_timeout: float = Field(30.0, gt=0)
+    llm_timeout: float = Field(30.0, gt=0, description="Seconds an LLM reply may take (streamed: to the first token and between tokens).")
+    # A dead LLM costs one timeout, not one per request: after this many consecutive failures LLM-mode requests
+    # fall back at once (`fallback: "llm_circuit_open"`) until a probe after the cool-down succeeds.
+    llm_circuit_failures: int = Field(1, ge=1, description="Consecutive LLM failures that open the circuit breaker.")
+    llm_circuit_cooldown: float = Field(30.0, gt=0, description="Seconds the open circuit refuses LLM calls before one probe.")
+    unsupported_sentences: Literal["remove", "flag"] = Field(
+        "remove", description="LLM sentences the citation check cannot support: removed from the answer, or kept and flagged."
+    )
     abstain_threshold: float = Field(0.3, ge=0.0, le=1.0, description="Question coverage below which the extractive answer abstains.")
     retrieval_depth: int = Field(10, ge=1, le=1000, description="Passages retrieved at least; the citation check reads them all.")
     answer_passages: int = Field(5, ge=1, le=50, description="Top passages the extractive answerer reads.")
@@ -255,7 +275,18 @@ class Settings(BaseSettings):
         )
 
     def pipeline_config(self) -> PipelineConfig:
-        return PipelineConfig(retrieval_depth=self.retrieval_depth, rrf_k=self.rrf_k, min_support=self.citation_min_support)
+        return PipelineConfig(
+            retrieval_depth=self.retrieval_depth, rrf_k=self.rrf_k, min_support=self.citation_min_support,
+            unsupported_sentences=self.unsupported_sentences,
+        )
+
+    def llm_config(self) -> LLMConfig | None:
+        if not (self.llm_base_url and self.llm_model):
+            return None
+        return LLMConfig(
+            base_url=self.llm_base_url, model=self.llm_model, api_key=self.llm_api_key, timeout=self.llm_timeout,
+            circuit_failures=self.llm_circuit_failures, circuit_cooldown=self.llm_circuit_cooldown,
+        )
 
     @property
     def llm_configured(self) -> bool:

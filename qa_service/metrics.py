@@ -1,5 +1,5 @@
 """Prometheus metrics (`GET /metrics`): HTTP requests and latency per route and status, answers by mode,
-abstentions, LLM fallbacks by reason, LLM latency, and the index build in service.
+abstentions, LLM fallbacks by reason, LLM latency and time to first token, and the index build in service.
 
 The metric objects live in prometheus-client's default registry. With several worker processes,
 `PROMETHEUS_MULTIPROC_DIR` switches prometheus-client to its multiprocess mode and a scrape sums every
@@ -34,6 +34,7 @@ ANSWERS = Counter("reportqa_answers", "Answers given, by the mode that answered 
 ABSTENTIONS = Counter("reportqa_abstentions", "Answers that abstained (the passages do not answer), by mode.", ["mode"])
 FALLBACKS = Counter("reportqa_llm_fallbacks", "LLM-mode requests answered without the model, by reason.", ["reason"])
 LLM_LATENCY = Histogram("reportqa_llm_request_duration_seconds", "LLM calls by outcome (ok or failed).", ["outcome"], buckets=_LLM_BUCKETS)
+LLM_TTFT = Histogram("reportqa_llm_ttft_seconds", "Seconds from a streamed LLM answer call to its first token.", buckets=_LLM_BUCKETS)
 
 _REASON_RE = re.compile(r"[a-z][a-z0-9_]{0,39}")
 
@@ -57,6 +58,10 @@ def observe_answer(response: AskResponse) -> None:
 
 def observe_llm(seconds: float, ok: bool) -> None:
     LLM_LATENCY.labels("ok" if ok else "failed").observe(seconds)
+
+
+def observe_llm_ttft(seconds: float) -> None:
+    LLM_TTFT.observe(seconds)
 
 
 def fallback_reason(reason: str) -> str:

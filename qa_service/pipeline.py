@@ -81,6 +81,23 @@ class PipelineResult:
         return self.draft.abstain_reason if self.draft.abstained else None
 
 
+@dataclass(frozen=True)
+class PreparedRequest:
+    """A request up to its answer (AnswerPipeline.prepare): what `finish` answers from. The chat stream
+    prepares before its first byte, so a bad question is still a 4xx, then streams the LLM's answer."""
+
+    pipeline: AnswerPipeline  # the one that prepared it finishes it, even if the index is reloaded meanwhile
+    request: PipelineRequest
+    question: str  # the standalone question
+    context: AnswerContext  # its analysis, passages and LLM session
+    started: float
+    retrieved_at: float
+
+    @property
+    def llm(self) -> LLMSession:
+        return self.context.llm
+
+
 class Condenser:
     """Follow-up questions made standalone: by rule, then by the LLM when it is in use."""
 
@@ -110,14 +127,25 @@ class QueryRewriter:
 
 
 class Verifier:
-    """Every claim checked against the retrieved passages (qa_service.citations.verify)."""
+    """Every claim checked against the retrieved passages (qa_service.citations.verify).
 
-    def __init__(self, tokenize: Callable[[str], list[str]], min_support: float):
+    A generated (LLM) sentence the check cannot support is removed from the answer, or with
+    `unsupported="flag"` kept and marked; either way it is listed in `unsupported_sentences`.
+    """
+
+    def __init__(self, tokenize: Callable[[str], list[str]], min_support: float, unsupported: str):
         self.tokenize = tokenize
         self.min_support = min_support
+        self.unsupported = unsupported
 
     def check(self, draft: DraftAnswer, retrieved: Sequence[Chunk], q: QuestionAnalysis, free_text: bool) -> DraftAnswer:
         draft = verify(draft, retrieved, self.tokenize, self.min_support)
+        if free_text and not draft.abstained:
+            unsupported_claims = [c for c in draft.claims if not c.sources and c.computed is None]
+            if self.unsupported == "remove":
+                draft.claims = [c for c in draft.claims if not any(c is u for u in unsupported_claims)]
+            for claim in unsupported_claims:
+                claim.flagged = True
         if free_text and not draft.abstained and not any(c.sources for c in draft.claims):
             unsupported = draft.unsupported
             draft = abstain(q)  # nothing the model said could be tied to a passage
@@ -145,31 +173,45 @@ class AnswerPipeline:
         return self.retriever.retrieve(query, self.analyzer.analyze(query.query, query.doc_ids))
 
     def run(self, request: PipelineRequest) -> PipelineResult:
+        return self.finish(self.prepare(request))
+
+    def prepare(self, request: PipelineRequest) -> PreparedRequest:
+        """Every step before the answer: condense, analyse, rewrite, retrieve (LLM steps in the request's session)."""
         t0 = time.perf_counter()
         llm = LLMSession(self.llm, wanted=request.mode == "llm")
         question = self.condenser.condense(request.question, request.history, llm)
         analysis = self.analyzer.analyze(question, request.doc_ids)
         queries = self.rewriter.rewrite(question, llm)
         retrieved = self._retrieve(queries, analysis, request)
-        t1 = time.perf_counter()
-        passages = [p.chunk for p in retrieved.passages]
-        top = passages[: request.context_k or request.top_k]
+        top = [p.chunk for p in retrieved.passages][: request.context_k or request.top_k]
         follow_up = question != request.question
-        answerer, draft = self._answer(AnswerContext(analysis, top, retrieved, self.retriever, llm, follow_up))
-        draft = self.verifier.check(draft, passages, analysis.question, answerer.free_text)
-        text, citations = render(draft, {p.chunk.id: p.score for p in retrieved.passages})
+        context = AnswerContext(analysis, top, retrieved, self.retriever, llm, follow_up)
+        return PreparedRequest(self, request, question, context, t0, time.perf_counter())
+
+    def finish(self, prepared: PreparedRequest, streamed_reply: str | None = None) -> PipelineResult:
+        """Answer, verify, render. `streamed_reply`: the LLM's answer already streamed to the client (used when
+        the stream ended well, i.e. the session is still live; otherwise the other answerers answer)."""
+        ctx = prepared.context
+        if streamed_reply is not None and ctx.llm.active:
+            llm_answerer = next(a for a in self.answerers if isinstance(a, LLMAnswerer))
+            answerer, draft = llm_answerer, llm_answerer.read_reply(streamed_reply, ctx)
+        else:
+            answerer, draft = self._answer(ctx)
+        passages = [p.chunk for p in ctx.retrieved.passages]
+        draft = self.verifier.check(draft, passages, ctx.analysis.question, answerer.free_text)
+        text, citations = render(draft, {p.chunk.id: p.score for p in ctx.retrieved.passages})
         t2 = time.perf_counter()
         return PipelineResult(
-            question=question,
-            analysis=analysis,
-            retrieved=retrieved,
+            question=prepared.question,
+            analysis=ctx.analysis,
+            retrieved=ctx.retrieved,
             draft=draft,
             answer=text,
             citations=citations,
             mode=answerer.mode,
-            fallback=llm.fallback,
-            retrieve_ms=(t1 - t0) * 1000,
-            answer_ms=(t2 - t1) * 1000,
+            fallback=ctx.llm.fallback,
+            retrieve_ms=(prepared.retrieved_at - prepared.started) * 1000,
+            answer_ms=(t2 - prepared.retrieved_at) * 1000,
         )
 
     def _retrieve(self, queries: list[str], analysis: QueryAnalysis, request: PipelineRequest) -> RetrievalResult:
@@ -245,7 +287,7 @@ def build_pipeline(
         analyzer=QueryAnalyzer(tokenize, term_weight, scope_detector),
         retriever=retriever,
         answerers=tuple(answerers),
-        verifier=Verifier(tokenize, config.min_support),
+        verifier=Verifier(tokenize, config.min_support, config.unsupported_sentences),
         condenser=Condenser(),
         rewriter=QueryRewriter(),
         llm=llm,

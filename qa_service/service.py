@@ -19,7 +19,7 @@ from .errors import NotFound, public_path
 from .index_holder import IndexHolder, ManifestKey
 from .llm import LLMClient
 from .messages import WARM_UP_QUESTION
-from .pipeline import AnswerPipeline, PipelineRequest, PipelineResult, build_pipeline
+from .pipeline import AnswerPipeline, PipelineRequest, PipelineResult, PreparedRequest, build_pipeline
 from .retriever import RetrievalQuery, RetrievalResult, Retriever
 from .schemas import (
     AskRequest,
@@ -75,8 +75,9 @@ class QAService:
         self.llm: LLMClient | None = None
         # Called with every answer (the HTTP app counts them in its metrics; the CLI adds none).
         self.answer_observers: list[Callable[[AskResponse], None]] = []
-        if self.settings.llm_configured:
-            self.llm = LLMClient(self.settings.llm_base_url, self.settings.llm_model, self.settings.llm_api_key, self.settings.llm_timeout)
+        llm_config = self.settings.llm_config()
+        if llm_config is not None:
+            self.llm = LLMClient(llm_config)
 
     # -- index lifecycle -----------------------------------------------------------------------
 
@@ -208,6 +209,10 @@ class QAService:
     # -- answering -------------------------------------------------------------------------------
 
     def ask(self, req: AskRequest) -> AskResponse:
+        return self.complete(req, self.prepare(req))
+
+    def prepare(self, req: AskRequest) -> PreparedRequest:
+        """The request up to its answer (a bad question raises here, before a stream's first byte)."""
         filters = req.filters
         request = PipelineRequest(
             question=req.question,
@@ -217,7 +222,11 @@ class QAService:
             doc_ids=tuple(filters.doc_ids) if filters and filters.doc_ids else None,
             heading_prefix=filters.heading_prefix if filters else None,
         )
-        response = ask_response(req, self.pipeline().run(request))
+        return self.pipeline().prepare(request)
+
+    def complete(self, req: AskRequest, prepared: PreparedRequest, streamed_reply: str | None = None) -> AskResponse:
+        """The verified answer of a prepared request (`streamed_reply`: the LLM's reply already streamed)."""
+        response = ask_response(req, prepared.pipeline.finish(prepared, streamed_reply))
         for observe in self.answer_observers:
             observe(response)
         return response

@@ -32,6 +32,22 @@ def llm_server(shipped_index, fake) -> InProcessAPI:
     return in_process_api(shipped_index, llm_base_url=fake.url, llm_model="fake", llm_api_key="k", llm_timeout=TIMEOUT_S)
 
 
+@pytest.fixture(autouse=True)
+def closed_circuit(request) -> None:
+    """Each test starts with the LLM circuit closed: one test's scripted failure must not refuse the next's calls."""
+    if "llm_server" in request.fixturenames:
+        request.getfixturevalue("llm_server").app.state.service.llm.breaker.reset()
+
+
+def llm_client(url: str, **config):
+    """An LLMClient as the service builds it from Settings (the fake's URL, the 1 s timeout)."""
+    from qa_service.config import Settings
+    from qa_service.llm import LLMClient
+
+    settings = Settings(llm_base_url=url, llm_model="fake", llm_timeout=TIMEOUT_S, **config)
+    return LLMClient(settings.llm_config())
+
+
 def ask(server: InProcessAPI, **body) -> dict:
     body.setdefault("mode", "llm")
     with server.client() as c:
@@ -128,6 +144,7 @@ def test_figure_in_no_passage_is_unsupported(llm_server, fake):
     out = ask(llm_server, question=QUESTION)
     assert out["mode"] == "llm"
     assert [s.rstrip("。") for s in out["unsupported_sentences"]] == [bad]
+    assert out["answer"] == "1-7月财政总收入12.42亿元[1]。"  # removed from the answer (the default)
     with llm_server.client() as c:
         texts = [c.get(f"/v1/passages/{r['passage_id']}").json()["text"] for r in out["retrieved"]]
     assert not any("98.76" in t for t in texts)
@@ -237,19 +254,16 @@ def test_chat_in_llm_mode_with_openai_client(llm_server, fake):
 
 
 def test_client_rewrite_parsing_keeps_figures(fake):
-    from qa_service.llm import LLMClient
-
     fake.script(rewrite="1. 2021年青浦区地区生产总值\n2、 “青浦区GDP增长12.5%”\n\n2021年青浦区地区生产总值\n3. 多余的第三种")
-    client = LLMClient(fake.url, "fake", timeout=TIMEOUT_S)
+    client = llm_client(fake.url)
     # Numbering and quotes go, a leading year stays; duplicates and the third rewrite are dropped.
     assert client.rewrite("青浦区2021年GDP多少") == ["青浦区2021年GDP多少", "2021年青浦区地区生产总值", "青浦区GDP增长12.5%"]
 
 
 def test_client_condense_takes_the_question_line(fake):
-    from qa_service.llm import LLMClient
     from qa_service.schemas import Turn
 
-    client = LLMClient(fake.url, "fake", timeout=TIMEOUT_S)
+    client = llm_client(fake.url)
     history = [Turn(role="user", content=QUESTION), Turn(role="assistant", content="12.42亿元[1]")]
     fake.script(condense="改写后的问题：川沙新镇1-7月财政总收入的同比增幅是多少？\n（补全了主语）")
     assert client.condense("它的同比增幅是多少？", history) == "川沙新镇1-7月财政总收入的同比增幅是多少？"
@@ -259,9 +273,9 @@ def test_client_condense_takes_the_question_line(fake):
 
 def test_client_unreachable_endpoint_is_llm_error():
     from conftest import free_port
-    from qa_service.llm import LLMClient, LLMUnavailable
+    from qa_service.llm import LLMUnavailable
 
-    client = LLMClient(f"http://127.0.0.1:{free_port()}/v1", "fake", timeout=TIMEOUT_S)
+    client = llm_client(f"http://127.0.0.1:{free_port()}/v1")
     with pytest.raises(LLMUnavailable) as info:
         client.answer(QUESTION, [])
     assert info.value.reason == "llm_error"
