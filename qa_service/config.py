@@ -162,6 +162,7 @@ class Settings(BaseSettings):
     # Server.
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
+    workers: int | None = Field(None, ge=1, description="`reportqa serve` worker processes (default: the number of cores).")
 
     # Access control (qa_service.auth). No keys at all: every request has the admin role, and `reportqa serve`
     # refuses a non-loopback --host unless allow_anonymous is set.
