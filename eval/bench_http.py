@@ -61,8 +61,10 @@ def pick_client(wanted: str) -> Client:
 
 
 def wrk_script(questions: Sequence[str]) -> str:
-    """The Lua script; each body sits in a long bracket string, so nothing in it needs escaping for Lua."""
-    bodies = ",\n".join(f"[==[{json.dumps({'question': q, 'mode': 'extractive'})}]==]" for q in questions)
+    """The Lua script. Each body sits in a Lua long bracket string ([==[...]==]), where nothing is an escape; a `]`
+    (only ever inside the question) is written as the JSON escape \\u005d, so no body can close its bracket."""
+    bodies = ",\n".join("[==[" + json.dumps({"question": q, "mode": "extractive"}).replace("]", "\\u005d") + "]==]"
+                        for q in questions)
     return _WRK_SCRIPT % {"bodies": bodies, "mark": _RESULT_MARK}
 
 
