@@ -4,8 +4,9 @@
         --requests 200 --questions questions.json --out result.json
 
 `concurrency` worker threads share one httpx.Client (a connection pool as large as the concurrency) and take the
-next question from a shared counter until `requests` requests have been sent, so exactly `concurrency` requests
-are in flight at any time. Every non-200 answer and every exception counts as an error. The result (latencies
+next question from a shared counter until `requests` requests have been sent (or, with `--seconds`, until that
+time is up; SIGINT or SIGTERM also ends a run early, and its result is still written), so exactly `concurrency`
+requests are in flight at any time. Every non-200 answer and every exception counts as an error. The result (latencies
 summary, errors, a few error samples, requests/s over the wall time of the whole run) is written as JSON to --out.
 """
 
@@ -15,6 +16,7 @@ import argparse
 import itertools
 import json
 import logging
+import signal
 import sys
 import threading
 import time
@@ -72,22 +74,28 @@ def _send(client: Any, endpoint: str, question: str):
     return client.get("/v1/search", params={"q": question, "top_k": 10})
 
 
-def run_load(url: str, endpoint: str, questions: Sequence[str], concurrency: int, requests: int,
-             timeout: float = 60.0) -> dict[str, Any]:
-    """Send `requests` requests to `endpoint` with `concurrency` in flight; latencies, errors and requests/s."""
+def run_load(url: str, endpoint: str, questions: Sequence[str], concurrency: int, requests: int | None,
+             timeout: float = 60.0, seconds: float | None = None,
+             stop: threading.Event | None = None) -> dict[str, Any]:
+    """Send `requests` requests (None: no limit) to `endpoint` with `concurrency` in flight, for at most `seconds`
+    or until `stop` is set; latencies, errors and requests/s."""
     import httpx
 
     if endpoint not in ENDPOINTS:
         raise ValueError(f"endpoint must be one of {ENDPOINTS}, got {endpoint!r}")
     if not questions:
         raise ValueError("no questions to send")
+    if requests is None and seconds is None and stop is None:
+        raise ValueError("give requests, seconds or a stop event: the run must end")
     tally = _Tally()
     counter = itertools.count()
+    stop = stop or threading.Event()
+    limit = requests if requests is not None else float("inf")
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     with httpx.Client(base_url=url, timeout=timeout, limits=limits) as client:
 
         def worker() -> None:
-            while (i := next(counter)) < requests:
+            while (i := next(counter)) < limit and not stop.is_set():
                 q = questions[i % len(questions)]
                 t = time.perf_counter()
                 try:
@@ -102,14 +110,19 @@ def run_load(url: str, endpoint: str, questions: Sequence[str], concurrency: int
                     tally.error(f"HTTP {r.status_code}: {r.text}")
 
         started = time.perf_counter()
+        timer = threading.Timer(seconds, stop.set) if seconds else None
+        if timer:
+            timer.start()
         with ThreadPoolExecutor(max_workers=concurrency) as pool:
             for f in [pool.submit(worker) for _ in range(concurrency)]:
                 f.result()
         wall = time.perf_counter() - started
+        if timer:
+            timer.cancel()
     return {
         "endpoint": endpoint,
         "concurrency": concurrency,
-        "requests": requests,
+        "requests": len(tally.latencies_ms) + tally.errors,
         "errors": tally.errors,
         "error_samples": tally.error_samples,
         "seconds": round(wall, 3),
@@ -123,7 +136,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--url", required=True)
     p.add_argument("--endpoint", choices=ENDPOINTS, required=True)
     p.add_argument("--concurrency", type=int, required=True)
-    p.add_argument("--requests", type=int, required=True)
+    p.add_argument("--requests", type=int, default=None, help="how many requests (default: no limit)")
+    p.add_argument("--seconds", type=float, default=None, help="stop after this many seconds")
     p.add_argument("--questions", type=Path, required=True, help="JSON list of question strings")
     p.add_argument("--out", type=Path, required=True, help="where to write the result JSON")
     p.add_argument("--timeout", type=float, default=60.0)
@@ -131,7 +145,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     logging.getLogger("httpx").setLevel(logging.WARNING)
     questions = json.loads(args.questions.read_text(encoding="utf-8"))
-    result = run_load(args.url, args.endpoint, questions, args.concurrency, args.requests, args.timeout)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):  # an early stop still writes the result
+        signal.signal(sig, lambda *_: stop.set())
+    result = run_load(args.url, args.endpoint, questions, args.concurrency, args.requests, args.timeout,
+                      seconds=args.seconds, stop=stop)
     args.out.write_text(json.dumps(result, ensure_ascii=False), encoding="utf-8")
     return 0
 

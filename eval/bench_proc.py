@@ -119,15 +119,17 @@ class RssSampler:
         self.sample()
 
 
-def start_server(cli: Sequence[str], index_dir: Path, log_path: Path, timeout: float = 180) -> tuple[subprocess.Popen, str]:
-    """`CLI serve` (`cli`: the command that runs reportqa) on a free loopback port; returns once /readyz answers 200."""
+def start_server(cli: Sequence[str], index_dir: Path, log_path: Path, timeout: float = 180,
+                 workers: int = 1) -> tuple[subprocess.Popen, str]:
+    """`CLI serve --workers N` (`cli`: the command that runs reportqa) on a free loopback port; returns once /readyz
+    answers 200 (from the first worker ready: see eval.bench_workers.wait_for_workers for all of them)."""
     import httpx
 
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     log_file = open(log_path, "w", encoding="utf-8")  # a file, not a pipe: a full pipe would block the server
     proc = subprocess.Popen(
-        [*cli, "serve", "--index", str(index_dir), "--port", str(port)],
+        [*cli, "serve", "--index", str(index_dir), "--port", str(port), "--workers", str(workers)],
         stdout=subprocess.DEVNULL, stderr=log_file, env=child_env(), cwd=PROJECT_ROOT,
     )
     log_file.close()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import atexit
 import json
 import logging
+import os
 import queue
 import re
 import sys
@@ -90,6 +91,7 @@ def _access_record(scope: Scope, request_id: str, route: str, status: int, secon
         "duration_ms": round(seconds * 1000, 2),
         "client": client[0] if client else None,
         "role": scope.get("state", {}).get("role"),
+        "pid": os.getpid(),  # which worker process answered (reportqa serve --workers N)
     }
 
 

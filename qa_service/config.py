@@ -182,6 +182,7 @@ class Settings(BaseSettings):
     # Server.
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
+    workers: int | None = Field(None, ge=1, description="`reportqa serve` worker processes (default: the number of cores).")
 
     # Limits and back-pressure (qa_service.limits, qa_service.rate_limit, qa_service.server).
     body_max_bytes: int = Field(2**20, ge=1024, description="Largest request body except uploads; past it 413 (counted as it streams).")

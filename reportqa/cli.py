@@ -207,17 +207,16 @@ def serve(
     index: Optional[Path] = IndexOpt,
     host: Optional[str] = typer.Option(None, "--host", help="Bind address (default 127.0.0.1)."),
     port: Optional[int] = typer.Option(None, "--port", help="Port (default 8000)."),
+    workers: Optional[int] = typer.Option(
+        None, "--workers", min=1, help="Worker processes, each warmed up before it accepts connections (default: the number of cores)."
+    ),
     allow_anonymous: bool = typer.Option(
         False, "--allow-anonymous", help="Serve a non-loopback --host with no API keys (everyone gets the admin role)."
     ),
 ) -> None:
     """Serve the HTTP API (search, passages, documents, ask, OpenAI-compatible chat)."""
-    import uvicorn
-
-    from qa_service.access_log import configure_access_log
-    from qa_service.app import create_app
-    from qa_service.auth import KeyConfigError, anonymous_refusal
-    from qa_service.http_protocol import uvicorn_limits
+    from qa_service import server
+    from qa_service.auth import KeyConfigError, KeyStore, anonymous_refusal
 
     settings = load_settings()
     if index is not None:
@@ -225,21 +224,32 @@ def serve(
     settings.allow_anonymous = settings.allow_anonymous or allow_anonymous
     host = host or settings.host
     port = port or settings.port
+    n_workers = server.worker_count(settings, workers)
     try:
         refusal = anonymous_refusal(settings, host)
         if refusal:
             fail(refusal)
-        app_ = create_app(settings)
+        keys = KeyStore.from_settings(settings)  # checked here, once, before any worker starts
     except KeyConfigError as exc:
         fail(str(exc))
-    if not app_.state.keys.required:
+    if not keys.required:
         err.print("[yellow]note:[/yellow] no API keys are set: every request has the admin role", highlight=False)
-    configure_access_log(settings.access_log)
-    try:
-        app_.state.service.warm_up()
-    except Exception as exc:  # still serve: /healthz works and other endpoints answer 503 with the fix
-        err.print(f"[yellow]warning:[/yellow] {exc}", highlight=False)
-    err.print(f"reportqa serving {settings.index} on http://{host}:{port}  (page: http://{host}:{port}/  docs: http://{host}:{port}/docs)", highlight=False, soft_wrap=True)
+    server.prepare_metrics_dir(n_workers)
+    app_ = None
+    if n_workers == 1:
+        app_, error = server.build_app(settings)
+        if error is not None:  # still serve: /healthz works and other endpoints answer 503 with the fix
+            err.print(f"[yellow]warning:[/yellow] {error}", highlight=False)
+    _serve_banner(settings, host, port, n_workers)
+    if app_ is not None:
+        server.run_single(app_, settings, host, port)
+    else:
+        server.run_workers(settings, host, port, n_workers)
+
+
+def _serve_banner(settings: Any, host: str, port: int, workers: int) -> None:
+    processes = "1 process" if workers == 1 else f"{workers} worker processes (each warms up before it accepts connections)"
+    err.print(f"reportqa serving {settings.index} on http://{host}:{port} with {processes}  (page: http://{host}:{port}/  docs: http://{host}:{port}/docs)", highlight=False, soft_wrap=True)
     err.print(
         f"try: curl -s 'http://{host}:{port}/v1/ask' -H 'Content-Type: application/json' "
         "-d '{\"question\": \"川沙新镇1-7月财政总收入是多少？\"}'",
@@ -247,7 +257,6 @@ def serve(
         markup=False,
         soft_wrap=True,
     )
-    uvicorn.run(app_, host=host, port=port, log_level="warning", **uvicorn_limits(settings))
 
 
 @app.command()

@@ -114,14 +114,15 @@ class Server:
         return self.stderr_path.read_text(encoding="utf-8", errors="replace")
 
 
-def start_server(index: Path, env: dict | None = None) -> Server:
+def start_server(index: Path, env: dict | None = None, workers: int = 1) -> Server:
+    """`reportqa serve` on a free loopback port; one worker process unless `workers` says otherwise."""
     port = free_port()
     # stderr goes to a file, not a pipe: the access log writes a line per request, and a pipe nobody
     # reads fills up and blocks the server.
     stderr_path = Path(tempfile.mkstemp(prefix="reportqa-serve-", suffix=".log")[1])
     with stderr_path.open("w") as stderr:
         proc = subprocess.Popen(
-            [*CLI, "serve", "--index", str(index), "--port", str(port)],
+            [*CLI, "serve", "--index", str(index), "--port", str(port), "--workers", str(workers)],
             env={**os.environ, **(env or {})},
             stdout=subprocess.DEVNULL,
             stderr=stderr,

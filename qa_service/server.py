@@ -1,0 +1,116 @@
+"""Running the HTTP service under uvicorn: one process, or N worker processes sharing one listening socket.
+
+Why uvicorn's own supervisor (`uvicorn.run("qa_service.server:worker_app", factory=True, workers=N)`) and not
+gunicorn with UvicornWorker: uvicorn is already a dependency, its supervisor restarts a dead worker, and an app
+factory gives each worker its own app without forking a parent that has loaded the index (gunicorn's preload
+would share the loaded index copy-on-write, but Python's reference counts soon copy the pages anyway; the big
+arrays are memory-mapped files, which every process shares through the page cache in any case).
+
+Warm-up before the first connection: in each worker uvicorn calls the factory (`Server._serve` ->
+`config.load()`), then runs lifespan startup, and only then `loop.create_server(sock=...)` on the inherited
+socket, which is when the worker starts accepting. `worker_app` warms up (loads the index, answers one question:
+jieba's dictionary and the embedding model are loaded) inside the factory, so a worker never accepts a
+connection cold; connections that arrive meanwhile wait in the kernel's backlog or go to a worker that is ready.
+(uvicorn's plain `--workers` runs no warm-up: each worker's first request paid ~27 s.)
+
+The CLI's settings reach the workers as JSON in an environment variable (the workers are spawned, not forked),
+so a `--index` given on the command line holds in every worker.
+
+With several workers, Prometheus' multiprocess mode (qa_service.metrics) needs a folder shared by the workers
+(`PROMETHEUS_MULTIPROC_DIR`): the one the operator set, or a temporary one; it is emptied at start.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+
+from .access_log import configure_access_log
+from .config import Settings
+
+log = logging.getLogger(__name__)
+
+SETTINGS_ENV = "_REPORTQA_SERVE_SETTINGS"  # private hand-off from `reportqa serve` to its workers, not a setting
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"  # prometheus-client's own variable
+# uvicorn's supervisor kills a worker that does not answer its health ping in this many seconds. Its default (5 s)
+# is shorter than a warm-up on a busy 2-core machine, and a killed worker loses the requests it held.
+WORKER_HEALTHCHECK_SECONDS = 60
+
+
+def worker_count(settings: Settings, requested: int | None = None) -> int:
+    """--workers, else REPORTQA_WORKERS, else the number of cores."""
+    return requested or settings.workers or os.cpu_count() or 1
+
+
+def uvicorn_options(settings: Settings, host: str, port: int) -> dict[str, Any]:
+    """The uvicorn.Config keyword arguments of every way of serving (one place for timeouts and limits)."""
+    from .http_protocol import uvicorn_limits
+
+    return {"host": host, "port": port, "log_level": "warning",
+            "timeout_worker_healthcheck": WORKER_HEALTHCHECK_SECONDS, **uvicorn_limits(settings)}
+
+
+def build_app(settings: Settings) -> tuple[FastAPI, Exception | None]:
+    """The app with its access log configured and its service warmed up; the warm-up error, if any (the app
+    still serves it: /healthz works and the data endpoints answer 503 with the fix)."""
+    from .app import create_app
+
+    app = create_app(settings)
+    configure_access_log(settings.access_log)
+    try:
+        app.state.service.warm_up()
+    except Exception as exc:  # noqa: BLE001 - reported by the caller; serving goes on
+        return app, exc
+    return app, None
+
+
+def worker_app() -> FastAPI:
+    """uvicorn's app factory in each worker process: the app, warmed up before the worker accepts connections."""
+    settings = Settings.model_validate_json(os.environ[SETTINGS_ENV])
+    app, error = build_app(settings)
+    if error is not None:
+        log.warning("worker %d: %s", os.getpid(), error)
+    return app
+
+
+def prepare_metrics_dir(workers: int) -> Path | None:
+    """Set up Prometheus' multiprocess folder before any worker starts (None: one process, no folder set).
+
+    A folder the operator set is emptied (the files of a previous run would be summed into this one's); with
+    several workers and none set, a temporary folder is made and removed at exit.
+    """
+    configured = os.environ.get(MULTIPROC_ENV)
+    if configured:
+        folder = Path(configured)
+        folder.mkdir(parents=True, exist_ok=True)
+        for stale in folder.glob("*.db"):
+            stale.unlink(missing_ok=True)
+        return folder
+    if workers <= 1:
+        return None
+    folder = Path(tempfile.mkdtemp(prefix="reportqa-metrics-"))
+    os.environ[MULTIPROC_ENV] = str(folder)
+    atexit.register(shutil.rmtree, folder, True)
+    return folder
+
+
+def run_workers(settings: Settings, host: str, port: int, workers: int) -> None:
+    """Serve with `workers` processes (> 1); returns when the supervisor stops (SIGINT/SIGTERM)."""
+    import uvicorn
+
+    os.environ[SETTINGS_ENV] = settings.model_dump_json()
+    uvicorn.run("qa_service.server:worker_app", factory=True, workers=workers, **uvicorn_options(settings, host, port))
+
+
+def run_single(app: FastAPI, settings: Settings, host: str, port: int) -> None:
+    """Serve `app` (built and warmed up by the caller) in this process."""
+    import uvicorn
+
+    uvicorn.run(app, **uvicorn_options(settings, host, port))
