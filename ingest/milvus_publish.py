@@ -33,6 +33,7 @@ from .milvus_store import (
     chunk_index_params,
     chunk_schema,
     client_for,
+    create_collection,
     current_collection,
     encode_tokens,
     ensure_files_collection,
@@ -74,8 +75,7 @@ def _insert_chunks(client: Any, config: MilvusConfig, name: str, build: Path, ma
     dim = int(vectors.shape[1]) if vectors is not None else None
     if client.has_collection(name):
         client.drop_collection(name)
-    client.create_collection(name, schema=chunk_schema(dim), index_params=chunk_index_params(client, dim, config.is_lite_file),
-                             consistency_level="Strong")
+    create_collection(client, name, chunk_schema(dim), chunk_index_params(client, dim, config.is_lite_file))
     text_of = make_search_text(manifest.search_text.with_heading)
     rows: list[dict[str, Any]] = []
     for i, chunk in enumerate(records.chunks):

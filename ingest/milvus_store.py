@@ -105,6 +105,26 @@ def encode_tokens(tokens: list[str]) -> str:
     return " ".join(encode_token(t) for t in tokens)
 
 
+class _DropUnimplemented(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "Method not implemented" not in record.getMessage()
+
+
+def create_collection(client: Any, name: str, schema: Any, index_params: Any) -> None:
+    """Create a collection whose writes are visible to the next read (Strong: publish then swap the alias).
+
+    milvus-lite's in-process gRPC server does not implement AllocTimestamp, which pymilvus calls while creating
+    a collection; it answers "not implemented", pymilvus carries on, and grpc logs a traceback: that one log
+    is dropped here. A server implements it."""
+    quiet = _DropUnimplemented()
+    grpc_log = logging.getLogger("grpc._server")
+    grpc_log.addFilter(quiet)
+    try:
+        client.create_collection(name, schema=schema, index_params=index_params, consistency_level="Strong")
+    finally:
+        grpc_log.removeFilter(quiet)
+
+
 def chunk_schema(dim: int | None) -> Any:
     from pymilvus import DataType, Function, FunctionType, MilvusClient
 
@@ -154,7 +174,7 @@ def ensure_files_collection(client: Any, config: MilvusConfig) -> None:
     s.add_field("v", DataType.FLOAT_VECTOR, dim=2)  # Milvus requires a vector field in every collection
     params = client.prepare_index_params()
     params.add_index(field_name="v", index_type="FLAT", metric_type="L2")
-    client.create_collection(name, schema=s, index_params=params, consistency_level="Strong")
+    create_collection(client, name, s, params)
 
 
 def current_collection(client: Any, config: MilvusConfig) -> str | None:

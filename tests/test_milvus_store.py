@@ -39,11 +39,15 @@ def test_nothing_published_is_a_clear_503(tmp_path):
         service.loaded()
 
 
-def test_contract_on_a_milvus_lite_file(tmp_path):
+def test_arms_on_a_milvus_lite_file(tmp_path):
     uri = str(tmp_path / "milvus.db")
-    built = publish_tiny(uri, tmp_path)
-    check_arms(uri, tmp_path, built)
-    check_api(uri, tmp_path, built)
+    check_arms(uri, tmp_path, publish_tiny(uri, tmp_path))
+
+
+@pytest.mark.slow  # ~30 s: three apps and two document-job builds, each published to milvus-lite
+def test_api_and_document_jobs_on_a_milvus_lite_file(tmp_path):
+    uri = str(tmp_path / "milvus.db")
+    check_api(uri, tmp_path, publish_tiny(uri, tmp_path))
 
 
 # -- through `milvus-lite server` on loopback ------------------------------------------------------------------
