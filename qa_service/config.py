@@ -16,6 +16,7 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ingest.config import BuildConfig, ChunkingConfig
+from ingest.milvus_store import MilvusConfig
 
 
 class Weights(Mapping[str, float]):
@@ -127,6 +128,13 @@ class Settings(BaseSettings):
     # Spawning a tokeniser process costs ~1 s; below this many chunks one process is faster.
     parallel_min_chunks: int = Field(20_000, ge=0, description="From this many chunks on, BM25 tokenising runs in worker processes.")
     tokenize_workers: int = Field(2, ge=1, description="Tokeniser worker processes (at most the CPU count; the target machine has 2 cores).")
+
+    # Where the index is searched (qa_service.store): our files in `index`, or Milvus (then `index` is a cache).
+    store: Literal["embedded", "milvus"] = Field("embedded", description="embedded: the index folder's files; milvus: a Milvus server or milvus-lite file.")
+    milvus_uri: str = Field("milvus.db", description="milvus-lite file path, or a server's http://host:19530 (REPORTQA_STORE=milvus).")
+    milvus_token: str | None = Field(None, description="Milvus token (user:password or a Zilliz API key).")
+    milvus_collection: str = Field("reportqa", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", description="Prefix of the Milvus collections and alias of this index.")
+    milvus_poll_seconds: float = Field(1.0, ge=0.0, description="How often a server asks Milvus whether a new build was published.")
 
     # Retrieval: weighted reciprocal-rank fusion of the arms (set by measurement on the tune split).
     weight_word: float = Field(1.0, ge=0.0)
@@ -295,6 +303,10 @@ class Settings(BaseSettings):
 
     def chunking_config(self) -> ChunkingConfig:
         return ChunkingConfig(chunk_size=self.chunk_size, overlap=self.chunk_overlap)
+
+    def milvus_config(self) -> MilvusConfig:
+        return MilvusConfig(uri=self.milvus_uri, token=self.milvus_token, prefix=self.milvus_collection,
+                            poll_seconds=self.milvus_poll_seconds)
 
     def build_config(self, *, embed_model: str | None = None, rebuild: bool = False) -> BuildConfig:
         """How `reportqa ingest` builds `self.index`; `embed_model` overrides the setting (--embed-model)."""

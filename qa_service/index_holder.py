@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Generic, TypeVar
@@ -64,8 +64,11 @@ class IndexHolder(Generic[T]):
     """The loaded build (whatever `load` returns) with its manifest key, the last failure, and the lock."""
 
     def __init__(self, index_dir: Path, load: Callable[[ManifestKey], T],
-                 fallback: Callable[[ManifestKey], T | None] | None = None) -> None:
+                 fallback: Callable[[ManifestKey], T | None] | None = None,
+                 key_of: Callable[[], Hashable | None] | None = None) -> None:
         self.index_dir = index_dir
+        # What names the build in service: manifest.json's stat, or the store's own key (qa_service.store)
+        self._key_of = key_of or (lambda: manifest_key(index_dir))
         self._load = load
         self._fallback = fallback  # the previous build, for a process that has no good build loaded yet
         self._loaded: tuple[ManifestKey, T] | None = None
@@ -78,7 +81,7 @@ class IndexHolder(Generic[T]):
         return self._failure
 
     def current(self) -> T:
-        key = manifest_key(self.index_dir)
+        key = self._key_of()
         if key is None:
             raise IndexUnavailable("no search index (manifest.json is missing); build it with: reportqa ingest")
         hit = self._cached(key)

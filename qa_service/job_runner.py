@@ -29,7 +29,6 @@ from ingest.pipeline import parse_paths
 from ingest.publish import IndexBusy
 
 from .errors import ServiceError
-from .index_holder import manifest_key
 from .jobs import Job, JobResult, JobStore, SkippedFile
 from .service import QAService
 
@@ -121,7 +120,7 @@ class JobRunner:
 
     def _base(self) -> _Batch:
         """The corpus of the build in service (empty when there is no index yet)."""
-        if manifest_key(self.service.index_dir) is None:
+        if self.service.store.key() is None:
             return _Batch(ParsedCorpus(documents=[], sections=[], chunks=[], glossary=[], files=[]), None)
         try:
             index = self.service.loaded().index
@@ -172,7 +171,8 @@ class JobRunner:
             if not batch.corpus.chunks:
                 raise JobFailed("the index would have no document left; it was not changed")
             config = self.settings.build_config(embed_model=_embed_spec(batch.base, self.settings.embed_model))
-            build_index(batch.corpus, config)
+            result = build_index(batch.corpus, config)
+            self.service.store.publish(result)  # Milvus: upload and swap the alias (a no-op when embedded)
         except JobFailed as exc:
             return self._fail_all(batch, str(exc))
         except IndexBusy:

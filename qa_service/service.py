@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ingest.index_reader import IndexReader, load_index, load_previous_build
+from ingest.index_reader import IndexReader
 from ingest.models import Chunk
 
 from . import documents_view
@@ -35,6 +35,7 @@ from .schemas import (
     Timings,
 )
 from .scope import ScopeDetector
+from .store import open_store
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +70,8 @@ class Loaded:
 class QAService:
     def __init__(self, settings: Settings | None = None):
         self.settings = settings or Settings()
-        self._holder: IndexHolder[Loaded] = IndexHolder(self.index_dir, self._load, self._load_previous)
+        self.store = open_store(self.settings)  # embedded files or Milvus (qa_service.store)
+        self._holder: IndexHolder[Loaded] = IndexHolder(self.index_dir, self._load, self._load_previous, self.store.key)
         self._pipeline: tuple[Loaded, AnswerPipeline] | None = None
         self._pipeline_lock = threading.Lock()
         self.llm: LLMClient | None = None
@@ -100,10 +102,10 @@ class QAService:
         return failure.error.message if failure else None
 
     def _load(self, key: ManifestKey) -> Loaded:
-        return self._serve(load_index(self.index_dir), key)
+        return self._serve(self.store.load(), key)
 
     def _load_previous(self, key: ManifestKey) -> Loaded | None:
-        index = load_previous_build(self.index_dir)
+        index = self.store.load_previous()
         return self._serve(index, key) if index is not None else None
 
     def _serve(self, index: IndexReader, key: ManifestKey) -> Loaded:

@@ -97,6 +97,11 @@ def load_store(index: Optional[Path]):
     from ingest.integrity import IndexDamaged
 
     try:
+        settings = load_settings()
+        if settings.store != "embedded":
+            from qa_service.store import open_store
+
+            return open_store(settings.model_copy(update={"index": resolve_index(index)})).load(load_dense=False)
         return read_store(resolve_index(index))
     except (IndexNotFound, IndexDamaged) as exc:
         fail(str(exc))

@@ -30,7 +30,13 @@ def build_parsed(parsed: Any, index_dir: Path, settings: Any, embed_model: Optio
     if not corpus.chunks:
         fail("the input has no text to index (every file was empty or only a title line)")
     try:
-        config = settings.model_copy(update={"index": index_dir}).build_config(embed_model=embed_model, rebuild=rebuild)
-        return build_index(corpus, config, progress=progress)
+        from qa_service.store import open_store
+
+        settings = settings.model_copy(update={"index": index_dir})
+        store = open_store(settings)  # REPORTQA_STORE=milvus: the folder is a cache, synced before and uploaded after
+        store.prepare()
+        result = build_index(corpus, settings.build_config(embed_model=embed_model, rebuild=rebuild), progress=progress)
+        store.publish(result)
+        return result
     except (EmbedderUnavailable, IndexBusy, ModelMismatch) as exc:
         fail(str(exc))

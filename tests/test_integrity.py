@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-import qa_service.service as service_module
+import qa_service.store as store_module
 from ingest.index_build import build_index
 from ingest.integrity import REBUILD_COMMAND, IndexDamaged, verify_build
 from ingest.manifest import read_manifest
@@ -98,8 +98,8 @@ def test_a_failed_load_is_not_retried_on_every_request(tmp_path, monkeypatch):
     manifest = read_manifest(index)
     _truncate(manifest.build_dir(index) / "chunks.jsonl")
     calls = []
-    real = service_module.load_index
-    monkeypatch.setattr(service_module, "load_index", lambda *a, **k: calls.append(1) or real(*a, **k))
+    real = store_module.load_index
+    monkeypatch.setattr(store_module, "load_index", lambda *a, **k: calls.append(1) or real(*a, **k))
     app = create_app(Settings(index=index))
     for _ in range(3):
         assert request(app, "GET", "/v1/documents").status_code == 503
