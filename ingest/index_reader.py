@@ -63,6 +63,42 @@ def top_rows(scores: np.ndarray, k: int) -> np.ndarray:
     return pos[order].astype(np.int64)
 
 
+_NO_ROWS = np.zeros(0, dtype=np.int64)
+
+
+class PostingLists:
+    """A loaded bm25s index scored straight from its memory-mapped CSC arrays.
+
+    bm25s's `get_scores_from_ids` adds each token's posting list with `np.add.at` and slices np.memmap objects
+    (a Python-level __array_finalize__ per slice): together most of a query's arm time. Within one token's
+    posting list every row occurs once, so a plain fancy-index `+=` adds exactly what `np.add.at` adds, in the
+    same (token) order and dtype: the scores are bit-identical to `get_scores_from_ids` (tests compare them).
+    """
+
+    def __init__(self, bm25: Any) -> None:
+        self.vocab = bm25.vocab_dict
+        self.data = np.asarray(bm25.scores["data"])  # plain ndarray views of the memory maps: no copy
+        self.indices = np.asarray(bm25.scores["indices"])
+        self.indptr = np.asarray(bm25.scores["indptr"])
+        self.num_docs = int(bm25.scores["num_docs"])
+        self.dtype = np.dtype(bm25.dtype)
+        if getattr(bm25, "nonoccurrence_array", None) is not None:  # BM25L/BM25+: not what ingest builds
+            raise ValueError("bm25 variants with a non-occurrence score are not supported")
+
+    def scores(self, tokens: list[str]) -> np.ndarray | None:
+        """Score per row for the query tokens (repeats count again, as in bm25s); None when none is known."""
+        vocab = self.vocab
+        ids = [vocab[t] for t in tokens if t in vocab]
+        if not ids:
+            return None
+        scores = np.zeros(self.num_docs, dtype=self.dtype)
+        indptr, indices, data = self.indptr, self.indices, self.data
+        for t in ids:
+            start, end = int(indptr[t]), int(indptr[t + 1])
+            scores[indices[start:end]] += data[start:end]
+        return scores
+
+
 @dataclass(frozen=True)
 class DenseArm:
     faiss_index: Any  # faiss.Index over vectors.npy (memory-mapped where faiss can)
@@ -95,6 +131,7 @@ class IndexReader:
         self.chunk_pos = {c.id: i for i, c in enumerate(self.chunks)}  # chunk id -> row in every arm
         self.tokenizer = tokenizer
         self._bm25_word, self._bm25_char = bm25  # bm25s.BM25 (word, char), memory-mapped
+        self._postings_word, self._postings_char = PostingLists(bm25[0]), PostingLists(bm25[1])
         # The dense arm's parts, None when it is off (the bench probes faiss_index and vectors directly).
         self.faiss_index = dense.faiss_index if dense else None
         self.embedder = dense.embedder if dense else None
@@ -113,11 +150,11 @@ class IndexReader:
     # ----- ranking: chunk rows best first; `mask` (bool per row) keeps only the allowed rows ------------------
     def rank_word(self, tokens: list[str], depth: int, mask: np.ndarray | None = None) -> list[int]:
         """BM25 over word tokens (`self.tokenizer.tokenize(query)`)."""
-        return self._rank_bm25(self._bm25_word, tokens, depth, mask)
+        return self._rank_bm25(self._postings_word, tokens, depth, mask)
 
     def rank_char(self, tokens: list[str], depth: int, mask: np.ndarray | None = None) -> list[int]:
         """BM25 over character 1–2-grams (`self.tokenizer.char_tokens(query)`)."""
-        return self._rank_bm25(self._bm25_char, tokens, depth, mask)
+        return self._rank_bm25(self._postings_char, tokens, depth, mask)
 
     def rank_dense(self, text: str, depth: int, mask: np.ndarray | None = None) -> list[int]:
         """Inner product with the embedded `text`; [] when the dense arm is off."""
@@ -126,11 +163,10 @@ class IndexReader:
         return self._dense_rows(self.embedder.encode([text])[0], depth, mask)
 
     @staticmethod
-    def _rank_bm25(retriever: Any, tokens: list[str], depth: int, mask: np.ndarray | None) -> list[int]:
-        ids = retriever.get_tokens_ids(list(tokens)) if tokens else []
-        if not ids:
+    def _rank_bm25(arm: PostingLists, tokens: list[str], depth: int, mask: np.ndarray | None) -> list[int]:
+        scores = arm.scores(tokens)
+        if scores is None:
             return []
-        scores = retriever.get_scores_from_ids(ids)
         if mask is not None:
             scores = np.where(mask, scores, 0.0)
         return top_rows(scores, depth).tolist()
@@ -164,6 +200,10 @@ class IndexReader:
     def first_chunk(self, doc_id: str) -> Chunk | None:
         """The document's opening passage (its `text` chunk with the lowest start: title, date, reporter)."""
         return self._lookups.first_chunk.get(doc_id)
+
+    def doc_rows(self, doc_id: str) -> np.ndarray:
+        """The rows of a document's chunks, ascending (empty for an unknown id)."""
+        return self._lookups.doc_rows.get(doc_id, _NO_ROWS)
 
     def chunk_count(self, doc_id: str) -> int:
         return self._lookups.chunk_counts.get(doc_id, 0)

@@ -26,13 +26,17 @@ class ChunkLookups:
         self.chunk_counts: dict[str, int] = {}
         group_of: dict[tuple[str, ...], int] = {}
         self._group = np.zeros(len(chunks), dtype=np.int64)
+        rows: dict[str, list[int]] = {}
         for i, c in enumerate(chunks):
             self.chunk_counts[c.doc_id] = self.chunk_counts.get(c.doc_id, 0) + 1
+            rows.setdefault(c.doc_id, []).append(i)
             if c.kind == "text":
                 first = self.first_chunk.get(c.doc_id)
                 if first is None or c.start < first.start:  # the earlier row wins a tie, as min() did
                     self.first_chunk[c.doc_id] = c
             self._group[i] = group_of.setdefault(tuple(c.heading_path), len(group_of))
+        # doc_id -> its rows: a document filter sets these instead of comparing every chunk's doc_id
+        self.doc_rows: dict[str, np.ndarray] = {d: np.asarray(r, dtype=np.int64) for d, r in rows.items()}
         # (the joined path below the title, each heading) with whitespace removed, per distinct heading path
         self._heading_keys: list[tuple[str, tuple[str, ...]]] = []
         for path in group_of:

@@ -36,7 +36,7 @@ from ingest.zh import match_key
 from ingest.zh.question import DEFINITION_TERM_SPLIT_RE
 
 from .config import RetrieverConfig
-from .fusion import weighted_rrf
+from .fusion import Fusion, fuse
 from .scope import Scope
 
 if TYPE_CHECKING:
@@ -109,8 +109,7 @@ class Retriever:
         self.config = config
         self.reranker = reranker
         self.chunks: list[Chunk] = index.chunks
-        self._doc_of = np.array([c.doc_id for c in self.chunks], dtype=object)
-        self._by_id = {c.id: i for i, c in enumerate(self.chunks)}
+        self._by_id = index.chunk_pos
         self._glossary_terms = self._definition_terms()
 
     @property
@@ -126,27 +125,26 @@ class Retriever:
         scope = analysis.scope if self.config.use_scope else Scope(residual_query=q.query)
         allowed = self._allowed_mask(q.doc_ids, q.heading_prefix)
         base = self._fuse_arms(q.query, q.query, allowed)
+        fused = base
         if scope.doc_ids:
             # Scope is a soft signal: the ranking of the question's remaining words inside the named
             # documents is fused with the global ranking, so a wrong scope guess cannot hide the evidence.
             if scope.is_comparison:
-                scoped = _interleave_ids([self._fuse_arms(q.query, scope.residual_query, self._restrict(allowed, g)) for g in scope.groups])
+                scoped = _interleave_ids([self._fuse_arms(q.query, scope.residual_query, self._restrict(allowed, g)).rows for g in scope.groups])
             else:
-                scoped = self._fuse_arms(q.query, scope.residual_query, self._restrict(allowed, scope.doc_ids))
-            order, fused, _ = weighted_rrf({"base": base[0], "scope": scoped[0]}, {"base": 1.0, "scope": self.config.scope_weight}, self.config.rrf_k)
-            arm_ranks = base[1]
-        else:
-            order, fused, arm_ranks = base[0], base[2], base[1]
-        ranked = self._finish(analysis.cues, order, fused, arm_ranks)
-        ranked = self._collapse_duplicates(ranked)
+                scoped = self._fuse_arms(q.query, scope.residual_query, self._restrict(allowed, scope.doc_ids)).rows
+            fused = fuse({"base": base.rows, "scope": scoped}, {"base": 1.0, "scope": self.config.scope_weight}, self.config.rrf_k)
+        # Only as many passages are made as the query returns (the reranker reads more).
+        need = max(q.top_k * 3, 20) if self.reranker is not None else q.top_k
+        ranked = self._finish(analysis.cues, fused, base, need)
         if self.reranker is not None and ranked:
             ranked = self._rerank(q.query, ranked[: max(q.top_k * 3, 20)])
         return RetrievalResult(passages=ranked[: q.top_k])
 
     # -- ranking -------------------------------------------------------------------------------
 
-    def _fuse_arms(self, question: str, ranking_query: str, mask: np.ndarray | None) -> tuple[list[int], dict[int, dict[str, int]], dict[int, float]]:
-        """Weighted RRF of the arms: (rows best first, 1-based rank per arm per row, fused score per row)."""
+    def _fuse_arms(self, question: str, ranking_query: str, mask: np.ndarray | None) -> Fusion:
+        """Weighted RRF of the arms: rows best first, their fused scores and each arm's 1-based rank."""
         depth = self.config.candidate_depth
         rankings: dict[str, list[int]] = {}
         index = self.index
@@ -156,45 +154,47 @@ class Retriever:
             rankings["char"] = index.rank_char(index.tokenizer.char_tokens(ranking_query), depth, mask)
         if "dense" in index.arms and self.config.weights.get("dense", 0) > 0:
             rankings["dense"] = index.rank_dense(question, depth, mask)
-        order, fused, arm_ranks = weighted_rrf(rankings, self.config.weights, self.config.rrf_k)
-        return order, arm_ranks, fused
+        return fuse(rankings, self.config.weights, self.config.rrf_k)
 
-    def _finish(self, cues: RetrievalCues, order: list[int], fused: dict[int, float], arm_ranks: dict[int, dict[str, int]]) -> list[RetrievedPassage]:
-        """Normalise fused scores to (0, 1], apply domain boosts, attach per-arm ranks."""
-        if not order:
+    def _finish(self, cues: RetrievalCues, fused: Fusion, base: Fusion, need: int) -> list[RetrievedPassage]:
+        """Normalise fused scores to (0, 1], apply domain boosts, sort, collapse duplicates; the first `need`
+        passages, with the arms' ranks of the unscoped ranking (`base`).
+
+        Why not all candidates: a boost is at most `max_boost`, so once the `need`-th passage kept scores above
+        max_boost x the next candidate's normalised score, no later candidate can reach the result. The passages
+        and their order are those of boosting, sorting (stable) and collapsing every candidate."""
+        if fused.rows.size == 0:
             return []
-        scores = np.array([fused[i] for i in order])
-        scores = scores / scores.max() if scores.max() > 0 else scores
-        if self.config.use_boosts:
-            scores = scores * self._boosts(cues, order)
-        final = sorted(zip(order, scores), key=lambda t: -t[1])
+        rows, norm = fused.rows.tolist(), fused.scores
+        top = norm.max()
+        if top > 0:
+            norm = norm / top
+        norm = norm.tolist()
+        boost = self._booster(cues) if self.config.use_boosts else None
+        ceiling = boost.ceiling if boost is not None else 1.0
+        scored: list[tuple[float, int, int]] = []  # (-final score, position in fused order, row)
+        kept: list[int] = []
+        step, done = max(need, 16), 0
+        while done < len(rows):
+            end = min(len(rows), done + step)
+            for j in range(done, end):
+                s = norm[j] * boost(rows[j]) if boost is not None else norm[j]
+                scored.append((-s, j, rows[j]))
+            done, step = end, step * 2
+            scored.sort()
+            kept = self._collapse_rows([r for _, _, r in scored], need)
+            if done < len(rows) and len(kept) >= need and -scored[kept[need - 1]][0] > norm[done] * ceiling:
+                break
         return [
-            RetrievedPassage(
-                chunk=self.chunks[i],
-                score=float(s),
-                ranks={arm: arm_ranks.get(i, {}).get(arm) for arm in ARMS},
-            )
-            for i, s in final
+            RetrievedPassage(chunk=self.chunks[scored[p][2]], score=float(-scored[p][0]), ranks=_ranks(base, scored[p][2]))
+            for p in kept[:need]
         ]
 
-    def _boosts(self, cues: RetrievalCues, order: Sequence[int]) -> np.ndarray:
-        """Multiplicative boosts for the figures, time scopes and glossary terms the question names."""
-        cfg = self.config
-        numbers, times = cues.numbers, cues.times
+    def _booster(self, cues: RetrievalCues) -> _Booster | None:
         terms = [t for t in self._glossary_terms if t in cues.norm] if cues.wants_definition else []
-        boosts = np.ones(len(order))
-        for j, i in enumerate(order):
-            text = match_key(self.chunks[i].text)  # only the candidates, cached across queries
-            b = 1.0
-            if numbers:
-                b += cfg.number_boost * sum(1 for n in numbers if n in text)
-            if times:
-                b += cfg.time_boost * sum(1 for t in times if t in text)
-            if terms and self.chunks[i].kind == "definition":
-                if any(text.startswith(t) or t in text[: len(t) + 6] for t in terms):
-                    b += cfg.definition_boost
-            boosts[j] = b
-        return boosts
+        if not (cues.numbers or cues.times or terms):
+            return None
+        return _Booster(self.config, self.chunks, cues.numbers, tuple(cues.times), terms)
 
     def _definition_terms(self) -> list[str]:
         terms = set()
@@ -210,29 +210,38 @@ class Retriever:
     def _allowed_mask(self, doc_ids: list[str] | None, heading_prefix: str | None) -> np.ndarray | None:
         if not doc_ids and not heading_prefix:
             return None
-        mask = np.ones(len(self.chunks), dtype=bool)
-        if doc_ids:
-            mask &= np.isin(self._doc_of, list(doc_ids))
+        mask = self._doc_mask(doc_ids) if doc_ids else np.ones(len(self.chunks), dtype=bool)
         if heading_prefix:
             mask &= self.index.heading_mask(heading_prefix)
         return mask
 
     def _restrict(self, mask: np.ndarray | None, doc_ids: list[str]) -> np.ndarray:
-        scoped = np.isin(self._doc_of, doc_ids)
+        scoped = self._doc_mask(doc_ids)
         return scoped if mask is None else (mask & scoped)
 
-    def _collapse_duplicates(self, ranked: list[RetrievedPassage]) -> list[RetrievedPassage]:
-        """A table_row and its table say the same thing: keep whichever ranks first."""
+    def _doc_mask(self, doc_ids: Sequence[str]) -> np.ndarray:
+        """Rows of the given documents (unknown ids match nothing), set from each document's rows listed at load
+        rather than by comparing every chunk's doc_id."""
+        mask = np.zeros(len(self.chunks), dtype=bool)
+        for d in set(doc_ids):
+            mask[self.index.doc_rows(d)] = True
+        return mask
+
+    def _collapse_rows(self, rows: Sequence[int], need: int) -> list[int]:
+        """Positions in `rows` kept when a table_row and its table say the same thing (whichever ranks first is
+        kept), up to `need` of them."""
         seen_tables: set[str] = set()
-        out: list[RetrievedPassage] = []
-        for p in ranked:
-            c = p.chunk
+        out: list[int] = []
+        for p, i in enumerate(rows):
+            c = self.chunks[i]
             family = c.parent_id if c.kind == "table_row" and c.parent_id else c.id if c.kind == "table" else None
             if family is not None:
                 if family in seen_tables:
                     continue
                 seen_tables.add(family)
             out.append(p)
+            if len(out) >= need:
+                break
         return out
 
     def _rerank(self, question: str, ranked: list[RetrievedPassage]) -> list[RetrievedPassage]:
@@ -246,14 +255,41 @@ class Retriever:
         return None if i is None else self.chunks[i]
 
 
-def _interleave_ids(fusions: list[tuple[list[int], dict, dict]]) -> tuple[list[int], dict, dict]:
+def _interleave_ids(lists: list[np.ndarray]) -> list[int]:
     """Merge per-scope rankings round-robin so each compared document is represented at the top."""
     out: list[int] = []
     seen: set[int] = set()
-    lists = [f[0] for f in fusions]
+    lists = [r.tolist() for r in lists]
     for rank in range(max((len(r) for r in lists), default=0)):
         for r in lists:
             if rank < len(r) and r[rank] not in seen:
                 seen.add(r[rank])
                 out.append(r[rank])
-    return out, {}, {}
+    return out
+
+
+def _ranks(base: Fusion, row: int) -> dict[str, int | None]:
+    ranks = base.ranks
+    return {arm: ranks[arm].get(row) if arm in ranks else None for arm in ARMS}
+
+
+class _Booster:
+    """Multiplicative boosts for the figures, time scopes and glossary terms a question names, per candidate row."""
+
+    def __init__(self, cfg: RetrieverConfig, chunks: Sequence[Chunk], numbers: Sequence[str], times: Sequence[str], terms: list[str]):
+        self.cfg, self.chunks, self.numbers, self.times, self.terms = cfg, chunks, numbers, times, terms
+        # the largest boost any passage can get: bounds what a candidate not yet boosted can reach
+        self.ceiling = 1.0 + cfg.number_boost * len(numbers) + cfg.time_boost * len(times) + (cfg.definition_boost if terms else 0.0)
+
+    def __call__(self, row: int) -> float:
+        cfg, chunk = self.cfg, self.chunks[row]
+        text = match_key(chunk.text)  # only the candidates, cached across queries
+        b = 1.0
+        if self.numbers:
+            b += cfg.number_boost * sum(1 for n in self.numbers if n in text)
+        if self.times:
+            b += cfg.time_boost * sum(1 for t in self.times if t in text)
+        if self.terms and chunk.kind == "definition":
+            if any(text.startswith(t) or t in text[: len(t) + 6] for t in self.terms):
+                b += cfg.definition_boost
+        return b

@@ -75,3 +75,33 @@ def test_all_zero_scores_order_by_best_rank():
 def test_no_rankings_fuse_to_nothing():
     assert weighted_rrf({}, {"word": 1.0}, K) == ([], {}, {})
     assert weighted_rrf({"word": []}, {"word": 1.0}, K) == ([], {}, {})
+
+
+def test_the_array_fusion_is_weighted_rrf_bit_for_bit():
+    """qa_service.fusion.fuse (the retriever's) gives weighted_rrf's order, scores and ranks exactly, ties included."""
+    import random
+
+    from qa_service.fusion import fuse
+
+    rng = random.Random(0)
+    for case in range(200):
+        arms = rng.sample(["word", "char", "dense", "base", "scope"], rng.randint(1, 3))
+        pool = list(range(rng.choice([5, 40, 400])))
+        rankings = {a: rng.sample(pool, rng.randint(0, len(pool))) for a in arms}
+        weights = {a: rng.choice([0.0, 0.05, 0.5, 1.0, 1.0, 2.0]) for a in arms}
+        k = rng.choice([1, 60])
+        order, scores, ranks = weighted_rrf(rankings, weights, k)
+        f = fuse(rankings, weights, k)
+        assert f.rows.tolist() == order, case
+        assert f.scores.tolist() == [scores[i] for i in order], case  # equal floats, not approximately
+        assert {i: f.ranks_of(i) for i in order} == ranks, case
+
+
+def test_the_array_fusion_of_an_id_listed_twice_follows_weighted_rrf():
+    from qa_service.fusion import fuse
+
+    rankings, weights = {"word": [3, 1, 3], "char": [1]}, {"word": 1.0, "char": 1.0}
+    order, scores, ranks = weighted_rrf(rankings, weights, K)
+    f = fuse(rankings, weights, K)
+    assert f.rows.tolist() == order and f.scores.tolist() == [scores[i] for i in order]
+    assert {i: f.ranks_of(i) for i in order} == ranks

@@ -51,6 +51,28 @@ def test_bm25_rankings_match_a_reference_index(reader, arm):
             assert rank(cut(q), depth, only_b) == reference_ranking(token_lists, cut(q), depth, only_b), (q, depth)
 
 
+@pytest.mark.parametrize("arm", ["word", "char"])
+def test_posting_list_scores_are_bm25s_scores_bit_for_bit(reader, arm):
+    """The reader scores straight from the CSC arrays; bm25s's own get_scores_from_ids gives the same float32s."""
+    tok = reader.tokenizer
+    cut = tok.tokenize if arm == "word" else tok.char_tokens
+    bm25, postings = (reader._bm25_word, reader._postings_word) if arm == "word" else (reader._bm25_char, reader._postings_char)
+    for q in QUERIES + ["审结率审结率", "全院全院共受理"]:  # repeated tokens count again
+        ids = bm25.get_tokens_ids(cut(q))
+        ours = postings.scores(cut(q))
+        if not ids:
+            assert ours is None
+            continue
+        ref = bm25.get_scores_from_ids(ids)
+        assert ours.dtype == ref.dtype and np.array_equal(ours, ref), q
+
+
+def test_doc_rows_list_each_documents_rows(reader):
+    for doc_id in reader.documents:
+        assert reader.doc_rows(doc_id).tolist() == [i for i, c in enumerate(reader.chunks) if c.doc_id == doc_id]
+    assert reader.doc_rows("no-such-doc").tolist() == []
+
+
 def test_ties_go_to_the_lower_row(reader):
     tokens = reader.tokenizer.tokenize("全院共受理各类案件一万余件，审结率明显提高")
     assert reader.rank_word(tokens, 10)[:2] == [5, 6]  # rows 5 and 6 are the same passage

@@ -124,6 +124,16 @@ def test_table_and_its_rows_count_once(rank):
     assert "p-text" in found
 
 
+@pytest.mark.parametrize("query", ["川沙新镇1-7月财政总收入是多少？", "上半年", "什么是六保？", "合同外资8.8亿美元", "2020年上半年审结率"])
+def test_a_shorter_result_is_the_head_of_a_longer_one(rank, query):
+    """The retriever boosts and collapses only as many candidates as the result needs: every top_k gives the head
+    of the full ranking, with the same scores and ranks."""
+    full = rank(query, top_k=1000).passages
+    for k in (1, 2, 3, 5, 10):
+        head = rank(query, top_k=k).passages
+        assert [(p.chunk.id, p.score, p.ranks) for p in head] == [(p.chunk.id, p.score, p.ranks) for p in full[:k]]
+
+
 def test_doc_filter_keeps_only_those_documents(rank):
     found = rank("财政总收入", top_k=10, doc_ids=[PLAN]).passages
     assert found and {p.chunk.doc_id for p in found} == {PLAN}
