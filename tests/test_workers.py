@@ -7,6 +7,7 @@ The job tests fork real processes (each with its own open file, as each uvicorn 
 from __future__ import annotations
 
 import json
+import pickle
 import multiprocessing
 import os
 from pathlib import Path
@@ -172,4 +173,7 @@ def test_metrics_folder_is_made_for_several_workers_and_emptied_when_given(tmp_p
 def test_uvicorn_options_are_one_place_for_both_ways_of_serving():
     options = server.uvicorn_options(Settings(), "127.0.0.1", 8123)
     assert options["host"] == "127.0.0.1" and options["port"] == 8123
-    assert json.dumps(options)  # plain values: the same dict feeds uvicorn.run with an app or with the factory
+    # The same dict feeds uvicorn.run with an app or with the factory; spawned workers receive it pickled, and it
+    # carries the limits (the header-deadline protocol).
+    assert pickle.loads(pickle.dumps(options))["timeout_keep_alive"] == Settings().keep_alive_timeout
+    assert "http" in options
