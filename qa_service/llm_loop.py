@@ -55,13 +55,18 @@ class LoopThread:
         queue: asyncio.Queue[Any] = asyncio.Queue()
 
         def put(item: Any) -> None:
-            caller.call_soon_threadsafe(queue.put_nowait, item)
+            try:
+                caller.call_soon_threadsafe(queue.put_nowait, item)
+            except RuntimeError:  # the caller's loop is closed: nobody is listening any more
+                pass
 
         async def produce() -> None:
             try:
                 async for item in make():
                     put(item)
-            except BaseException as exc:  # noqa: BLE001 - handed to the consumer, which re-raises it
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # handed to the consumer, which re-raises it
                 put(_Raised(exc))
             else:
                 put(_END)

@@ -10,7 +10,9 @@
       -> Verifier         citations checked against the retrieved passages               -> DraftAnswer
       -> render           [n] markers numbered by first use                              -> PipelineResult
 
-A retrieval baseline is `pipeline.with_retriever(its_retriever)`: every other step is the same object.
+`run` is `finish(prepare(request))`: the chat stream prepares (everything up to the answer) before its first byte,
+streams the LLM's answer, then finishes with the streamed reply. A retrieval baseline is
+`pipeline.with_retriever(its_retriever)`: every other step is the same object.
 The LLM's failures do not travel as flags: the request's LLMSession stops using the model at its first
 failure and its reason is the result's `fallback`.
 """

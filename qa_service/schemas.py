@@ -117,6 +117,8 @@ class Ready(BaseModel):
     arms: list[str]
     answer_modes: list[str]
     llm_model: str | None = None
+    # The LLM circuit breaker (qa_service.circuit): "open" while LLM-mode requests fall back at once.
+    llm_circuit: Literal["closed", "open", "half-open"] | None = None
 
 
 # -- answering -------------------------------------------------------------------------------

@@ -206,6 +206,7 @@ class QAService:
             arms=list(loaded.index.arms),
             answer_modes=["extractive", "llm"] if self.llm else ["extractive"],
             llm_model=self.llm.model if self.llm else None,
+            llm_circuit=self.llm.breaker.state if self.llm else None,
         )
 
     # -- answering -------------------------------------------------------------------------------

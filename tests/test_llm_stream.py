@@ -206,6 +206,8 @@ def test_dead_llm_costs_one_timeout_then_falls_back_at_once(llm_api, fake):
     chunks = stream(llm_api)
     assert chunks[-1]["fallback"] == "llm_circuit_open" and "12.42亿元" in deltas(chunks)
     assert fake.kinds() == ["rewrite"]
+    with llm_api.client() as c:
+        assert c.get("/readyz").json()["llm_circuit"] == "open"
     # After the cool-down one probe goes through; the LLM is back, so the circuit closes.
     fake.script(rewrite=REWRITES, answer=figure_reply)
     breaker.clock = lambda: time.monotonic() + 3600
