@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from typing import Annotated
 
@@ -70,6 +71,7 @@ def create_app(settings: Settings | None = None, service: QAService | None = Non
     app.state.started = int(time.time())
     app.state.keys = KeyStore.from_settings(settings)
     app.state.answer_gate = AnswerGate.from_settings(settings)
+    sys.setswitchinterval(settings.switch_interval)  # the process serves this app: see Settings.switch_interval
     service.answer_observers.append(metrics.observe_answer)
     if service.llm is not None:
         service.llm.observer = metrics.observe_llm
