@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from typing import Annotated
 
@@ -46,8 +47,10 @@ MODEL_ID = "reportqa"
 DocIds = Annotated[str, StringConstraints(min_length=1)]  # one value of `doc_ids`: an id, or ids separated by commas
 _AUTH = {401: {"model": ErrorResponse}, 403: {"model": ErrorResponse}}
 _ERRORS = {400: {"model": ErrorResponse}, 404: {"model": ErrorResponse}, 422: {"model": ErrorResponse}, 503: {"model": ErrorResponse}}
-_V1_ERRORS = {**_ERRORS, **_AUTH}
-_CHAT_ERRORS = {status: {"model": OpenAIErrorResponse} for status in (400, 401, 403, 404, 503)}
+# The limits (qa_service.limits, rate_limit): 408/413 for a body too slow or too large, 429 past the rate limit.
+_LIMITS = {status: {"model": ErrorResponse} for status in (408, 413, 429)}
+_V1_ERRORS = {**_ERRORS, **_AUTH, **_LIMITS}
+_CHAT_ERRORS = {status: {"model": OpenAIErrorResponse} for status in (400, 401, 403, 404, 408, 413, 429, 503)}
 # One server-sent event: `data:` holds a JSON chunk, the last one `[DONE]`.
 _SSE_EVENT = {"type": "object", "required": ["data"], "properties": {"data": {"type": "string"}, "event": {"type": "string"}}}
 # A completion is JSON, or with "stream": true server-sent events.
@@ -68,6 +71,7 @@ def create_app(settings: Settings | None = None, service: QAService | None = Non
     app.state.started = int(time.time())
     app.state.keys = KeyStore.from_settings(settings)
     app.state.answer_gate = AnswerGate.from_settings(settings)
+    sys.setswitchinterval(settings.switch_interval)  # the process serves this app: see Settings.switch_interval
     service.answer_observers.append(metrics.observe_answer)
     if service.llm is not None:
         service.llm.observer = metrics.observe_llm
