@@ -177,3 +177,30 @@ def test_uvicorn_options_are_one_place_for_both_ways_of_serving():
     # carries the limits (the header-deadline protocol).
     assert pickle.loads(pickle.dumps(options))["timeout_keep_alive"] == Settings().keep_alive_timeout
     assert "http" in options
+
+
+def test_worker_connections_get_tcp_nodelay():
+    """uvicorn's shared socket has proto 0, so asyncio left Nagle on for every worker connection (~40 ms stalls)."""
+    import asyncio
+    import socket
+
+    import uvicorn
+
+    async def accepted_nodelay(listener: socket.socket) -> int:
+        seen: asyncio.Future = asyncio.get_running_loop().create_future()
+
+        class Probe(asyncio.Protocol):
+            def connection_made(self, transport):
+                seen.set_result(transport.get_extra_info("socket").getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+
+        server_ = await asyncio.get_running_loop().create_server(Probe, sock=listener)
+        _, writer = await asyncio.open_connection(*listener.getsockname()[:2])
+        try:
+            return await asyncio.wait_for(seen, 30)
+        finally:
+            writer.close()
+            server_.close()
+
+    bound = uvicorn.Config(app=None, host="127.0.0.1", port=0).bind_socket()
+    assert bound.proto == 0  # what uvicorn gives: without the fix, no TCP_NODELAY
+    assert asyncio.run(accepted_nodelay(server._tcp_socket(bound))) != 0
