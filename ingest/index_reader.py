@@ -25,6 +25,7 @@ from .dense_build import HNSW_EF_SEARCH
 from .index_records import IndexRecords, read_records
 from .integrity import verify_build
 from .lookups import ChunkLookups, DocumentMentions
+from .postings import PostingLists, top_rows  # noqa: F401 - top_rows: imported from here by callers
 from .manifest import BUILDS_DIR, MANIFEST_NAME, SCHEMA_VERSION, Manifest, parse_manifest, read_manifest
 from .models import Chunk
 from .tokenize import Tokenizer
@@ -47,56 +48,7 @@ class ModelMismatch(ValueError):
     """The query-time embedding model is not the one the index was built with."""
 
 
-def top_rows(scores: np.ndarray, k: int) -> np.ndarray:
-    """Rows of the k best positive scores, best first, ties by lower row (no Python loops)."""
-    scores = np.asarray(scores)
-    if k <= 0 or scores.size == 0:
-        return np.zeros(0, dtype=np.int64)
-    pos = np.flatnonzero(scores > 0)
-    if pos.size > k:
-        vals = scores[pos]
-        kth = np.partition(vals, vals.size - k)[vals.size - k]
-        above = pos[vals > kth]
-        equal = pos[vals == kth][: k - above.size]
-        pos = np.concatenate([above, equal])
-    order = np.lexsort((pos, -scores[pos]))
-    return pos[order].astype(np.int64)
-
-
 _NO_ROWS = np.zeros(0, dtype=np.int64)
-
-
-class PostingLists:
-    """A loaded bm25s index scored straight from its memory-mapped CSC arrays.
-
-    bm25s's `get_scores_from_ids` adds each token's posting list with `np.add.at` and slices np.memmap objects
-    (a Python-level __array_finalize__ per slice): together most of a query's arm time. Within one token's
-    posting list every row occurs once, so a plain fancy-index `+=` adds exactly what `np.add.at` adds, in the
-    same (token) order and dtype: the scores are bit-identical to `get_scores_from_ids` (tests compare them).
-    """
-
-    def __init__(self, bm25: Any) -> None:
-        self.vocab = bm25.vocab_dict
-        self.data = np.asarray(bm25.scores["data"])  # plain ndarray views of the memory maps: no copy
-        self.indices = np.asarray(bm25.scores["indices"])
-        self.indptr = np.asarray(bm25.scores["indptr"])
-        self.num_docs = int(bm25.scores["num_docs"])
-        self.dtype = np.dtype(bm25.dtype)
-        if getattr(bm25, "nonoccurrence_array", None) is not None:  # BM25L/BM25+: not what ingest builds
-            raise ValueError("bm25 variants with a non-occurrence score are not supported")
-
-    def scores(self, tokens: list[str]) -> np.ndarray | None:
-        """Score per row for the query tokens (repeats count again, as in bm25s); None when none is known."""
-        vocab = self.vocab
-        ids = [vocab[t] for t in tokens if t in vocab]
-        if not ids:
-            return None
-        scores = np.zeros(self.num_docs, dtype=self.dtype)
-        indptr, indices, data = self.indptr, self.indices, self.data
-        for t in ids:
-            start, end = int(indptr[t]), int(indptr[t + 1])
-            scores[indices[start:end]] += data[start:end]
-        return scores
 
 
 @dataclass(frozen=True)
@@ -164,12 +116,7 @@ class IndexReader:
 
     @staticmethod
     def _rank_bm25(arm: PostingLists, tokens: list[str], depth: int, mask: np.ndarray | None) -> list[int]:
-        scores = arm.scores(tokens)
-        if scores is None:
-            return []
-        if mask is not None:
-            scores = np.where(mask, scores, 0.0)
-        return top_rows(scores, depth).tolist()
+        return arm.top(tokens, depth, mask)
 
     def _dense_rows(self, vector: np.ndarray, k: int, mask: np.ndarray | None) -> list[int]:
         n = self.faiss_index.ntotal

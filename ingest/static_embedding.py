@@ -19,7 +19,7 @@ sentence-transformers instead.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -27,6 +27,8 @@ import numpy as np
 
 _EPS = np.float32(1e-12)  # torch.nn.functional.normalize's default eps
 _WEIGHT_KEY = "embedding.weight"
+RECENT_MAX_CHARS = 512  # texts up to this long (sentences, passages) have their token ids remembered ...
+RECENT_SIZE = 20_000  # ... this many of them (a few MB)
 
 
 class UnsupportedLayout(ValueError):
@@ -76,6 +78,9 @@ class StaticEmbeddingReader:
     weights: np.ndarray
     tokenizer: Any  # tokenizers.Tokenizer
     normalize: bool
+    # Token ids of short texts seen before: answering encodes the retrieved passages' sentences for every question,
+    # and the same passages come back again and again; BPE without pre-tokenisation costs ~60 µs per sentence.
+    _recent: dict = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def from_folder(cls, folder: str | Path) -> "StaticEmbeddingReader":
@@ -102,7 +107,18 @@ class StaticEmbeddingReader:
         return int(self.weights.shape[1])
 
     def token_ids(self, texts: Sequence[str]) -> list[list[int]]:
-        return [e.ids for e in self.tokenizer.encode_batch(list(texts), add_special_tokens=False)]
+        recent = self._recent
+        out: list[list[int] | None] = [recent.get(t) for t in texts]
+        todo = [i for i, ids in enumerate(out) if ids is None]
+        if todo:
+            encoded = self.tokenizer.encode_batch([texts[i] for i in todo], add_special_tokens=False)
+            if len(recent) + len(todo) > RECENT_SIZE:
+                recent.clear()
+            for i, e in zip(todo, encoded):
+                out[i] = e.ids
+                if len(texts[i]) <= RECENT_MAX_CHARS:
+                    recent[texts[i]] = e.ids
+        return [list(ids) for ids in out]  # type: ignore[arg-type]
 
     def bag_means(self, ids: Sequence[Sequence[int]]) -> np.ndarray:
         """Mean embedding row per token-id list (EmbeddingBag, mode "mean"); a zero row for an empty list."""

@@ -66,6 +66,10 @@ def _clean_word(word: str) -> str | None:
     return w
 
 
+RECENT_MAX_CHARS = 256  # texts up to this long (questions, not chunks) are remembered ...
+RECENT_SIZE = 4096  # ... this many of them
+
+
 class Tokenizer:
     """Word tokens (jieba search mode + number pre-split) and character 1–2-gram tokens."""
 
@@ -75,6 +79,9 @@ class Tokenizer:
         self._user_set: set[str] = set()
         self._jieba = None
         self._lock = threading.Lock()
+        # Short texts (questions) tokenised before: a request tokenises its question for the analysis, the word
+        # arm and the answerers. Dropped whole when full or when the dictionary grows; a plain dict pickles.
+        self._recent: dict[str, tuple[str, ...]] = {}
         self.add_words(user_words)
 
     # ----- dictionary -------------------------------------------------------------------------------------------
@@ -91,6 +98,8 @@ class Tokenizer:
                 self._user_set.add(w)
                 self._user_words.append(w)
                 new.append(w)
+        if new:
+            self._recent = {}
         if new and self._jieba is not None:
             with self._lock:
                 for w in new:
@@ -114,6 +123,17 @@ class Tokenizer:
     # ----- tokens -----------------------------------------------------------------------------------------------
     def tokenize(self, text: str) -> list[str]:
         """Search-mode word tokens of the normalised text; lower-cased, no whitespace/punctuation tokens."""
+        if text is None or len(text) > RECENT_MAX_CHARS:
+            return self._tokenize(text)
+        recent = self._recent
+        hit = recent.get(text)
+        if hit is None:
+            if len(recent) >= RECENT_SIZE:
+                self._recent = recent = {}
+            hit = recent[text] = tuple(self._tokenize(text))
+        return list(hit)  # a new list per call: callers may change theirs
+
+    def _tokenize(self, text: str | None) -> list[str]:
         norm = zh.normalize_for_match(text or "")
         if not norm.strip():
             return []

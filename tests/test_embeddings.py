@@ -228,3 +228,19 @@ def test_resolve_auto_trains_then_reuses(tmp_path, chunks):
     emb3, how3 = E.resolve_auto(small, tmp_path / "m3", previous_model_dir=tmp_path / "m1", rebuild=True,
                                 candidates=(), recipe=recipe)
     assert how3 == "trained"
+
+
+def test_static_reader_token_ids_are_the_same_remembered_or_not():
+    """StaticEmbeddingReader remembers short texts' token ids; a mixed batch gives what a fresh reader gives."""
+    from tokenizers import Tokenizer as HFTokenizer, models, pre_tokenizers
+
+    from ingest.static_embedding import StaticEmbeddingReader
+
+    tok = HFTokenizer(models.WordLevel({"[UNK]": 0, "a": 1, "b": 2}, unk_token="[UNK]"))
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    reader = StaticEmbeddingReader(np.eye(3, dtype=np.float32), tok, True)
+    fresh = StaticEmbeddingReader(np.eye(3, dtype=np.float32), tok, True)
+    assert reader.token_ids(["a b", "b"]) == [[1, 2], [2]]
+    ids = reader.token_ids(["b", "x a", "a b"])
+    ids[0].append(9)  # a caller's change does not leak into the remembered ids
+    assert reader.token_ids(["b", "x a", "a b"]) == fresh.token_ids(["b", "x a", "a b"]) == [[2], [0, 1], [1, 2]]

@@ -51,9 +51,11 @@ def test_bm25_rankings_match_a_reference_index(reader, arm):
             assert rank(cut(q), depth, only_b) == reference_ranking(token_lists, cut(q), depth, only_b), (q, depth)
 
 
+@pytest.mark.parametrize("sparse_from", [0, 10**9])  # the sparse product, and the loop per token
 @pytest.mark.parametrize("arm", ["word", "char"])
-def test_posting_list_scores_are_bm25s_scores_bit_for_bit(reader, arm):
+def test_posting_list_scores_are_bm25s_scores_bit_for_bit(reader, arm, sparse_from, monkeypatch):
     """The reader scores straight from the CSC arrays; bm25s's own get_scores_from_ids gives the same float32s."""
+    monkeypatch.setattr("ingest.postings.SPARSE_MIN_POSTINGS", sparse_from)
     tok = reader.tokenizer
     cut = tok.tokenize if arm == "word" else tok.char_tokens
     bm25, postings = (reader._bm25_word, reader._postings_word) if arm == "word" else (reader._bm25_char, reader._postings_char)

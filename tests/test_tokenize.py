@@ -107,3 +107,13 @@ def test_saved_tokenizer_gives_the_same_tokens_in_a_spawned_process(tmp_path):
         words, chars = pool.submit(_tokens_in_child, str(tmp_path / "tok"), texts).result()
     assert words == [t.tokenize(x) for x in texts] and chars == [t.char_tokens(x) for x in texts]
     assert any("三问三登记" in w for w in words)
+
+
+def test_remembered_tokens_are_a_fresh_list_and_forgotten_when_the_dictionary_grows():
+    t = Tokenizer()
+    q = "川沙新镇财政总收入是多少"
+    first = t.tokenize(q)
+    first.append("changed")
+    assert t.tokenize(q) == Tokenizer().tokenize(q)  # a caller's change does not leak into the next call
+    t.add_words(["镇财政总"])
+    assert t.tokenize(q) == Tokenizer(["镇财政总"]).tokenize(q)

@@ -59,6 +59,12 @@ def sentence_spans(text: str, ends: str = SENTENCE_ENDS) -> list[tuple[int, int]
     Closing quotes/brackets right after an end mark stay with the sentence (`……”。` / `。”`).
     Whitespace-only spans are dropped; offsets index into `text` unchanged.
     """
+    return list(_sentence_spans(text, ends))  # a new list per call: callers may change theirs
+
+
+@lru_cache(maxsize=8192)
+def _sentence_spans(text: str, ends: str) -> tuple[tuple[int, int], ...]:
+    """Cached: answering splits the same retrieved passages for every question (a character loop, ~150 µs each)."""
     spans: list[tuple[int, int]] = []
     start = 0
     i = 0
@@ -77,7 +83,7 @@ def sentence_spans(text: str, ends: str = SENTENCE_ENDS) -> list[tuple[int, int]
         i += 1
     if start < n and text[start:].strip():
         spans.append((start, n))
-    return spans
+    return tuple(spans)
 
 
 def split_sentences(text: str) -> list[str]:
@@ -93,9 +99,11 @@ def char_ngrams(text: str, n_max: int = 2) -> list[str]:
     return grams
 
 
-def char_bigrams(text: str) -> set[str]:
+@lru_cache(maxsize=8192)  # a sentence's set is a few KB: bounded to tens of MB
+def char_bigrams(text: str) -> frozenset[str]:
+    """Cached (answering compares the same sentences with every question), hence frozen."""
     s = strip_ws(text)
-    return {s[i : i + 2] for i in range(len(s) - 1)}
+    return frozenset(s[i : i + 2] for i in range(len(s) - 1))
 
 
 @dataclass(frozen=True)
