@@ -8,6 +8,7 @@ chunks varied from INDEX's chunks (eval.bench_synth, as `reportqa bench` does), 
 times the service's retrieval (query analysis + every arm + fusion) per dev-set question on each store, each arm
 of the Milvus store alone, and reads the memory of the server process and the size of its data folder.
 SPEC: `none` (lexical arms only, the default) or the folder of an offline model (e.g. INDEX's build `model/`).
+`--uri http://host:19530` measures an existing Milvus (a cluster) instead; its memory is read from the cluster.
 """
 
 from __future__ import annotations
@@ -94,7 +95,7 @@ def _arm_ms(index: Any, questions: list[str], depth: int) -> dict[str, Any]:
     return out
 
 
-def run(source: Path, n: int, embed_model: str, n_questions: int, work: Path) -> dict[str, Any]:
+def run(source: Path, n: int, embed_model: str, n_questions: int, work: Path, uri: str | None = None) -> dict[str, Any]:
     import psutil
 
     from ingest.index_build import build_index
@@ -111,7 +112,9 @@ def run(source: Path, n: int, embed_model: str, n_questions: int, work: Path) ->
     result = build_index(corpus, embedded.build_config(embed_model=embed_model))
     build_s = time.perf_counter() - t
     _carry_offline_model(result, embed_model)
-    server, uri = start_lite_server(work / "milvus")
+    server = None
+    if uri is None:
+        server, uri = start_lite_server(work / "milvus")
     try:
         milvus = Settings(index=work / "cache", store="milvus", milvus_uri=uri, milvus_collection="bench")
         t = time.perf_counter()
@@ -121,13 +124,15 @@ def run(source: Path, n: int, embed_model: str, n_questions: int, work: Path) ->
         out = {"n": n, "embed_model": embed_model, "questions": len(questions), "embedded_build_seconds": round(build_s, 3),
                "milvus_publish_seconds": round(publish_s, 3), "embedded_index_bytes": du_bytes(work / "index"),
                "embedded": _time_service(embedded, questions), "milvus": _time_service(milvus, questions)}
-        out["milvus_server_rss_bytes"] = int(psutil.Process(server.pid).memory_info().rss)
-        out["milvus_data_bytes"] = du_bytes(work / "milvus")
+        if server is not None:  # a remote Milvus reports its own memory (its metrics, or Attu)
+            out["milvus_server_rss_bytes"] = int(psutil.Process(server.pid).memory_info().rss)
+            out["milvus_data_bytes"] = du_bytes(work / "milvus")
         out["milvus_cache_bytes"] = du_bytes(work / "cache")
         return out
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=30)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -137,10 +142,11 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--embed-model", default="none")
     p.add_argument("--questions", type=int, default=60)
     p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--uri", default=None, help="an existing Milvus (http://host:19530) instead of a local lite server")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     with tempfile.TemporaryDirectory(prefix="bench-milvus-") as work:
-        result = run(args.source, args.n, args.embed_model, args.questions, Path(work))
+        result = run(args.source, args.n, args.embed_model, args.questions, Path(work), args.uri)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
     logging.getLogger(__name__).warning("written %s", args.out)
