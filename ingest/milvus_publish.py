@@ -91,6 +91,9 @@ def _insert_chunks(client: Any, config: MilvusConfig, name: str, build: Path, ma
             rows = []
     if rows:
         client.insert(name, rows)
+    # Sealed segments are searched through their index; growing ones by a scan (measured on milvus-lite at 2k
+    # chunks: 4.6 s -> 0.5 s per char-arm query after the flush).
+    client.flush(name)
 
 
 def _build_files(build: Path) -> Iterator[tuple[str, bytes]]:
@@ -127,6 +130,7 @@ def _upload_files(client: Any, config: MilvusConfig, build: Path, manifest: Mani
                 rows = []
     if rows:
         client.insert(config.files_collection, rows)
+    client.flush(config.files_collection)
 
 
 def _drop_old(client: Any, config: MilvusConfig, keep: set[str]) -> None:

@@ -101,6 +101,33 @@ class MilvusIndexReader:
         vector = np.asarray(self.embedder.encode([text])[0], dtype=np.float32)
         return self._search("dense", vector.tolist(), depth, mask, {"metric_type": "IP"})
 
+    def rank_rrf(self, word: list[str], char: list[str], text: str | None, depth: int, rrf_k: int,
+                 mask: np.ndarray | None = None) -> list[int]:
+        """The arms fused by Milvus in one request (`hybrid_search` with `RRFRanker(rrf_k)`): the same order as
+        qa_service.fusion.weighted_rrf with equal weights, in one round trip instead of one per arm. Text None:
+        lexical arms only. The Retriever does not call it: its weights differ per arm and it reports each arm's
+        ranks (README, Store)."""
+        from pymilvus import AnnSearchRequest, RRFRanker
+
+        expr = "" if mask is None else self._mask_filter(mask)
+        if expr is None or depth <= 0:
+            return []
+        limit = min(depth, FILTER_ROWS_MAX)
+        reqs = []
+        known = [t for t in word if t in self._word_df]
+        for field, tokens in (("word_sparse", known), ("char_sparse", char)):
+            if tokens:
+                reqs.append(AnnSearchRequest(data=[" ".join(encode_token(t) for t in tokens)], anns_field=field,
+                                             param={"metric_type": "BM25"}, limit=limit, expr=expr or None))
+        if text is not None and self.embedder is not None and "dense" in self.manifest.arms:
+            vector = np.asarray(self.embedder.encode([text])[0], dtype=np.float32).tolist()
+            reqs.append(AnnSearchRequest(data=[vector], anns_field="dense", param={"metric_type": "IP"}, limit=limit,
+                                         expr=expr or None))
+        if not reqs:
+            return []
+        hits = self._client.hybrid_search(self.collection, reqs, RRFRanker(rrf_k), limit=limit, output_fields=["row"])
+        return [int(h["row"]) for h in hits[0]]
+
     def _rank_bm25(self, arm: str, tokens: list[str], depth: int, mask: np.ndarray | None) -> list[int]:
         # Words the build never saw add nothing (as in bm25s); an all-unknown query ranks nothing.
         known = [t for t in tokens if arm != "word" or t in self._word_df]

@@ -20,6 +20,7 @@ from ingest.milvus_publish import publish_to_milvus
 from ingest.milvus_reader import load_milvus_index
 from qa_service.app import create_app
 from qa_service.config import Settings
+from qa_service.fusion import weighted_rrf
 from tiny_index import build_tiny_index
 
 QUERIES = ["川沙新镇财政总收入12.4亿元", "六稳六保", "全院共受理各类案件", "青浦区合作项目", "1-7月 13.2%", "不存在的词语组合"]
@@ -57,6 +58,11 @@ def check_arms(uri: str, tmp: Path, built: Path) -> None:
                 want = [texts[i] for i in getattr(embedded, rank)(tokens, 10, mask)]
                 got = [texts[i] for i in getattr(milvus, rank)(tokens, 10, mask)]
                 assert got == want, (q, rank, mask)
+        for mask in masks[:2]:  # Milvus's own RRF (hybrid_search) is our fusion with equal weights
+            rankings = {"word": embedded.rank_word(word, 10, mask), "char": embedded.rank_char(char, 10, mask)}
+            order, _, _ = weighted_rrf(rankings, {"word": 1.0, "char": 1.0}, 60)
+            got = milvus.rank_rrf(word, char, None, 10, 60, mask)
+            assert [texts[i] for i in got] == [texts[i] for i in order[:10]], (q, mask)
         for term in word:
             assert milvus.has_word(term) == embedded.has_word(term)
             assert abs(milvus.idf(term) - embedded.idf(term)) < 1e-9

@@ -136,3 +136,21 @@ def test_two_serve_replicas_on_one_milvus_lite_server(lite_server, tmp_path):
     finally:
         stop_server(a)
         stop_server(b)
+
+
+@pytest.mark.slow
+def test_cli_ingest_publishes_and_an_empty_cache_lists_it(tmp_path):
+    from conftest import run_cli_in_process
+
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "patents.txt").write_text(NEWS, encoding="utf-8")
+    env = {"REPORTQA_STORE": "milvus", "REPORTQA_MILVUS_URI": str(tmp_path / "m.db"),
+           "REPORTQA_MILVUS_COLLECTION": "cli"}
+    built = run_cli_in_process("ingest", str(tmp_path / "src"), "--index", str(tmp_path / "cache"),
+                               "--embed-model", "none", "--json", env=env)
+    assert built.returncode == 0, built.stderr
+    listed = run_cli_in_process("documents", "--index", str(tmp_path / "empty"), env=env)
+    assert listed.returncode == 0, listed.stderr
+    assert "patents" in listed.stdout
+    hits = run_cli_in_process("search", "--index", str(tmp_path / "empty2"), "--json", "嘉定区新增专利授权", env=env)
+    assert hits.returncode == 0 and "8650" in hits.stdout, hits.stderr

@@ -6,7 +6,6 @@ The job tests fork real processes (each with its own open file, as each uvicorn 
 
 from __future__ import annotations
 
-import json
 import pickle
 import multiprocessing
 import os
