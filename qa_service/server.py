@@ -74,7 +74,8 @@ def build_app(settings: Settings) -> tuple[FastAPI, Exception | None]:
 
 def worker_app() -> FastAPI:
     """uvicorn's app factory in each worker process: the app, warmed up before the worker accepts connections."""
-    settings = Settings.model_validate_json(os.environ[SETTINGS_ENV])
+    handed = os.environ.get(SETTINGS_ENV)  # unset when uvicorn is run by hand: then the REPORTQA_* environment
+    settings = Settings.model_validate_json(handed) if handed else Settings()
     app, error = build_app(settings)
     if error is not None:
         log.warning("worker %d: %s", os.getpid(), error)

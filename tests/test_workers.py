@@ -156,6 +156,15 @@ def no_multiproc_env():
         os.environ[server.MULTIPROC_ENV] = saved
 
 
+def test_worker_app_is_warm_before_it_is_returned(tmp_path, monkeypatch):
+    from doc_jobs import build_gazette_index
+
+    index = build_gazette_index(tmp_path / "index")
+    monkeypatch.setenv(server.SETTINGS_ENV, Settings(index=index, access_log=False).model_dump_json())
+    app = server.worker_app()
+    assert app.state.service.build_id() is not None  # the index was loaded by the factory, before any request
+
+
 def test_metrics_folder_is_made_for_several_workers_and_emptied_when_given(tmp_path, no_multiproc_env):
     assert server.prepare_metrics_dir(1) is None and server.MULTIPROC_ENV not in os.environ
     made = server.prepare_metrics_dir(2)
