@@ -12,7 +12,6 @@ app can still answer 408.
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 from typing import Any
 
@@ -29,9 +28,16 @@ class HeaderDeadlineProtocol(H11Protocol):
     the first byte after the previous response. A connection still without the next request's headers then is
     closed. That also bounds a client that keeps sending the rest of a body the app refused unread."""
 
-    def __init__(self, config: uvicorn.Config, *args: Any, header_timeout: float | None = None, **kwargs: Any):
+    # The deadline of this process. uvicorn makes protocols from a class (or an import string: its options stay
+    # plain values, and reach spawned workers); `uvicorn_limits(settings)` sets it, and a worker process, which
+    # does not call that, reads it from the settings its environment gives, as the parent did.
+    header_timeout: float | None = None
+
+    def __init__(self, config: uvicorn.Config, *args: Any, **kwargs: Any):
         super().__init__(config, *args, **kwargs)
-        self._header_timeout = header_timeout
+        if HeaderDeadlineProtocol.header_timeout is None:
+            HeaderDeadlineProtocol.header_timeout = Settings().header_timeout
+        self._header_timeout = HeaderDeadlineProtocol.header_timeout
         self._deadline: asyncio.TimerHandle | None = None
         self._deadline_cycle: Any = None  # the request cycle when the deadline was set: a new one means headers came
 
@@ -70,11 +76,11 @@ class HeaderDeadlineProtocol(H11Protocol):
 
 
 def uvicorn_limits(settings: Settings) -> dict[str, Any]:
-    """uvicorn.run / uvicorn.Config keyword arguments for the server-level limits: the protocol above with its
-    header deadline (a partial: uvicorn calls `http(config=..., server_state=..., app_state=...)`, and a partial
-    of an importable class pickles into spawned workers), and the keep-alive timeout. Header size is bounded by
-    h11 itself (16 KiB: a longer request line and headers get 400)."""
-    return {
-        "http": functools.partial(HeaderDeadlineProtocol, header_timeout=settings.header_timeout),
-        "timeout_keep_alive": settings.keep_alive_timeout,
-    }
+    """uvicorn.run / uvicorn.Config keyword arguments (plain values) for the server-level limits: the protocol
+    above with its header deadline, and the keep-alive timeout. Header size is bounded by h11 itself (16 KiB: a
+    longer request line and headers get 400)."""
+    HeaderDeadlineProtocol.header_timeout = settings.header_timeout
+    return {"http": PROTOCOL, "timeout_keep_alive": settings.keep_alive_timeout}
+
+
+PROTOCOL = f"{__name__}:{HeaderDeadlineProtocol.__name__}"

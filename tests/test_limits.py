@@ -239,3 +239,15 @@ def test_a_20000_character_history_turn_is_answered(tiny_index):
     assert resolved.json()["standalone_question"] == Q.replace("上半年", "下半年")
     assert len(resolved.json()["standalone_question"]) <= MAX_QUERY_CHARS
     assert chat.status_code == 200 and chat.json()["choices"][0]["message"]["content"]
+
+
+def test_uvicorn_options_are_plain_values_carrying_the_deadlines():
+    """`reportqa serve` passes them to uvicorn.run for one process or for spawned workers alike."""
+    import json
+
+    from qa_service.http_protocol import HeaderDeadlineProtocol, uvicorn_limits
+
+    options = uvicorn_limits(Settings(header_timeout=3.5, keep_alive_timeout=7))
+    assert json.loads(json.dumps(options)) == options
+    assert options["timeout_keep_alive"] == 7 and HeaderDeadlineProtocol.header_timeout == 3.5
+    uvicorn_limits(Settings())  # back to the default for the rest of the session
