@@ -76,6 +76,9 @@ def worker_app() -> FastAPI:
     """uvicorn's app factory in each worker process: the app, warmed up before the worker accepts connections."""
     handed = os.environ.get(SETTINGS_ENV)  # unset when uvicorn is run by hand: then the REPORTQA_* environment
     settings = Settings.model_validate_json(handed) if handed else Settings()
+    from .http_protocol import uvicorn_limits
+
+    uvicorn_limits(settings)  # the header deadline is per process: set it here from the handed settings too
     app, error = build_app(settings)
     if error is not None:
         log.warning("worker %d: %s", os.getpid(), error)
