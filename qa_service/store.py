@@ -98,10 +98,10 @@ class MilvusStore:
         except NothingPublished:
             log.info("milvus: nothing published yet; building from scratch")
 
-    def publish(self, result: Any) -> None:
+    def publish(self, result: Any, ray_address: str | None = None) -> None:
         from ingest.milvus_publish import publish_to_milvus
 
-        publish_to_milvus(self.config, self.index_dir, result.manifest)
+        publish_to_milvus(self.config, self.index_dir, result.manifest, ray_address)
         self.invalidate()
 
 
