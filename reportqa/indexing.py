@@ -25,6 +25,7 @@ def build_parsed(parsed: Any, index_dir: Path, settings: Any, embed_model: Optio
     from ingest.embeddings import EmbedderUnavailable
     from ingest.index_build import build_index
     from ingest.index_reader import ModelMismatch
+    from ingest.milvus_store import MilvusUnavailable
     from ingest.publish import IndexBusy
 
     corpus = parsed.corpus
@@ -39,5 +40,5 @@ def build_parsed(parsed: Any, index_dir: Path, settings: Any, embed_model: Optio
         result = build_index(corpus, settings.build_config(embed_model=embed_model, rebuild=rebuild), progress=progress)
         store.publish(result, ray_address=ray_address) if ray_address else store.publish(result)
         return result
-    except (EmbedderUnavailable, IndexBusy, ModelMismatch) as exc:
+    except (EmbedderUnavailable, IndexBusy, ModelMismatch, MilvusUnavailable) as exc:
         fail(str(exc))

@@ -175,3 +175,13 @@ def test_ingest_with_ray_tokenises_on_a_local_ray(tmp_path):
         word, char = serial.tokenizer.tokenize(q), serial.tokenizer.char_tokens(q)
         assert on_ray.rank_word(word, 10) == serial.rank_word(word, 10) != []
         assert on_ray.rank_char(char, 10) == serial.rank_char(char, 10) != []
+
+
+def test_an_unreachable_milvus_is_a_503_naming_it(tmp_path):
+    from asgi import request
+    from qa_service.app import create_app
+
+    uri = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    app = create_app(milvus_settings(uri, tmp_path / "cache"))
+    r = request(app, "GET", "/v1/documents")
+    assert r.status_code == 503 and uri in r.json()["error"]["message"], r.text
