@@ -12,8 +12,8 @@ $(STAMP): pyproject.toml
 	$(PIP) install --upgrade pip
 	# torch first and pinned: a looser requirement would pull several GB of CUDA wheels.
 	$(PIP) install torch==2.13.0
-	# the milvus extra (pymilvus, milvus-lite): the Milvus store's contract tests run in `make test` too
-	$(PIP) install -e '.[test,milvus]'
+	# the milvus and ray extras: the Milvus store's contract tests and the local Ray ingest run in `make test` too
+	$(PIP) install -e '.[test,milvus,ray]'
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -8,7 +8,7 @@ chunks varied from INDEX's chunks (eval.bench_synth, as `reportqa bench` does), 
 times the service's retrieval (query analysis + every arm + fusion) per dev-set question on each store, each arm
 of the Milvus store alone, and reads the memory of the server process and the size of its data folder.
 SPEC: `none` (lexical arms only, the default) or the folder of an offline model (e.g. INDEX's build `model/`).
-`--uri http://host:19530` measures an existing Milvus (a cluster) instead; its memory is read from the cluster.
+`--ray local` only times the upload, serial against Ray Data (ingest.milvus_ray). `--uri http://host:19530` measures an existing Milvus (a cluster) instead; its memory is read from the cluster.
 """
 
 from __future__ import annotations
@@ -95,7 +95,23 @@ def _arm_ms(index: Any, questions: list[str], depth: int) -> dict[str, Any]:
     return out
 
 
-def run(source: Path, n: int, embed_model: str, n_questions: int, work: Path, uri: str | None = None) -> dict[str, Any]:
+def ray_publish(index_dir: Path, manifest: Any, work: Path, address: str) -> dict[str, float]:
+    """Seconds to publish the same build to a fresh milvus-lite file serially and with Ray (`--ray ADDRESS`)."""
+    from ingest.milvus_publish import publish_to_milvus
+    from qa_service.config import Settings
+
+    out = {}
+    for label, ray_address in (("serial", None), ("ray", address)):
+        config = Settings(index=work / "unused", store="milvus", milvus_uri=str(work / f"{label}.db"),
+                          milvus_collection="bench").milvus_config()
+        t = time.perf_counter()
+        publish_to_milvus(config, index_dir, manifest, ray_address)
+        out[f"publish_{label}_seconds"] = round(time.perf_counter() - t, 3)
+    return out
+
+
+def run(source: Path, n: int, embed_model: str, n_questions: int, work: Path, uri: str | None = None,
+        ray_address: str | None = None) -> dict[str, Any]:
     import psutil
 
     from ingest.index_build import build_index
@@ -112,6 +128,9 @@ def run(source: Path, n: int, embed_model: str, n_questions: int, work: Path, ur
     result = build_index(corpus, embedded.build_config(embed_model=embed_model))
     build_s = time.perf_counter() - t
     _carry_offline_model(result, embed_model)
+    if ray_address:
+        return {"n": n, "embedded_build_seconds": round(build_s, 3),
+                **ray_publish(work / "index", result.manifest, work, ray_address)}
     server = None
     if uri is None:
         server, uri = start_lite_server(work / "milvus")
@@ -142,11 +161,13 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--embed-model", default="none")
     p.add_argument("--questions", type=int, default=60)
     p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--ray", default=None, metavar="ADDRESS",
+                   help="only time the upload, serial against Ray at ADDRESS ('local'), to milvus-lite files")
     p.add_argument("--uri", default=None, help="an existing Milvus (http://host:19530) instead of a local lite server")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     with tempfile.TemporaryDirectory(prefix="bench-milvus-") as work:
-        result = run(args.source, args.n, args.embed_model, args.questions, Path(work), args.uri)
+        result = run(args.source, args.n, args.embed_model, args.questions, Path(work), args.uri, args.ray)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
     logging.getLogger(__name__).warning("written %s", args.out)

@@ -72,6 +72,10 @@ def build_key(build_id: str) -> str:
     return "".join(ch if ch.isalnum() else "_" for ch in build_id)
 
 
+class MilvusUnavailable(RuntimeError):
+    """Milvus cannot be reached (a server down, or a milvus-lite file another process holds)."""
+
+
 _clients: dict[tuple[str, str | None], Any] = {}
 _clients_lock = threading.Lock()
 
@@ -87,7 +91,12 @@ def client_for(config: MilvusConfig) -> Any:
         if client is None:
             if config.is_lite_file:
                 Path(uri).parent.mkdir(parents=True, exist_ok=True)
-            client = MilvusClient(uri=uri, token=config.token or "")
+            try:
+                client = MilvusClient(uri=uri, token=config.token or "")
+            except Exception as exc:  # noqa: BLE001 - pymilvus raises several kinds; all mean "not reachable"
+                hint = (" (a milvus-lite file opens in one process at a time: serve it with `milvus-lite server`"
+                        " and use its http:// URI)") if config.is_lite_file else ""
+                raise MilvusUnavailable(f"cannot open Milvus at {config.uri}: {exc}{hint}") from exc
             _clients[key] = client
         return client
 

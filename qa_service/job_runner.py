@@ -120,7 +120,11 @@ class JobRunner:
 
     def _base(self) -> _Batch:
         """The corpus of the build in service (empty when there is no index yet)."""
-        if self.service.store.key() is None:
+        try:
+            missing = self.service.store.key() is None
+        except ServiceError as exc:  # Milvus unreachable
+            raise JobFailed(exc.message) from None
+        if missing:
             return _Batch(ParsedCorpus(documents=[], sections=[], chunks=[], glossary=[], files=[]), None)
         try:
             index = self.service.loaded().index

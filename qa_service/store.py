@@ -26,6 +26,7 @@ from typing import Any
 from ingest.index_reader import load_index, load_previous_build
 
 from .config import Settings
+from .errors import IndexUnavailable
 from .index_holder import manifest_key
 
 log = logging.getLogger(__name__)
@@ -71,7 +72,11 @@ class MilvusStore:
         if polled is not None and now - polled[0] < self.config.poll_seconds:
             return polled[1]
         with self._lock:
-            key = current_collection(client_for(self.config), self.config)
+            try:
+                key = current_collection(client_for(self.config), self.config)
+            except Exception as exc:  # noqa: BLE001 - Milvus unreachable: a 503 naming it, never a 500
+                log.warning("milvus: %s", exc)
+                raise IndexUnavailable(f"the Milvus store at {self.config.uri} cannot be reached ({type(exc).__name__})") from None
             self._polled = (now, key)
         return key
 
@@ -98,10 +103,10 @@ class MilvusStore:
         except NothingPublished:
             log.info("milvus: nothing published yet; building from scratch")
 
-    def publish(self, result: Any) -> None:
+    def publish(self, result: Any, ray_address: str | None = None) -> None:
         from ingest.milvus_publish import publish_to_milvus
 
-        publish_to_milvus(self.config, self.index_dir, result.manifest)
+        publish_to_milvus(self.config, self.index_dir, result.manifest, ray_address)
         self.invalidate()
 
 

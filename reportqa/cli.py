@@ -70,6 +70,7 @@ def ingest(
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON on stdout."),
     embed_model: Optional[str] = typer.Option(None, "--embed-model", help="sentence-transformers name/path, 'auto' or 'none'."),
     rebuild: bool = typer.Option(False, "--rebuild", help="Rebuild everything, retrain the offline model."),
+    ray: Optional[str] = typer.Option(None, "--ray", metavar="ADDRESS", help="REPORTQA_STORE=milvus: tokenise the upload on this Ray cluster ('local': a Ray started here)."),
 ) -> None:
     """Parse report files (and the files uploaded over HTTP, kept in the sources folder) and build the search
     index."""
@@ -79,6 +80,8 @@ def ingest(
     from reportqa.progress import stage_progress
 
     settings = load_settings()
+    if ray and settings.store != "milvus":
+        fail("--ray tokenises the upload to Milvus: set REPORTQA_STORE=milvus (and REPORTQA_MILVUS_URI)")
     index_dir = resolve_index(index)
     inputs = list(paths) if paths else [shipped_reports_dir()]
     # Documents uploaded over HTTP (POST /v1/documents) are part of the index: a rebuild keeps them.
@@ -100,7 +103,7 @@ def ingest(
             for s in corpus.skipped:
                 err.print(f"[yellow]skipped:[/yellow] {s.path}: {s.reason}", highlight=False)
             fail("no file could be ingested; nothing was written")
-        result = build_parsed(parsed, index_dir, settings, embed_model, rebuild, progress)
+        result = build_parsed(parsed, index_dir, settings, embed_model, rebuild, progress, ray_address=ray)
     summary = _ingest_summary(corpus, parsed.stage_seconds, result, index_dir, time.perf_counter() - started)
     if as_json:
         print_json(summary)

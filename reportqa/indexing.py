@@ -19,11 +19,13 @@ def parse_inputs(inputs: list[Path], settings: Any, progress: Any = None):
     return parse_paths(inputs, settings.chunking_config(), progress=progress)
 
 
-def build_parsed(parsed: Any, index_dir: Path, settings: Any, embed_model: Optional[str], rebuild: bool, progress: Any = None):
+def build_parsed(parsed: Any, index_dir: Path, settings: Any, embed_model: Optional[str], rebuild: bool, progress: Any = None,
+                 ray_address: Optional[str] = None):
     """Build (or update) the index in `index_dir` from a ParseResult; a CLI error when it cannot be built."""
     from ingest.embeddings import EmbedderUnavailable
     from ingest.index_build import build_index
     from ingest.index_reader import ModelMismatch
+    from ingest.milvus_store import MilvusUnavailable
     from ingest.publish import IndexBusy
 
     corpus = parsed.corpus
@@ -36,7 +38,7 @@ def build_parsed(parsed: Any, index_dir: Path, settings: Any, embed_model: Optio
         store = open_store(settings)  # REPORTQA_STORE=milvus: the folder is a cache, synced before and uploaded after
         store.prepare()
         result = build_index(corpus, settings.build_config(embed_model=embed_model, rebuild=rebuild), progress=progress)
-        store.publish(result)
+        store.publish(result, ray_address=ray_address) if ray_address else store.publish(result)
         return result
-    except (EmbedderUnavailable, IndexBusy, ModelMismatch) as exc:
+    except (EmbedderUnavailable, IndexBusy, ModelMismatch, MilvusUnavailable) as exc:
         fail(str(exc))

@@ -154,3 +154,34 @@ def test_cli_ingest_publishes_and_an_empty_cache_lists_it(tmp_path):
     assert "patents" in listed.stdout
     hits = run_cli_in_process("search", "--index", str(tmp_path / "empty2"), "--json", "嘉定区新增专利授权", env=env)
     assert hits.returncode == 0 and "8650" in hits.stdout, hits.stderr
+
+
+@pytest.mark.slow
+def test_ingest_with_ray_tokenises_on_a_local_ray(tmp_path):
+    """`reportqa ingest --ray local`: the rows tokenised by Ray workers rank as the serial upload's do."""
+    pytest.importorskip("ray")
+    from ingest.milvus_reader import load_milvus_index
+
+    built = publish_tiny(str(tmp_path / "serial.db"), tmp_path)
+    ray_uri = str(tmp_path / "ray.db")
+    config = milvus_settings(ray_uri, tmp_path / "unused").milvus_config()
+    from ingest.manifest import read_manifest
+    from ingest.milvus_publish import publish_to_milvus
+
+    publish_to_milvus(config, built, read_manifest(built), ray_address="local")
+    serial = load_milvus_index(milvus_settings(str(tmp_path / "serial.db"), tmp_path / "c1").milvus_config(), tmp_path / "c1")
+    on_ray = load_milvus_index(config, tmp_path / "c2")
+    for q in ["川沙新镇财政总收入12.4亿元", "全院共受理各类案件"]:
+        word, char = serial.tokenizer.tokenize(q), serial.tokenizer.char_tokens(q)
+        assert on_ray.rank_word(word, 10) == serial.rank_word(word, 10) != []
+        assert on_ray.rank_char(char, 10) == serial.rank_char(char, 10) != []
+
+
+def test_an_unreachable_milvus_is_a_503_naming_it(tmp_path):
+    from asgi import request
+    from qa_service.app import create_app
+
+    uri = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    app = create_app(milvus_settings(uri, tmp_path / "cache"))
+    r = request(app, "GET", "/v1/documents")
+    assert r.status_code == 503 and uri in r.json()["error"]["message"], r.text
