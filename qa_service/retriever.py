@@ -145,14 +145,15 @@ class Retriever:
 
     def _fuse_arms(self, question: str, ranking_query: str, mask: np.ndarray | None) -> Fusion:
         """Weighted RRF of the arms: rows best first, their fused scores and each arm's 1-based rank."""
-        depth = self.config.candidate_depth
+        depth, weights = self.config.candidate_depth, self.config.weights
         rankings: dict[str, list[int]] = {}
         index = self.index
-        if "word" in index.arms and self.config.weights.get("word", 0) > 0:
+        arms = index.arms  # a property that builds its list: read once
+        if "word" in arms and weights.get("word", 0) > 0:
             rankings["word"] = index.rank_word(index.tokenizer.tokenize(ranking_query), depth, mask)
-        if "char" in index.arms and self.config.weights.get("char", 0) > 0:
+        if "char" in arms and weights.get("char", 0) > 0:
             rankings["char"] = index.rank_char(index.tokenizer.char_tokens(ranking_query), depth, mask)
-        if "dense" in index.arms and self.config.weights.get("dense", 0) > 0:
+        if "dense" in arms and weights.get("dense", 0) > 0:
             rankings["dense"] = index.rank_dense(question, depth, mask)
         return fuse(rankings, self.config.weights, self.config.rrf_k)
 
