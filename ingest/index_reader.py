@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -51,6 +52,22 @@ class ModelMismatch(ValueError):
 _NO_ROWS = np.zeros(0, dtype=np.int64)
 
 
+class ChunksById(Mapping):
+    """chunk id -> Chunk, read through the id -> row map (at 1M chunks a second dict would cost ~100 MB)."""
+
+    def __init__(self, pos: dict[str, int], chunks: Sequence[Chunk]) -> None:
+        self._pos, self._chunks = pos, chunks
+
+    def __getitem__(self, chunk_id: str) -> Chunk:
+        return self._chunks[self._pos[chunk_id]]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._pos)
+
+    def __len__(self) -> int:
+        return len(self._pos)
+
+
 @dataclass(frozen=True)
 class DenseArm:
     faiss_index: Any  # faiss.Index over vectors.npy (memory-mapped where faiss can)
@@ -79,8 +96,8 @@ class IndexReader:
         self.outlines = records.outlines  # doc_id -> nested heading tree or None
         self.sections = records.sections  # doc_id -> its sections
         self.glossary = records.glossary
-        self.chunk_by_id = {c.id: c for c in self.chunks}
         self.chunk_pos = {c.id: i for i, c in enumerate(self.chunks)}  # chunk id -> row in every arm
+        self.chunk_by_id: Mapping[str, Chunk] = ChunksById(self.chunk_pos, self.chunks)  # a view: no second dict
         self.tokenizer = tokenizer
         self._bm25_word, self._bm25_char = bm25  # bm25s.BM25 (word, char), memory-mapped
         self._postings_word, self._postings_char = PostingLists(bm25[0]), PostingLists(bm25[1])

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+_NO_RANK = np.iinfo(np.int64).max  # the best rank of an id no arm has yet
+
 
 def weighted_rrf(
     rankings: Mapping[str, Sequence[int]],
@@ -52,14 +54,14 @@ class Fusion:
 def fuse(rankings: Mapping[str, Sequence[int]], weights: Mapping[str, float], k: int) -> Fusion:
     """`weighted_rrf` in numpy (it was a third of a query's Python work): per id, the arms' w/(k+rank) are added
     in the arms' order starting from 0.0, as weighted_rrf adds them, so scores, ties and order are bit-identical."""
-    lists = {arm: np.asarray(ids, dtype=np.int64) for arm, ids in rankings.items()}
-    if any(np.unique(a).size != a.size for a in lists.values()):  # an id listed twice: weighted_rrf's own rules
+    if any(len(set(ids)) != len(ids) for ids in rankings.values()):  # an id listed twice: weighted_rrf's own rules
         order, scores, ranks = weighted_rrf(rankings, weights, k)
         return Fusion(np.asarray(order, dtype=np.int64), np.array([scores[i] for i in order], dtype=np.float64), ranks_by_arm(ranks))
+    lists = {arm: np.asarray(ids, dtype=np.int64) for arm, ids in rankings.items()}
     allids = np.concatenate(list(lists.values())) if lists else np.zeros(0, dtype=np.int64)
     rows = np.unique(allids)
     scores = np.zeros(rows.size, dtype=np.float64)
-    best = np.full(rows.size, np.iinfo(np.int64).max, dtype=np.int64)
+    best = np.full(rows.size, _NO_RANK, dtype=np.int64)
     for arm, ids in lists.items():
         at = np.searchsorted(rows, ids)
         rank = np.arange(1, ids.size + 1, dtype=np.int64)

@@ -24,7 +24,7 @@ In the service the AnswerPipeline does the analysis (`pipeline.search(query)`). 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -109,7 +109,9 @@ class Retriever:
         self.config = config
         self.reranker = reranker
         self.chunks: list[Chunk] = index.chunks
-        self._by_id = index.chunk_pos
+        # An index without these lookups (another store behind the same ranking methods) gets them built here.
+        self._by_id: dict[str, int] = getattr(index, "chunk_pos", None) or {c.id: i for i, c in enumerate(self.chunks)}
+        self._doc_rows = getattr(index, "doc_rows", None) or _rows_by_doc(self.chunks)
         self._glossary_terms = self._definition_terms()
 
     @property
@@ -145,14 +147,15 @@ class Retriever:
 
     def _fuse_arms(self, question: str, ranking_query: str, mask: np.ndarray | None) -> Fusion:
         """Weighted RRF of the arms: rows best first, their fused scores and each arm's 1-based rank."""
-        depth = self.config.candidate_depth
+        depth, weights = self.config.candidate_depth, self.config.weights
         rankings: dict[str, list[int]] = {}
         index = self.index
-        if "word" in index.arms and self.config.weights.get("word", 0) > 0:
+        arms = index.arms  # a property that builds its list: read once
+        if "word" in arms and weights.get("word", 0) > 0:
             rankings["word"] = index.rank_word(index.tokenizer.tokenize(ranking_query), depth, mask)
-        if "char" in index.arms and self.config.weights.get("char", 0) > 0:
+        if "char" in arms and weights.get("char", 0) > 0:
             rankings["char"] = index.rank_char(index.tokenizer.char_tokens(ranking_query), depth, mask)
-        if "dense" in index.arms and self.config.weights.get("dense", 0) > 0:
+        if "dense" in arms and weights.get("dense", 0) > 0:
             rankings["dense"] = index.rank_dense(question, depth, mask)
         return fuse(rankings, self.config.weights, self.config.rrf_k)
 
@@ -224,7 +227,7 @@ class Retriever:
         rather than by comparing every chunk's doc_id."""
         mask = np.zeros(len(self.chunks), dtype=bool)
         for d in set(doc_ids):
-            mask[self.index.doc_rows(d)] = True
+            mask[self._doc_rows(d)] = True
         return mask
 
     def _collapse_rows(self, rows: Sequence[int], need: int) -> list[int]:
@@ -266,6 +269,15 @@ def _interleave_ids(lists: list[np.ndarray]) -> list[int]:
                 seen.add(r[rank])
                 out.append(r[rank])
     return out
+
+
+def _rows_by_doc(chunks: Sequence[Chunk]) -> Callable[[str], np.ndarray]:
+    rows: dict[str, list[int]] = {}
+    for i, c in enumerate(chunks):
+        rows.setdefault(c.doc_id, []).append(i)
+    arrays = {d: np.asarray(r, dtype=np.int64) for d, r in rows.items()}
+    none = np.zeros(0, dtype=np.int64)
+    return lambda doc_id: arrays.get(doc_id, none)
 
 
 def _ranks(base: Fusion, row: int) -> dict[str, int | None]:
