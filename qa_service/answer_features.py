@@ -24,9 +24,9 @@ Candidate (unit or clause window) features, `UNIT_FEATURES`:
   cov_rel, semantic_rel   cov_ctx and semantic minus their best among the candidates compared with it
   word_inv, char_inv, dense_inv   1/rank of the candidate's passage in each retrieval arm (0 when the arm missed
                 it): the fused order alone hid that word BM25 often ranks the answer's paragraph first
-  bigram_log    log(1 + character bigrams shared with the question); bigram_cnt_rel, that count minus the best
-(the best-sentence yardstick's own pick, `best_sentence_pick`, is a feature of the abstainer only: as a ranking
-feature it helped on DRCD and cost on the reports, whose long sentences share many bigrams with any question)
+The best-sentence yardstick's signal (question bigrams shared, counted: `shared_bigrams`) and its pick
+(`best_sentence_pick`) are features of the abstainer only: as ranking features they cost on the reports, whose
+long sentences share many bigrams with any question.
 """
 
 from __future__ import annotations
@@ -52,12 +52,12 @@ UNIT_FEATURES: tuple[str, ...] = (
     "cov_unit", "cov_ctx", "bigram", "proximity", "type_match", "type_missing", "figure_unit", "heading",
     "rank_inv", "ret_score", "ret_margin", "time_agree", "place_agree", "semantic", "figures", "intent_fit",
     "log_len", "is_row", "is_definition", "is_list", "is_window", "cov_rel", "semantic_rel",
-    "word_inv", "char_inv", "dense_inv", "bigram_log", "bigram_cnt_rel",
+    "word_inv", "char_inv", "dense_inv",
 )
 _RELATIVE = {"cov_rel": "cov_ctx", "semantic_rel": "semantic"}
 _ARMS = ("word", "char", "dense")
 _BEST_SENTENCE_PASSAGES = 3  # the yardstick's "BM25 top 3"
-_N_ROW = len(UNIT_FEATURES) - len(_RELATIVE) - len(_ARMS) - 2
+_N_ROW = len(UNIT_FEATURES) - len(_RELATIVE) - len(_ARMS)
 _COL = {name: i for i, name in enumerate(UNIT_FEATURES)}
 _POSSEG_TYPES = ("person", "place")
 _POSSEG_UNITS = 12  # person/place questions tag at most this many units (the POS tagger costs ~1 ms per 100 chars)
@@ -167,19 +167,21 @@ def features(qv: QuestionView, cands: Sequence[AnswerCandidate], ev: Evidence) -
         return np.zeros((0, len(UNIT_FEATURES)))
     # Relative to the best of the question's candidates: a pointwise model then sees how a candidate compares.
     rel = [x[:, _COL[name]] - x[:, _COL[name]].max() for name in _RELATIVE.values()]
-    return np.column_stack([x, *rel, _retrieval_and_bigrams(qv, cands, ev)])
+    return np.column_stack([x, *rel, _arm_ranks(cands, ev)])
 
 
-def _retrieval_and_bigrams(qv: QuestionView, cands: Sequence[AnswerCandidate], ev: Evidence) -> np.ndarray:
-    """word_inv .. bigram_cnt_rel: each arm's rank of the candidate's passage, and the best-sentence yardstick's
-    signal (question bigrams shared, counted), so the ranker starts from what the yardstick knows."""
+def _arm_ranks(cands: Sequence[AnswerCandidate], ev: Evidence) -> np.ndarray:
+    """word_inv, char_inv, dense_inv: 1/rank of each candidate's passage in each retrieval arm (0: not found)."""
     ranks = [ev.arm_ranks[c.rank] if c.rank < len(ev.arm_ranks) else {} for c in cands]
-    inv = np.array([[1.0 / r if (r := rk.get(arm)) else 0.0 for arm in _ARMS] for rk in ranks]).reshape(len(cands), len(_ARMS))
-    count = np.array([len(qv.bigrams & char_bigrams(match_key(c.text))) for c in cands], dtype=np.float64)
-    return np.column_stack([inv, np.log1p(count), count - count.max()])
+    return np.array([[1.0 / r if (r := rk.get(arm)) else 0.0 for arm in _ARMS] for rk in ranks]).reshape(len(cands), len(_ARMS))
 
 
-def best_sentence_pick(cands: Sequence[AnswerCandidate], x: np.ndarray) -> int | None:
+def shared_bigrams(qv: QuestionView, cands: Sequence[AnswerCandidate]) -> np.ndarray:
+    """How many of the question's character bigrams each candidate holds: the best-sentence yardstick's score."""
+    return np.array([len(qv.bigrams & char_bigrams(match_key(c.text))) for c in cands], dtype=np.float64)
+
+
+def best_sentence_pick(cands: Sequence[AnswerCandidate], x: np.ndarray, shared: np.ndarray) -> int | None:
     """The candidate the best-sentence yardstick would answer with: among the sentences of the word arm's top 3
     passages (in word rank, then text order), the first sharing the most question bigrams."""
     word = x[:, _COL["word_inv"]]
@@ -187,7 +189,7 @@ def best_sentence_pick(cands: Sequence[AnswerCandidate], x: np.ndarray) -> int |
     if not eligible:
         return None
     eligible.sort(key=lambda i: (-word[i], cands[i].start))
-    return max(eligible, key=lambda i: (x[i, _COL["bigram_log"]], -eligible.index(i)))
+    return max(eligible, key=lambda i: (shared[i], -eligible.index(i)))
 
 
 def _row(qv: QuestionView, cand: AnswerCandidate, ev: Evidence, typed: bool) -> list[float]:

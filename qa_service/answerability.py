@@ -19,7 +19,7 @@ from difflib import SequenceMatcher
 
 from ingest.zh import match_key
 
-from .answer_features import UNIT_FEATURES, Featurized, QuestionView, best_sentence_pick
+from .answer_features import UNIT_FEATURES, Featurized, QuestionView, best_sentence_pick, shared_bigrams
 from .answer_model import Abstainer, Logistic
 from .candidates import AnswerCandidate
 
@@ -75,17 +75,18 @@ def question_features(f: Featurized, logits: np.ndarray, best: int) -> np.ndarra
         _summary(f.qv, f.x, logits, best, f.scores, f.top_ranks),
         _lexical(f.qv, f.units, best),
         np.asarray(f.gates, dtype=np.float64),
-        _yardstick(f.units, f.x, best),
+        _yardstick(f.qv, f.units, f.x, best),
     ])
 
 
-def _yardstick(units: Sequence[AnswerCandidate], unit_x: np.ndarray, best: int) -> np.ndarray:
+def _yardstick(qv: QuestionView, units: Sequence[AnswerCandidate], unit_x: np.ndarray, best: int) -> np.ndarray:
     """The best unit's word and dense ranks, its shared question bigrams against the most any unit shares, and
     whether it is the best-sentence yardstick's own pick (two different choices: one of them is likely wrong)."""
     b = unit_x[best]
+    shared = np.log1p(shared_bigrams(qv, units))
     return np.array([
-        b[_COL["word_inv"]], b[_COL["dense_inv"]], b[_COL["bigram_log"]], unit_x[:, _COL["bigram_log"]].max(),
-        float(best_sentence_pick(units, unit_x) == best),
+        b[_COL["word_inv"]], b[_COL["dense_inv"]], shared[best], shared.max(),
+        float(best_sentence_pick(units, unit_x, shared) == best),
     ], dtype=np.float64)
 
 

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
 _COV = UNIT_FEATURES.index("cov_ctx")
 _GROUP_MIN_COVERAGE = 0.5  # a document's candidate must cover this much of the question to answer for it
+_GROUP_COVERAGE_SLACK = 0.05  # ...and be within this of the document's best-covering candidate
 PlaceDocs = Callable[[str], "set[str] | frozenset[str]"]
 
 
@@ -113,6 +114,10 @@ class RankedAnswerer:
         for group in groups:
             in_group = [i for i, u in enumerate(f.units) if u.chunk.doc_id in group and f.x[i, _COV] >= _GROUP_MIN_COVERAGE]
             if in_group:
+                # The retrieval ranks were earned by the whole two-document question, not by this document's half:
+                # within a document, the candidates covering the most of the question come first.
+                most = max(f.x[k, _COV] for k in in_group)
+                in_group = [k for k in in_group if f.x[k, _COV] >= most - _GROUP_COVERAGE_SLACK]
                 i = max(in_group, key=lambda k: logits[k])
                 # Two documents' sentences side by side are long: each is shown as its best clause window.
                 claims.append(self._claim(f, f.units[i], messages.document_prefix(f.units[i].chunk.doc_title), 0))

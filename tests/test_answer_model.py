@@ -11,7 +11,7 @@ import pytest
 from ingest.models import Chunk
 from ingest.tokenize import Tokenizer
 from ingest.zh.answer_types import question_type
-from qa_service.answer_features import UNIT_FEATURES, Evidence, Featurized, best_sentence_pick, features, question_view
+from qa_service.answer_features import UNIT_FEATURES, Evidence, Featurized, best_sentence_pick, features, question_view, shared_bigrams
 from qa_service.answer_model import Abstainer, AnswerModelError, Logistic, Trees, load_answer_model, parse_model, read_model_json
 from qa_service.answerability import QUESTION_FEATURES, abstain_reason, question_features
 from qa_service.candidates import clause_windows, units
@@ -129,7 +129,7 @@ def test_train_answerer_end_to_end_on_a_tiny_set(tmp_path: Path):
     assert all((r["abstain_reason"] is None) != r["abstained"] for r in rows)
 
 
-def test_arm_ranks_and_shared_bigrams_are_features_and_the_yardstick_pick_is_found(tokenize):
+def test_arm_ranks_are_features_and_the_yardstick_pick_is_found(tokenize):
     qv = question_view(analyze("黄浦江全长多少公里？", tokenize))
     cands = units([chunk("淀山湖是上海最大的淡水湖。"), chunk("黄浦江全长113公里，是上海的母亲河。", start=300)])
     # the first passage is first in the fused order, the second first for word BM25
@@ -137,11 +137,12 @@ def test_arm_ranks_and_shared_bigrams_are_features_and_the_yardstick_pick_is_fou
     x = features(qv, cands, ev)
     col = {n: i for i, n in enumerate(UNIT_FEATURES)}
     assert x[1, col["word_inv"]] == 1.0 and x[0, col["word_inv"]] == 0.25 and x[0, col["dense_inv"]] == 0.0
-    assert x[1, col["bigram_log"]] > x[0, col["bigram_log"]] and x[1, col["bigram_cnt_rel"]] == 0.0 > x[0, col["bigram_cnt_rel"]]
-    assert best_sentence_pick(cands, x) == 1
+    shared = shared_bigrams(qv, cands)
+    assert shared[1] > shared[0]
+    assert best_sentence_pick(cands, x, shared) == 1
     # only sentences of the word arm's top 3 passages are the yardstick's to pick
-    ev_far = Evidence([1.0, 0.9], {}, {}, {}, [{"word": 4}, {"word": 5}])
-    assert best_sentence_pick(cands, features(qv, cands, ev_far)) is None
+    far = features(qv, cands, Evidence([1.0, 0.9], {}, {}, {}, [{"word": 4}, {"word": 5}]))
+    assert best_sentence_pick(cands, far, shared) is None
 
 
 def test_boosted_trees_exported_to_json_score_as_sklearn_does():
