@@ -21,8 +21,8 @@ Fit (sklearn LogisticRegression, lbfgs, C=1, on standardised features; fixed fol
   With `trees` (`reportqa train-answerer --trees`, the shipped model) the abstainer's probability comes from
   gradient-boosted trees (sklearn HistGradientBoostingClassifier, TREE_PARAMS) fitted on the same rows, exported
   as arrays (`export_trees`); the logistic model is still fitted, to name the reason of an abstention. Out of
-  fold on DRCD dev, at false abstention <= 0.10 on every source, the trees decline 0.74 of the unanswerable
-  questions at precision 0.79 against the logistic model's 0.69 at 0.67.
+  fold on DRCD dev, at false abstention <= 0.10 on every source, the trees declined 0.74 of the unanswerable
+  questions at precision 0.79 against the logistic model's 0.69 at 0.67 (on an intermediate feature set).
 The fit's out-of-fold figures per source are written into the model file's `fit` block.
 """
 

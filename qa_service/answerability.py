@@ -3,7 +3,10 @@
 `QUESTION_FEATURES` summarise the evidence for a question's best answer: the ranker's score of the best unit
 and its margin over the runner-up, coverage, answer-type match, time/place agreement, figures of the question
 found, intent fit and semantic similarity (of the best unit and the best over all units), the retrieval's lead
-of its top passage and whether its arms agree on it, and the share of question words the corpus never uses.
+of its top passage and whether its arms agree on it, the share of question words the corpus never uses, and the
+best-sentence yardstick's signals (the best unit's word/dense ranks and shared question bigrams, the most any
+unit shares, whether the yardstick would pick the same unit): counts of shared bigrams do not depend on the
+corpus's size, where idf-weighted coverage does.
 The abstainer (qa_service.answer_model) turns them into P(wrong or unanswerable); the feature that pushed it
 furthest towards abstaining is named in `abstain_reason`.
 """
