@@ -22,13 +22,18 @@ Candidate (unit or clause window) features, `UNIT_FEATURES`:
   intent_fit    the old gate's test: a figure question's candidate has a count that is not a date
   log_len       log of the candidate's length; kind flags is_row, is_definition, is_list, is_window
   cov_rel, semantic_rel   cov_ctx and semantic minus their best among the candidates compared with it
+  word_inv, char_inv, dense_inv   1/rank of the candidate's passage in each retrieval arm (0 when the arm missed
+                it): the fused order alone hid that word BM25 often ranks the answer's paragraph first
+The best-sentence yardstick's signal (question bigrams shared, counted: `shared_bigrams`) and its pick
+(`best_sentence_pick`) are features of the abstainer only: as ranking features they cost on the reports, whose
+long sentences share many bigrams with any question.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -47,8 +52,12 @@ UNIT_FEATURES: tuple[str, ...] = (
     "cov_unit", "cov_ctx", "bigram", "proximity", "type_match", "type_missing", "figure_unit", "heading",
     "rank_inv", "ret_score", "ret_margin", "time_agree", "place_agree", "semantic", "figures", "intent_fit",
     "log_len", "is_row", "is_definition", "is_list", "is_window", "cov_rel", "semantic_rel",
+    "word_inv", "char_inv", "dense_inv",
 )
 _RELATIVE = {"cov_rel": "cov_ctx", "semantic_rel": "semantic"}
+_ARMS = ("word", "char", "dense")
+_BEST_SENTENCE_PASSAGES = 3  # the yardstick's "BM25 top 3"
+_N_ROW = len(UNIT_FEATURES) - len(_RELATIVE) - len(_ARMS)
 _COL = {name: i for i, name in enumerate(UNIT_FEATURES)}
 _POSSEG_TYPES = ("person", "place")
 _POSSEG_UNITS = 12  # person/place questions tag at most this many units (the POS tagger costs ~1 ms per 100 chars)
@@ -103,6 +112,7 @@ class Evidence:
     period: dict[str, str]  # doc_id -> match key of its title and opening lines
     place_share: dict[str, float]  # doc_id -> share of the question's places the document mentions
     sims: dict[tuple[str, int, int], float]  # (chunk id, start, end) -> semantic similarity
+    arm_ranks: list[dict[str, int | None]] = field(default_factory=list)  # per passage read: its rank in each arm
 
     def margin(self, rank: int) -> float:
         nxt = self.scores[rank + 1] if rank + 1 < len(self.scores) else 0.0
@@ -115,6 +125,7 @@ def evidence(
     scores: Sequence[float],
     opening: Callable[[str], Chunk | None],
     place_docs: Callable[[str], set[str] | frozenset[str]] | None,
+    arm_ranks: Sequence[dict[str, int | None]] = (),
 ) -> Evidence:
     period: dict[str, str] = {}
     for c in passages:
@@ -122,7 +133,7 @@ def evidence(
             first = opening(c.doc_id)
             period[c.doc_id] = match_key(c.doc_title + (first.text[:200] if first is not None else ""))
     place_share = {d: _place_share(qv.q.places, d, place_docs) for d in period}
-    return Evidence(list(scores), period, place_share, {})
+    return Evidence(list(scores), period, place_share, {}, [dict(r) for r in arm_ranks])
 
 
 def _place_share(places: list[str], doc_id: str, place_docs: Callable[[str], set[str] | frozenset[str]] | None) -> float:
@@ -151,12 +162,34 @@ def add_similarity(qv: QuestionView, cands: Sequence[AnswerCandidate], ev: Evide
 def features(qv: QuestionView, cands: Sequence[AnswerCandidate], ev: Evidence) -> np.ndarray:
     """The UNIT_FEATURES matrix of the candidates (one row each)."""
     rows = [_row(qv, c, ev, i < _POSSEG_UNITS or qv.atype not in _POSSEG_TYPES) for i, c in enumerate(cands)]
-    x = np.asarray(rows, dtype=np.float64).reshape(len(rows), len(UNIT_FEATURES) - len(_RELATIVE))
+    x = np.asarray(rows, dtype=np.float64).reshape(len(rows), _N_ROW)
     if not len(rows):
         return np.zeros((0, len(UNIT_FEATURES)))
     # Relative to the best of the question's candidates: a pointwise model then sees how a candidate compares.
     rel = [x[:, _COL[name]] - x[:, _COL[name]].max() for name in _RELATIVE.values()]
-    return np.column_stack([x, *rel])
+    return np.column_stack([x, *rel, _arm_ranks(cands, ev)])
+
+
+def _arm_ranks(cands: Sequence[AnswerCandidate], ev: Evidence) -> np.ndarray:
+    """word_inv, char_inv, dense_inv: 1/rank of each candidate's passage in each retrieval arm (0: not found)."""
+    ranks = [ev.arm_ranks[c.rank] if c.rank < len(ev.arm_ranks) else {} for c in cands]
+    return np.array([[1.0 / r if (r := rk.get(arm)) else 0.0 for arm in _ARMS] for rk in ranks]).reshape(len(cands), len(_ARMS))
+
+
+def shared_bigrams(qv: QuestionView, cands: Sequence[AnswerCandidate]) -> np.ndarray:
+    """How many of the question's character bigrams each candidate holds: the best-sentence yardstick's score."""
+    return np.array([len(qv.bigrams & char_bigrams(match_key(c.text))) for c in cands], dtype=np.float64)
+
+
+def best_sentence_pick(cands: Sequence[AnswerCandidate], x: np.ndarray, shared: np.ndarray) -> int | None:
+    """The candidate the best-sentence yardstick would answer with: among the sentences of the word arm's top 3
+    passages (in word rank, then text order), the first sharing the most question bigrams."""
+    word = x[:, _COL["word_inv"]]
+    eligible = [i for i, c in enumerate(cands) if c.kind == "sentence" and word[i] >= 1.0 / _BEST_SENTENCE_PASSAGES]
+    if not eligible:
+        return None
+    eligible.sort(key=lambda i: (-word[i], cands[i].start))
+    return max(eligible, key=lambda i: (shared[i], -eligible.index(i)))
 
 
 def _row(qv: QuestionView, cand: AnswerCandidate, ev: Evidence, typed: bool) -> list[float]:

@@ -5,8 +5,10 @@ as its feature names, the feature means and scales of the fit, coefficients and 
   ranker     P(a unit holds a gold answer)             over qa_service.answer_features.UNIT_FEATURES
   trimmer    P(a clause window holds the gold answer)  over the same features, windows of the chosen unit
   abstainer  P(the answer is wrong or unanswerable)    over qa_service.answerability.QUESTION_FEATURES,
-             with `threshold`: the probability from which the answerer abstains
-No sklearn is imported here: scoring is a dot product.
+             with `threshold`: the probability from which the answerer abstains. When it holds `trees` (gradient-
+             boosted trees fitted by sklearn's HistGradientBoostingClassifier, exported as arrays), they give the
+             probability and its logistic coefficients only name the reason of an abstention.
+No sklearn is imported here: scoring is a dot product, or a walk down every tree at once with numpy.
 """
 
 from __future__ import annotations
@@ -67,10 +69,80 @@ class Logistic:
 
 
 @dataclass(frozen=True)
+class Trees:
+    """A boosted tree ensemble's log-odds: a baseline plus one leaf value per tree (trees padded to one size;
+    a row goes left when its feature is <= the node's threshold)."""
+
+    feature: np.ndarray  # (trees, nodes) int
+    threshold: np.ndarray  # (trees, nodes)
+    left: np.ndarray  # (trees, nodes) int
+    right: np.ndarray  # (trees, nodes) int
+    leaf: np.ndarray  # (trees, nodes) bool
+    value: np.ndarray  # (trees, nodes)
+    baseline: float
+    depth: int
+
+    def logit(self, x: np.ndarray) -> np.ndarray:
+        x = np.atleast_2d(np.asarray(x, dtype=np.float64))
+        trees = np.arange(self.feature.shape[0])
+        node = np.zeros((x.shape[0], trees.size), dtype=np.int64)
+        rows = np.arange(x.shape[0])[:, None]
+        for _ in range(self.depth):
+            go_left = x[rows, self.feature[trees, node]] <= self.threshold[trees, node]
+            nxt = np.where(go_left, self.left[trees, node], self.right[trees, node])
+            node = np.where(self.leaf[trees, node], node, nxt)
+        return self.baseline + self.value[trees, node].sum(axis=1)
+
+    def to_dict(self) -> dict:
+        return {
+            "baseline": round(self.baseline, 8), "depth": self.depth,
+            "feature": self.feature.tolist(), "threshold": self.threshold.tolist(),  # unrounded: a row can equal a threshold
+            "left": self.left.tolist(), "right": self.right.tolist(),
+            "leaf": self.leaf.astype(int).tolist(), "value": np.round(self.value, 8).tolist(),
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict, n_features: int) -> Trees:
+        arrays = {k: np.asarray(d[k]) for k in ("feature", "threshold", "left", "right", "leaf", "value")}
+        shape = arrays["feature"].shape
+        if len(shape) != 2 or any(a.shape != shape for a in arrays.values()):
+            raise AnswerModelError("tree arrays of different shapes")
+        if shape[1] and (arrays["feature"].min() < 0 or arrays["feature"].max() >= n_features):
+            raise AnswerModelError("a tree reads a feature the model does not have")
+        return cls(arrays["feature"].astype(np.int64), arrays["threshold"].astype(np.float64),
+                   arrays["left"].astype(np.int64), arrays["right"].astype(np.int64), arrays["leaf"].astype(bool),
+                   arrays["value"].astype(np.float64), float(d["baseline"]), int(d["depth"]))
+
+
+@dataclass(frozen=True)
+class Abstainer:
+    """P(wrong or unanswerable): from the trees when there are any, else from the logistic model, whose
+    per-feature contributions name the reason either way."""
+
+    linear: Logistic
+    trees: Trees | None = None
+
+    @property
+    def features(self) -> tuple[str, ...]:
+        return self.linear.features
+
+    def probability(self, x: np.ndarray) -> np.ndarray:
+        if self.trees is None:
+            return self.linear.probability(x)
+        return 1.0 / (1.0 + np.exp(-self.trees.logit(x)))
+
+    def contributions(self, x: np.ndarray) -> np.ndarray:
+        return self.linear.contributions(x)
+
+    def to_dict(self) -> dict:
+        return {**self.linear.to_dict(), **({"trees": self.trees.to_dict()} if self.trees is not None else {})}
+
+
+@dataclass(frozen=True)
 class AnswerModel:
     ranker: Logistic
     trimmer: Logistic
-    abstainer: Logistic
+    abstainer: Abstainer
     threshold: float  # abstain when P(wrong or unanswerable) >= threshold
     fit: dict  # how it was fitted (data, sizes, held-out figures): documentation only
 
@@ -95,7 +167,10 @@ def parse_model(data: dict, unit_features: tuple[str, ...], question_features: t
         return AnswerModel(
             ranker=Logistic.from_dict(data["ranker"], unit_features),
             trimmer=Logistic.from_dict(data["trimmer"], unit_features),
-            abstainer=Logistic.from_dict(data["abstainer"], question_features),
+            abstainer=Abstainer(
+                Logistic.from_dict(data["abstainer"], question_features),
+                Trees.from_dict(data["abstainer"]["trees"], len(question_features)) if "trees" in data["abstainer"] else None,
+            ),
             threshold=float(data["abstainer"]["threshold"]),
             fit=dict(data.get("fit") or {}),
         )

@@ -3,7 +3,10 @@
 `QUESTION_FEATURES` summarise the evidence for a question's best answer: the ranker's score of the best unit
 and its margin over the runner-up, coverage, answer-type match, time/place agreement, figures of the question
 found, intent fit and semantic similarity (of the best unit and the best over all units), the retrieval's lead
-of its top passage and whether its arms agree on it, and the share of question words the corpus never uses.
+of its top passage and whether its arms agree on it, the share of question words the corpus never uses, and the
+best-sentence yardstick's signals (the best unit's word/dense ranks and shared question bigrams, the most any
+unit shares, whether the yardstick would pick the same unit): counts of shared bigrams do not depend on the
+corpus's size, where idf-weighted coverage does.
 The abstainer (qa_service.answer_model) turns them into P(wrong or unanswerable); the feature that pushed it
 furthest towards abstaining is named in `abstain_reason`.
 """
@@ -19,8 +22,8 @@ from difflib import SequenceMatcher
 
 from ingest.zh import match_key
 
-from .answer_features import UNIT_FEATURES, Featurized, QuestionView
-from .answer_model import Logistic
+from .answer_features import UNIT_FEATURES, Featurized, QuestionView, best_sentence_pick, shared_bigrams
+from .answer_model import Abstainer, Logistic
 from .candidates import AnswerCandidate
 
 QUESTION_FEATURES: tuple[str, ...] = (
@@ -33,6 +36,7 @@ QUESTION_FEATURES: tuple[str, ...] = (
     "ret_margin_top", "arm_agree", "arm_rank_top", "unknown_share", "log_terms",
     "passage_cov_top", "rarest_in_top", "rarest_in_best", "common_run_best", "missing_max_best", "missing_top",
     "gate_place", "gate_figures", "gate_intent", "gate_coverage",
+    "word_inv_best", "dense_inv_best", "bigram_log_best", "bigram_log_max", "bs_agree",
 )
 
 _COL = {name: i for i, name in enumerate(UNIT_FEATURES)}
@@ -55,6 +59,9 @@ _REASONS: dict[str, str] = {
     "rarest": "the question's most specific word is not in the passages",
     "missing": "a specific word of the question is not in the passages",
     "common": "no passage shares a phrase with the question",
+    "word": "retrieval found no clearly matching passage",
+    "dense": "the passages are not close in meaning to the question",
+    "bs": "no passage shares a phrase with the question",
 }
 _REASONS_BY_NAME: dict[str, str] = {
     "gate_place": "the place the question names is not in the passages",
@@ -71,7 +78,19 @@ def question_features(f: Featurized, logits: np.ndarray, best: int) -> np.ndarra
         _summary(f.qv, f.x, logits, best, f.scores, f.top_ranks),
         _lexical(f.qv, f.units, best),
         np.asarray(f.gates, dtype=np.float64),
+        _yardstick(f.qv, f.units, f.x, best),
     ])
+
+
+def _yardstick(qv: QuestionView, units: Sequence[AnswerCandidate], unit_x: np.ndarray, best: int) -> np.ndarray:
+    """The best unit's word and dense ranks, its shared question bigrams against the most any unit shares, and
+    whether it is the best-sentence yardstick's own pick (two different choices: one of them is likely wrong)."""
+    b = unit_x[best]
+    shared = np.log1p(shared_bigrams(qv, units))
+    return np.array([
+        b[_COL["word_inv"]], b[_COL["dense_inv"]], shared[best], shared.max(),
+        float(best_sentence_pick(units, unit_x, shared) == best),
+    ], dtype=np.float64)
 
 
 def _lexical(qv: QuestionView, units: Sequence[AnswerCandidate], best: int) -> np.ndarray:
@@ -128,7 +147,7 @@ def _summary(
     ], dtype=np.float64)
 
 
-def abstain_reason(model: Logistic, x: np.ndarray) -> str:
+def abstain_reason(model: Abstainer | Logistic, x: np.ndarray) -> str:
     """The feature that pushed P(wrong or unanswerable) up the most, in words."""
     contrib = model.contributions(x)
     name = model.features[int(np.argmax(contrib))]

@@ -177,6 +177,7 @@ class Settings(BaseSettings):
     answer_model: Path | None = Field(None, description="Answer model JSON written by `reportqa train-answerer` (default: the packaged one).")
     answer_trim_above: int = Field(150, ge=10, description="An answer sentence longer than this is shown as its best clause window.")
     answer_abstain_at: float | None = Field(None, ge=0.0, le=1.0, description="Abstain from this P(unanswerable) on (default: the model file's threshold; its `fit.operating_points` lists others).")
+    answer_candidate_passages: int = Field(10, ge=1, le=50, description="Passages of the retrieved ranking whose candidates the learned answerer scores (the request's top_k first).")
     answer_trim_confidence: float = Field(0.0, ge=0.0, le=1.0, description="...when the trimmer's probability that the window holds the answer is at least this.")
     citation_min_support: float = Field(0.5, ge=0.0, le=1.0, description="Share of a sentence's key terms a cited passage must hold.")
 
@@ -280,7 +281,7 @@ class Settings(BaseSettings):
     def ranked_config(self) -> RankedConfig:
         return RankedConfig(
             model_path=self.answer_model,
-            max_passages=self.answer_passages,
+            max_passages=self.answer_candidate_passages,
             trim_above=self.answer_trim_above,
             trim_confidence=self.answer_trim_confidence,
             legacy=self.extractive_config(),

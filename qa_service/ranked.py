@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ingest.models import Chunk
+
 from .answer_features import UNIT_FEATURES, Featurized, Similarity, add_similarity, evidence, features, question_view
 from .answer_model import AnswerModel
 from .answerability import NO_PASSAGE_REASON, abstain_reason, question_features
@@ -30,6 +32,7 @@ if TYPE_CHECKING:
 
 _COV = UNIT_FEATURES.index("cov_ctx")
 _GROUP_MIN_COVERAGE = 0.5  # a document's candidate must cover this much of the question to answer for it
+_GROUP_COVERAGE_SLACK = 0.05  # ...and be within this of the document's best-covering candidate
 PlaceDocs = Callable[[str], "set[str] | frozenset[str]"]
 
 
@@ -46,19 +49,27 @@ class RankedAnswerer:
         self.similarity = similarity
 
     def featurize(self, ctx: AnswerContext) -> Featurized | None:
-        passages = list(ctx.passages[: self.config.max_passages])
+        passages = self.read(ctx)
         qv = question_view(ctx.analysis.question)
         cands = units(passages)
         if not cands:
             return None
         by_id = {p.chunk.id: p for p in ctx.retrieved.passages}
         scores = [by_id[c.id].score if c.id in by_id else 0.0 for c in passages]
-        ev = evidence(qv, passages, scores, ctx.corpus.opening, self.place_docs)
+        arm_ranks = [by_id[c.id].ranks if c.id in by_id else {} for c in passages]
+        ev = evidence(qv, passages, scores, ctx.corpus.opening, self.place_docs, arm_ranks)
         add_similarity(qv, cands, ev, self.similarity)
         top = by_id.get(passages[0].id)
         ranks = dict(top.ranks) if top is not None else {}
         gates = legacy_gates(ctx.analysis.question, passages, self.config.legacy, self.place_docs)
         return Featurized(qv, cands, features(qv, cands, ev), ev, scores, ranks, gates)
+
+    def read(self, ctx: AnswerContext) -> list[Chunk]:
+        """The passages whose candidates are scored: the request's top passages, continued down the retrieved
+        ranking to `max_passages` (the fused order often puts the answer's paragraph just below the top 5)."""
+        seen = {c.id for c in ctx.passages}
+        more = [p.chunk for p in ctx.retrieved.passages if p.chunk.id not in seen]
+        return [*ctx.passages, *more][: self.config.max_passages]
 
     def windows(self, f: Featurized, unit: AnswerCandidate) -> tuple[list[AnswerCandidate], np.ndarray]:
         """The clause windows of a unit and their features."""
@@ -103,6 +114,10 @@ class RankedAnswerer:
         for group in groups:
             in_group = [i for i, u in enumerate(f.units) if u.chunk.doc_id in group and f.x[i, _COV] >= _GROUP_MIN_COVERAGE]
             if in_group:
+                # The retrieval ranks were earned by the whole two-document question, not by this document's half:
+                # within a document, the candidates covering the most of the question come first.
+                most = max(f.x[k, _COV] for k in in_group)
+                in_group = [k for k in in_group if f.x[k, _COV] >= most - _GROUP_COVERAGE_SLACK]
                 i = max(in_group, key=lambda k: logits[k])
                 # Two documents' sentences side by side are long: each is shown as its best clause window.
                 claims.append(self._claim(f, f.units[i], messages.document_prefix(f.units[i].chunk.doc_title), 0))

@@ -11,8 +11,8 @@ import pytest
 from ingest.models import Chunk
 from ingest.tokenize import Tokenizer
 from ingest.zh.answer_types import question_type
-from qa_service.answer_features import UNIT_FEATURES, Evidence, Featurized, features, question_view
-from qa_service.answer_model import AnswerModelError, load_answer_model, parse_model, read_model_json
+from qa_service.answer_features import UNIT_FEATURES, Evidence, Featurized, best_sentence_pick, features, question_view, shared_bigrams
+from qa_service.answer_model import Abstainer, AnswerModelError, Logistic, Trees, load_answer_model, parse_model, read_model_json
 from qa_service.answerability import QUESTION_FEATURES, abstain_reason, question_features
 from qa_service.candidates import clause_windows, units
 from qa_service.question import analyze
@@ -127,3 +127,35 @@ def test_train_answerer_end_to_end_on_a_tiny_set(tmp_path: Path):
     assert rows and all("abstain_probability" in r and "abstain_reason" in r for r in rows)
     assert all(0.0 <= r["abstain_probability"] <= 1.0 for r in rows)
     assert all((r["abstain_reason"] is None) != r["abstained"] for r in rows)
+
+
+def test_arm_ranks_are_features_and_the_yardstick_pick_is_found(tokenize):
+    qv = question_view(analyze("黄浦江全长多少公里？", tokenize))
+    cands = units([chunk("淀山湖是上海最大的淡水湖。"), chunk("黄浦江全长113公里，是上海的母亲河。", start=300)])
+    # the first passage is first in the fused order, the second first for word BM25
+    ev = Evidence([1.0, 0.9], {}, {}, {}, [{"word": 4, "char": 1, "dense": None}, {"word": 1, "char": 2, "dense": 1}])
+    x = features(qv, cands, ev)
+    col = {n: i for i, n in enumerate(UNIT_FEATURES)}
+    assert x[1, col["word_inv"]] == 1.0 and x[0, col["word_inv"]] == 0.25 and x[0, col["dense_inv"]] == 0.0
+    shared = shared_bigrams(qv, cands)
+    assert shared[1] > shared[0]
+    assert best_sentence_pick(cands, x, shared) == 1
+    # only sentences of the word arm's top 3 passages are the yardstick's to pick
+    far = features(qv, cands, Evidence([1.0, 0.9], {}, {}, {}, [{"word": 4}, {"word": 5}]))
+    assert best_sentence_pick(cands, far, shared) is None
+
+
+def test_boosted_trees_exported_to_json_score_as_sklearn_does():
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    from eval.train_answerer import TREE_PARAMS, export_trees
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(400, 4))
+    y = ((x[:, 0] > 0.3) ^ (x[:, 2] * x[:, 1] > 0.5)).astype(int)
+    fitted = HistGradientBoostingClassifier(**TREE_PARAMS).fit(x, y)
+    trees = Trees.from_dict(json.loads(json.dumps(export_trees(fitted).to_dict())), n_features=4)
+    p = Abstainer(Logistic(("a", "b", "c", "d"), np.zeros(4), np.ones(4), np.zeros(4), 0.0), trees).probability(x)
+    assert np.allclose(p, fitted.predict_proba(x)[:, 1], atol=1e-6)
+    with pytest.raises(AnswerModelError):
+        Trees.from_dict(export_trees(fitted).to_dict(), n_features=2)
