@@ -199,6 +199,7 @@ class Settings(BaseSettings):
     body_timeout: float = Field(30.0, gt=0, description="Seconds a request body (not an upload) may take to arrive; then 408 and the connection is closed.")
     upload_timeout: float = Field(300.0, gt=0, description="Seconds an upload (POST /v1/documents) may take to arrive; then 408.")
     keep_alive_timeout: int = Field(5, ge=1, description="Seconds an idle keep-alive connection is kept.")
+    keep_alive_requests: int = Field(50, ge=1, description="Requests one connection may carry; the last gets `Connection: close`, so keep-alive clients spread over the workers again.")
     # Answering is CPU-bound: on 2 cores more threads only add GIL contention (and slow /healthz). The
     # answering threads are their own pool, so they never take the threads other routes use.
     answer_concurrency: int = Field(4, ge=1, le=64, description="Answering requests (/v1/ask, /v1/search, chat) computed at once per worker.")

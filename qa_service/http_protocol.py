@@ -16,6 +16,7 @@ import logging
 from typing import Any
 
 import uvicorn
+from uvicorn.protocols.http.flow_control import CLOSE_HEADER
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from .config import Settings
@@ -32,12 +33,21 @@ class HeaderDeadlineProtocol(H11Protocol):
     # plain values, and reach spawned workers); `uvicorn_limits(settings)` sets it, and a worker process, which
     # does not call that, reads it from the settings its environment gives, as the parent did.
     header_timeout: float | None = None
+    # Requests one connection may carry (nginx's keepalive_requests). Workers share one listening socket, and the
+    # first worker to wake accepts every pending connection at once; a keep-alive client then stays on it for
+    # good: 2 workers served 147 req/s at c=32 under wrk, no more than 1. Closing a connection now and then lets
+    # its next one land on the idler worker.
+    keep_alive_requests: int | None = None
 
     def __init__(self, config: uvicorn.Config, *args: Any, **kwargs: Any):
         super().__init__(config, *args, **kwargs)
-        if HeaderDeadlineProtocol.header_timeout is None:
-            HeaderDeadlineProtocol.header_timeout = Settings().header_timeout
+        if HeaderDeadlineProtocol.header_timeout is None or HeaderDeadlineProtocol.keep_alive_requests is None:
+            defaults = Settings()
+            HeaderDeadlineProtocol.header_timeout = defaults.header_timeout
+            HeaderDeadlineProtocol.keep_alive_requests = defaults.keep_alive_requests
         self._header_timeout = HeaderDeadlineProtocol.header_timeout
+        self._requests_left = HeaderDeadlineProtocol.keep_alive_requests or 0
+        self._counted_cycle: Any = None
         self._deadline: asyncio.TimerHandle | None = None
         self._deadline_cycle: Any = None  # the request cycle when the deadline was set: a new one means headers came
 
@@ -55,6 +65,20 @@ class HeaderDeadlineProtocol(H11Protocol):
         super().data_received(data)
         if self._deadline is not None and self.cycle is not self._deadline_cycle:
             self._disarm()  # the headers are in: the request is the app's now (its body has its own deadline)
+        if self.cycle is not None and self.cycle is not self._counted_cycle:
+            self._counted_cycle = self.cycle
+            self._requests_left -= 1
+            if self._requests_left <= 0:
+                self._last_request(self.cycle)
+
+    @staticmethod
+    def _last_request(cycle: Any) -> None:
+        """The response says `Connection: close` (uvicorn adds it when the request's headers hold it, and h11 then
+        closes the connection after the response), so the client opens a new connection for its next request."""
+        headers = cycle.scope["headers"]
+        if CLOSE_HEADER not in headers:
+            cycle.scope["headers"] = [*headers, CLOSE_HEADER]
+        cycle.keep_alive = False
 
     def _arm(self) -> None:
         if self._header_timeout is None:
@@ -80,6 +104,7 @@ def uvicorn_limits(settings: Settings) -> dict[str, Any]:
     above with its header deadline, and the keep-alive timeout. Header size is bounded by h11 itself (16 KiB: a
     longer request line and headers get 400)."""
     HeaderDeadlineProtocol.header_timeout = settings.header_timeout
+    HeaderDeadlineProtocol.keep_alive_requests = settings.keep_alive_requests
     return {"http": PROTOCOL, "timeout_keep_alive": settings.keep_alive_timeout}
 
 

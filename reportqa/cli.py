@@ -218,6 +218,9 @@ def serve(
     ),
 ) -> None:
     """Serve the HTTP API (search, passages, documents, ask, OpenAI-compatible chat)."""
+    from qa_service.server import single_threaded_blas
+
+    single_threaded_blas()  # before anything loads numpy
     from qa_service import server
     from qa_service.auth import KeyConfigError, KeyStore, anonymous_refusal
 

@@ -22,7 +22,7 @@ ASK_HEAD = b"POST /v1/ask HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     index = build_tiny_index(tmp_path_factory.mktemp("limits-server") / "index")
-    s = start_server(index, env={"REPORTQA_HEADER_TIMEOUT": "1", "REPORTQA_BODY_TIMEOUT": "1"})
+    s = start_server(index, env={"REPORTQA_HEADER_TIMEOUT": "1", "REPORTQA_BODY_TIMEOUT": "1", "REPORTQA_KEEP_ALIVE_REQUESTS": "3"})
     yield s
     stop_server(s)
 
@@ -86,3 +86,32 @@ def test_trickled_headers_are_dropped(server):
     finally:
         sock.close()
     assert closed
+
+
+def test_a_connection_carries_keep_alive_requests_then_closes(server):
+    """The third request on one connection (REPORTQA_KEEP_ALIVE_REQUESTS=3) is answered with `Connection: close`
+    and the connection is closed; the client's next request goes over a new connection and is answered."""
+    request = b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n"
+    sock = _connect(server.url, request)
+    with sock:
+        replies = [_read_response(sock)]
+        for _ in range(2):
+            sock.sendall(request)
+            replies.append(_read_response(sock))
+        rest = _read_to_close(sock)  # returns only because the server closes the connection
+    assert all(r.startswith(b"HTTP/1.1 200") for r in replies)
+    assert [b"connection: close" in r.lower() for r in replies] == [False, False, True]
+    assert rest == b""
+    assert httpx.get(f"{server.url}/healthz").status_code == 200
+
+
+def _read_response(sock: socket.socket) -> bytes:
+    """One whole HTTP response (headers, then a body of its Content-Length)."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += sock.recv(65536)
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = next(int(line.split(b":", 1)[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length:"))
+    while len(body) < length:
+        body += sock.recv(65536)
+    return head + b"\r\n\r\n" + body
