@@ -147,8 +147,8 @@ def _tcp_socket(sock: socket.socket) -> socket.socket:
     an accepted connection only when its socket's proto is IPPROTO_TCP, and accepted sockets inherit the
     listening socket's, so every worker connection kept Nagle's algorithm: a response written in two parts
     waited for the client's delayed ACK, ~40 ms per request (17 req/s at concurrency 1 instead of ~70). Reported
-    upstream as https://github.com/Kludex/uvicorn/issues/3149 (open); drop this once uvicorn binds with IPPROTO_TCP.
-    """
+    upstream as https://github.com/Kludex/uvicorn/issues/3149; uvicorn 0.55 binds with IPPROTO_TCP, and then this
+    returns the socket unchanged (kept for 0.54 and older, which pyproject admits)."""
     if sock.family not in (socket.AF_INET, socket.AF_INET6) or sock.proto == socket.IPPROTO_TCP:
         return sock
     return socket.socket(sock.family, sock.type, socket.IPPROTO_TCP, fileno=sock.detach())

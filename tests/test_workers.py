@@ -209,6 +209,12 @@ def test_worker_connections_get_tcp_nodelay():
             writer.close()
             server_.close()
 
+    # What uvicorn before 0.55 bound (proto 0), made by hand so the test holds on either side of the fix.
+    bare = socket.socket(socket.AF_INET, socket.SOCK_STREAM, 0)
+    bare.bind(("127.0.0.1", 0))
+    bare.listen()
+    assert bare.proto == 0
+    assert asyncio.run(accepted_nodelay(server._tcp_socket(bare))) != 0
+    # And the socket this uvicorn binds, whatever its version.
     bound = uvicorn.Config(app=None, host="127.0.0.1", port=0).bind_socket()
-    assert bound.proto == 0  # what uvicorn gives: without the fix, no TCP_NODELAY
     assert asyncio.run(accepted_nodelay(server._tcp_socket(bound))) != 0
