@@ -6,7 +6,9 @@ Milvus store). Then, in order:
 1. its chunks go into a new collection P_b_<build> (tokens cut by our tokenizer; the engine computes BM25);
 2. its files (records, tokenizer, model, vectors, manifest) go into P_files under the build's key;
 3. the alias P_chunks is created or altered to name the new collection: the commit point. Readers that poll
-   the alias load the new build; one killed before this step leaves the old build in service;
+   the alias load the new build; one killed before this step leaves the old build in service. Just before it,
+   `before_swap(collection in service)` may refuse (a writer's lease lapsed, or another build came in meanwhile:
+   qa_service.store): the new build's collection and files are then dropped and the alias is left alone;
 4. builds other than the new one and the one it replaced are dropped (collections and files).
 
 The BM25 and FAISS files are not uploaded: Milvus searches the chunks itself.
@@ -18,7 +20,7 @@ import base64
 import itertools
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -50,15 +52,28 @@ LOCAL_ONLY = ("bm25_word/", "bm25_char/", "dense.faiss")
 WORD_DF_FILE = "milvus/word_df.json"  # the word arm's document frequencies (IndexReader.idf), beside the build
 
 
-def publish_to_milvus(config: MilvusConfig, index_dir: Path, manifest: Manifest, ray_address: str | None = None) -> str:
+class PublishConflict(RuntimeError):
+    """The build was not put in service: the one in service is not the one the writer started from."""
+
+
+def publish_to_milvus(config: MilvusConfig, index_dir: Path, manifest: Manifest, ray_address: str | None = None,
+                      before_swap: Callable[[str | None], None] | None = None) -> str:
     """Upload the build `manifest` names (already published in `index_dir`) and make it the one in service.
-    Returns the new collection's name. `ray_address`: tokenise the rows on Ray (ingest.milvus_ray)."""
+    Returns the new collection's name. `ray_address`: tokenise the rows on Ray (ingest.milvus_ray).
+    `before_swap(collection in service)`: raise to leave the alias alone (the upload is then dropped)."""
     client = client_for(config)
     build = manifest.build_dir(index_dir)
     name = config.build_collection(manifest.build_id)
-    previous = current_collection(client, config)
     _insert_chunks(client, config, name, build, manifest, ray_address)
     _upload_files(client, config, build, manifest)
+    previous = current_collection(client, config)
+    if before_swap is not None:
+        try:
+            before_swap(previous)
+        except BaseException:
+            if name != previous:
+                _drop_build(client, config, name)
+            raise
     if previous is None:
         client.create_alias(collection_name=name, alias=config.alias)
     else:
@@ -151,8 +166,11 @@ def _upload_files(client: Any, config: MilvusConfig, build: Path, manifest: Mani
 
 def _drop_old(client: Any, config: MilvusConfig, keep: set[str]) -> None:
     for name in client.list_collections():
-        key = config.build_of(name)
-        if key is not None and name not in keep:
-            client.drop_collection(name)
-            client.delete(config.files_collection, filter=f'build == "{key}"')
-            log.info("milvus: dropped build collection %s", name)
+        if config.build_of(name) is not None and name not in keep:
+            _drop_build(client, config, name)
+
+
+def _drop_build(client: Any, config: MilvusConfig, name: str) -> None:
+    client.drop_collection(name)
+    client.delete(config.files_collection, filter=f'build == "{config.build_of(name)}"')
+    log.info("milvus: dropped build collection %s", name)

@@ -11,6 +11,9 @@ Layout in one Milvus (database `default`), for a collection prefix P (`REPORTQA_
                     readers; a reader holds the collection it loaded, so a request in flight finishes on it).
     P_files         the build's files (records, tokenizer, offline model, vectors, manifest) in base64 parts,
                     so a replica with an empty cache folder serves: ingest.milvus_reader.sync_cache.
+    P_lease         the write lease: one writer publishes at a time (ingest.milvus_lease).
+    P_sources       the files uploaded over HTTP, in base64 parts, so `reportqa ingest` on any machine re-parses
+                    them (ingest.milvus_sources).
 
 Tokens are cut on our side (ingest.tokenize, the one tokenizer) and each token is written as `t` + 12 hex digits
 of its blake2b hash: Milvus's `standard` analyzer (the only one milvus-lite has) splits on \\w+, which would cut
@@ -45,6 +48,8 @@ class MilvusConfig:
     token: str | None
     prefix: str  # collection names start with it: several indexes can share one Milvus
     poll_seconds: float  # how often a server looks for a newly published build
+    lease_seconds: float  # a writer's lease expires this long after its last renewal (ingest.milvus_lease)
+    lease_wait_seconds: float  # how long a writer waits for the lease before giving up
 
     @property
     def is_lite_file(self) -> bool:
@@ -57,6 +62,14 @@ class MilvusConfig:
     @property
     def files_collection(self) -> str:
         return f"{self.prefix}_files"
+
+    @property
+    def lease_collection(self) -> str:
+        return f"{self.prefix}_lease"
+
+    @property
+    def sources_collection(self) -> str:
+        return f"{self.prefix}_sources"
 
     def build_collection(self, build_id: str) -> str:
         return f"{self.prefix}_b_{build_key(build_id)}"

@@ -135,6 +135,8 @@ class Settings(BaseSettings):
     milvus_token: str | None = Field(None, description="Milvus token (user:password or a Zilliz API key).")
     milvus_collection: str = Field("reportqa", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", description="Prefix of the Milvus collections and alias of this index.")
     milvus_poll_seconds: float = Field(1.0, ge=0.0, description="How often a server asks Milvus whether a new build was published.")
+    milvus_lease_seconds: float = Field(60.0, gt=0.0, description="The Milvus write lease expires this long after its holder's last renewal (a dead writer is superseded after it).")
+    milvus_lease_wait_seconds: float = Field(600.0, ge=0.0, description="How long a writer (document job, ingest) waits for the Milvus write lease.")
 
     # Retrieval: weighted reciprocal-rank fusion of the arms (set by measurement on the tune split).
     weight_word: float = Field(1.0, ge=0.0)
@@ -312,7 +314,8 @@ class Settings(BaseSettings):
 
     def milvus_config(self) -> MilvusConfig:
         return MilvusConfig(uri=self.milvus_uri, token=self.milvus_token, prefix=self.milvus_collection,
-                            poll_seconds=self.milvus_poll_seconds)
+                            poll_seconds=self.milvus_poll_seconds, lease_seconds=self.milvus_lease_seconds,
+                            lease_wait_seconds=self.milvus_lease_wait_seconds)
 
     def build_config(self, *, embed_model: str | None = None, rebuild: bool = False) -> BuildConfig:
         """How `reportqa ingest` builds `self.index`; `embed_model` overrides the setting (--embed-model)."""

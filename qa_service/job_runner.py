@@ -10,6 +10,11 @@ publishes a new build, then moves uploaded files into the sources folder and rem
 flight finish on the old build (each request holds the build it started with); the runner loads the new build
 before it marks the jobs done, so a client that saw `done` asks the new build. The `ingest` rules hold: files
 that cannot be read are listed under `skipped`, and a job where every file is skipped fails with the reasons.
+
+With the Milvus store a batch runs under the write lease (qa_service.store `writing()`, across replicas) and
+starts from the build the store has in service now, not this replica's load, which may be a poll behind: two
+replicas taking uploads at the same moment run one after the other, the second on top of the first. Uploaded
+files are stored in Milvus before the build is published and dropped from it after a build no longer has them.
 """
 
 from __future__ import annotations
@@ -24,6 +29,8 @@ from ingest.corpus_edit import add_parsed, corpus_of, remove_source, source_of
 from ingest.index_build import build_index
 from ingest.integrity import REBUILD_COMMAND
 from ingest.manifest import Manifest
+from ingest.milvus_lease import LeaseBusy, LeaseLost
+from ingest.milvus_publish import PublishConflict
 from ingest.models import ParsedCorpus
 from ingest.pipeline import parse_paths
 from ingest.publish import IndexBusy
@@ -47,6 +54,8 @@ class _Batch:
     # ("move", staged file, destination) or ("remove", source file), applied in order once the build is published
     actions: list[tuple[str, Path, Path | None]] = field(default_factory=list)
     changed: list[Job] = field(default_factory=list)
+    uploads: set[str] = field(default_factory=set)  # paths of the corpus's files that are uploads kept in the store
+    stage: dict[str, Path] = field(default_factory=dict)  # uploaded files to keep in the store: {name: staged file}
 
 
 class JobRunner:
@@ -88,9 +97,24 @@ class JobRunner:
                 if job.status == "running":  # only the lock holder runs jobs: this one's process died
                     self.store.finish(job, "failed", "interrupted: the server stopped while the job ran; submit it again")
             jobs = self.store.waiting()[: self.settings.jobs_batch_max]
-            if jobs:
-                self._run_batch(jobs)
+            if jobs and not self._run_writing(jobs):
+                return False
             self.store.prune()
+        return True
+
+    def _run_writing(self, jobs: list[Job]) -> bool:
+        """The batch under the store's write lease; False (the jobs stay queued) while another replica writes."""
+        try:
+            with self.service.store.writing():
+                self._run_batch(jobs)
+        except LeaseBusy as exc:
+            log.info("document jobs wait: %s", exc)
+            return False
+        except Exception as exc:  # noqa: BLE001 - the store cannot be reached to take the lease
+            log.warning("document jobs failed: %s", exc)
+            for job in jobs:
+                if job.status in ("queued", "running"):
+                    self.store.finish(job, "failed", f"the store cannot be reached ({type(exc).__name__}); submit again")
         return True
 
     # -- one batch -----------------------------------------------------------------------------------------
@@ -120,6 +144,13 @@ class JobRunner:
 
     def _base(self) -> _Batch:
         """The corpus of the build in service (empty when there is no index yet)."""
+        try:
+            published = self.service.store.published()  # Milvus: read from the store now, under the lease
+        except Exception as exc:  # noqa: BLE001 - Milvus unreachable or its build unreadable
+            log.warning("the build in service could not be read: %s", exc)
+            raise JobFailed(f"the build in service could not be read from the store ({type(exc).__name__})") from None
+        if published is not None:
+            return _Batch(published.corpus, published.manifest, uploads=published.uploads)
         try:
             missing = self.service.store.key() is None
         except ServiceError as exc:  # Milvus unreachable
@@ -154,7 +185,9 @@ class JobRunner:
         moves: dict[str, Path] = {}
         sources = self.settings.sources_dir().resolve()
         for raw in parsed.files if parsed else []:
-            final = str(sources / Path(raw.path).name)
+            name = Path(raw.path).name
+            # the same name uploaded through another replica (its own sources folder) is the same file: replaced
+            final = next((p for p in batch.uploads if Path(p).name == name), str(sources / name))
             for doc in parsed.documents:
                 if doc.source_file == raw.path:
                     doc.source_file = final
@@ -168,16 +201,19 @@ class JobRunner:
             reasons = "; ".join(f"{s.path}: {s.reason}" for s in skipped) or "no file"
             raise JobFailed(f"every file was skipped ({reasons})")
         kept = {f.path for f in batch.corpus.files}
-        batch.actions.extend(("move", src, Path(dst)) for dst, src in moves.items() if dst in kept)
+        # kept locally in this replica's sources folder (whatever path another replica gave the file)
+        batch.actions.extend(("move", src, sources / Path(dst).name) for dst, src in moves.items() if dst in kept)
+        batch.stage.update({Path(dst).name: src for dst, src in moves.items() if dst in kept})
 
     def _build(self, batch: _Batch) -> None:
         try:
             if not batch.corpus.chunks:
                 raise JobFailed("the index would have no document left; it was not changed")
             config = self.settings.build_config(embed_model=_embed_spec(batch.base, self.settings.embed_model))
+            self.service.store.stage_sources(batch.stage)  # Milvus: the uploaded files, before the build names them
             result = build_index(batch.corpus, config)
             self.service.store.publish(result)  # Milvus: upload and swap the alias (a no-op when embedded)
-        except JobFailed as exc:
+        except (JobFailed, PublishConflict, LeaseLost) as exc:
             return self._fail_all(batch, str(exc))
         except IndexBusy:
             return self._fail_all(batch, "another ingest is building the index right now; submit the job again")
@@ -185,6 +221,10 @@ class JobRunner:
             log.exception("document job build failed")
             return self._fail_all(batch, f"the build failed ({type(exc).__name__}); see the server log")
         self._apply_actions(batch.actions)
+        try:
+            self.service.store.commit_sources(result.manifest)  # Milvus: drop stored files the build no longer has
+        except Exception:  # noqa: BLE001 - leftovers are dropped by the next commit; the build is published
+            log.exception("dropping replaced uploads from the store failed")
         try:
             self.service.warm_up()  # load the new build (and its tokenizer) here before saying `done`
         except ServiceError as exc:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Optional
 
@@ -84,15 +85,11 @@ def ingest(
         fail("--ray tokenises the upload to Milvus: set REPORTQA_STORE=milvus (and REPORTQA_MILVUS_URI)")
     index_dir = resolve_index(index)
     inputs = list(paths) if paths else [shipped_reports_dir()]
-    # Documents uploaded over HTTP (POST /v1/documents) are part of the index: a rebuild keeps them.
-    sources = settings.model_copy(update={"index": index_dir}).sources_dir().resolve()
-    if sources.is_dir() and any(sources.iterdir()):
-        inputs.append(sources)
     missing = [str(p) for p in inputs if not Path(p).exists()]
     if missing:
         fail(f"no such file or folder: {', '.join(missing)}")
     started = time.perf_counter()
-    with stage_progress(err, bar=not as_json) as progress:
+    with _writing(settings, index_dir, inputs), stage_progress(err, bar=not as_json) as progress:
         parsed = parse_inputs(inputs, settings, progress)
         corpus = parsed.corpus
         if strict and corpus.skipped:
@@ -110,6 +107,25 @@ def ingest(
     else:
         _print_ingest_summary(summary)
     raise typer.Exit(EXIT_SKIPPED if corpus.skipped else EXIT_OK)
+
+
+@contextmanager
+def _writing(settings, index_dir: Path, inputs: list[Path]):
+    """The whole ingest as one writer (REPORTQA_STORE=milvus: under the store's write lease, so no replica's
+    document job lands between reading the uploads and publishing). Documents uploaded over HTTP are part of the
+    index: a rebuild keeps them (the sources folder; with Milvus, the uploads the store keeps)."""
+    from ingest.milvus_lease import LeaseBusy
+    from ingest.milvus_store import MilvusUnavailable
+    from qa_service.store import open_store
+
+    settings = settings.model_copy(update={"index": index_dir})
+    store = open_store(settings)
+    try:
+        with store.writing():
+            inputs.extend(store.ingest_sources(settings.sources_dir().resolve()))
+            yield
+    except (LeaseBusy, MilvusUnavailable) as exc:
+        fail(str(exc))
 
 
 def _ingest_summary(corpus, parse_seconds: dict, result, index_dir: Path, seconds: float) -> dict[str, Any]:
