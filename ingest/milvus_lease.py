@@ -38,7 +38,7 @@ import time
 import uuid
 from typing import Any
 
-from .milvus_store import MilvusConfig, client_for, create_collection
+from .milvus_store import MilvusConfig, client_for, create_collection, ensure_loaded
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +61,7 @@ def ensure_lease_collection(client: Any, config: MilvusConfig) -> None:
     from pymilvus import DataType, MilvusClient
 
     if client.has_collection(config.lease_collection):
+        ensure_loaded(client, config.lease_collection)
         return
     s = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False)
     s.add_field("id", DataType.VARCHAR, is_primary=True, max_length=128)
@@ -76,7 +77,7 @@ def ensure_lease_collection(client: Any, config: MilvusConfig) -> None:
     except Exception:  # noqa: BLE001 - two writers creating it at once: the other one won, which is fine
         if not client.has_collection(config.lease_collection):
             raise
-    client.load_collection(config.lease_collection)
+    ensure_loaded(client, config.lease_collection)
 
 
 class WriteLease:
