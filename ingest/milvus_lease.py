@@ -87,7 +87,7 @@ class WriteLease:
         self.config = config
         self.client = client_for(config)
         self.owner = uuid.uuid4().hex
-        self.holder = holder or f"{os.uname().nodename} pid {os.getpid()}"
+        self.holder = " ".join(filter(None, [f"{os.uname().nodename} pid {os.getpid()}", holder]))
         self.ttl_ms = int(config.lease_seconds * 1000)
         self.since = _now_ms()
         self._seq = 0

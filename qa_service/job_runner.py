@@ -97,28 +97,30 @@ class JobRunner:
                 if job.status == "running":  # only the lock holder runs jobs: this one's process died
                     self.store.finish(job, "failed", "interrupted: the server stopped while the job ran; submit it again")
             jobs = self.store.waiting()[: self.settings.jobs_batch_max]
-            if jobs and not self._run_writing(jobs):
-                return False
+            if jobs:
+                try:
+                    self._run_batch(jobs)
+                except LeaseBusy as exc:  # another replica writes: the jobs stay queued
+                    log.info("document jobs wait: %s", exc)
+                    return False
             self.store.prune()
-        return True
-
-    def _run_writing(self, jobs: list[Job]) -> bool:
-        """The batch under the store's write lease; False (the jobs stay queued) while another replica writes."""
-        try:
-            with self.service.store.writing():
-                self._run_batch(jobs)
-        except LeaseBusy as exc:
-            log.info("document jobs wait: %s", exc)
-            return False
-        except Exception as exc:  # noqa: BLE001 - the store cannot be reached to take the lease
-            log.warning("document jobs failed: %s", exc)
-            for job in jobs:
-                if job.status in ("queued", "running"):
-                    self.store.finish(job, "failed", f"the store cannot be reached ({type(exc).__name__}); submit again")
         return True
 
     # -- one batch -----------------------------------------------------------------------------------------
     def _run_batch(self, jobs: list[Job]) -> None:
+        """The batch under the store's write lease (LeaseBusy: not taken, the jobs are still queued)."""
+        try:
+            with self.service.store.writing():
+                self._edit_and_build(jobs)
+        except LeaseBusy:
+            raise
+        except Exception as exc:  # noqa: BLE001 - e.g. Milvus unreachable when taking the lease: the jobs say so
+            log.exception("document jobs failed")
+            for job in jobs:
+                if job.status in ("queued", "running"):
+                    self.store.finish(job, "failed", f"the job failed ({type(exc).__name__}); see the server log")
+
+    def _edit_and_build(self, jobs: list[Job]) -> None:
         for job in jobs:
             job.status = "running"
             self.store.save(job)
@@ -145,7 +147,8 @@ class JobRunner:
     def _base(self) -> _Batch:
         """The corpus of the build in service (empty when there is no index yet)."""
         try:
-            published = self.service.store.published()  # Milvus: read from the store now, under the lease
+            # Milvus: the build in service now, under the lease (this replica's load is used only if it is that one)
+            published = self.service.store.published(self._loaded_index())
         except Exception as exc:  # noqa: BLE001 - Milvus unreachable or its build unreadable
             log.warning("the build in service could not be read: %s", exc)
             raise JobFailed(f"the build in service could not be read from the store ({type(exc).__name__})") from None
@@ -162,6 +165,12 @@ class JobRunner:
         except ServiceError as exc:
             raise JobFailed(exc.message) from None
         return _Batch(corpus_of(index), index.manifest)
+
+    def _loaded_index(self):
+        try:
+            return self.service.loaded().index
+        except ServiceError:
+            return None
 
     def _apply(self, job: Job, batch: _Batch) -> None:
         if job.kind == "delete":

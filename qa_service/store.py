@@ -76,7 +76,7 @@ class EmbeddedStore:
     def writing(self) -> ContextManager[None]:
         return nullcontext()  # one machine: the job runner's flock and build_index's lock serialise writers
 
-    def published(self) -> PublishedBuild | None:
+    def published(self, loaded: Any | None = None) -> PublishedBuild | None:
         return None  # the loaded build is the one on disk
 
     def stage_sources(self, files: dict[str, Path]) -> None:
@@ -171,7 +171,7 @@ class MilvusStore:
             if writer.lease is not None:  # nested (another store object of this process, same thread): held
                 yield
                 return
-            lease = WriteLease(self.config, holder=f"{self.index_dir}")
+            lease = WriteLease(self.config, holder=f"(cache {self.index_dir})")
             lease.acquire(self.config.lease_wait_seconds)
             try:
                 writer.lease, writer.expect = lease, current_collection(client_for(self.config), self.config)
@@ -180,8 +180,9 @@ class MilvusStore:
                 writer.lease = writer.expect = None
                 lease.release()
 
-    def published(self) -> PublishedBuild:
-        """Under the lease: the build the alias names now, read from the store (synced into the cache folder)."""
+    def published(self, loaded: Any | None = None) -> PublishedBuild:
+        """Under the lease: the build the alias names now, read from the store (synced into the cache folder).
+        `loaded`: this replica's loaded reader, whose records are used when it is that build (no re-read)."""
         from ingest.corpus_edit import corpus_of
         from ingest.index_records import read_records
         from ingest.milvus_sources import stored_sources
@@ -191,9 +192,12 @@ class MilvusStore:
             manifest = self.prepare()
             if manifest is None:
                 return PublishedBuild(ParsedCorpus(documents=[], sections=[], chunks=[], glossary=[], files=[]), None)
-            records = read_records(manifest.build_dir(self.index_dir))
-            corpus = corpus_of(_BuildView(records.documents, records.sections, records.chunks, records.glossary,
-                                          records.outlines, manifest))
+            if loaded is not None and getattr(loaded, "collection", None) == self._writer.expect:
+                corpus = corpus_of(loaded)
+            else:
+                records = read_records(manifest.build_dir(self.index_dir))
+                corpus = corpus_of(_BuildView(records.documents, records.sections, records.chunks,
+                                              records.glossary, records.outlines, manifest))
             stored = {(s.name, s.sha256) for s in stored_sources(client_for(self.config), self.config)}
             uploads = {f.path for f in manifest.files if (Path(f.path).name, f.sha256) in stored}
             return PublishedBuild(corpus, manifest, self._writer.expect, uploads)

@@ -25,6 +25,8 @@ def build_parsed(parsed: Any, index_dir: Path, settings: Any, embed_model: Optio
     from ingest.embeddings import EmbedderUnavailable
     from ingest.index_build import build_index
     from ingest.index_reader import ModelMismatch
+    from ingest.milvus_lease import LeaseBusy, LeaseLost
+    from ingest.milvus_publish import PublishConflict
     from ingest.milvus_store import MilvusUnavailable
     from ingest.publish import IndexBusy
 
@@ -40,5 +42,6 @@ def build_parsed(parsed: Any, index_dir: Path, settings: Any, embed_model: Optio
         result = build_index(corpus, settings.build_config(embed_model=embed_model, rebuild=rebuild), progress=progress)
         store.publish(result, ray_address=ray_address) if ray_address else store.publish(result)
         return result
-    except (EmbedderUnavailable, IndexBusy, ModelMismatch, MilvusUnavailable) as exc:
+    except (EmbedderUnavailable, IndexBusy, ModelMismatch, MilvusUnavailable, LeaseBusy, LeaseLost,
+            PublishConflict) as exc:
         fail(str(exc))
