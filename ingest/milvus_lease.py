@@ -111,6 +111,8 @@ class WriteLease:
             if not others:
                 self.held = True
                 self._start_renewing()
+                # rows of dead writers, long expired (a full lease past, whatever the clocks): nobody reads them
+                self.client.delete(self.config.lease_collection, filter=f"expires < {_now_ms() - self.ttl_ms}")
                 log.info("milvus: write lease %s acquired", self.owner[:8])
                 return
             if min(others)[:2] < (self.since, self.owner):  # someone asked before me: step out of their way
