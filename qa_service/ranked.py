@@ -91,15 +91,17 @@ class RankedAnswerer:
 
     def second(self, f: Featurized, best: int) -> int | None:
         """The ranker's runner-up when the `second` model gives it at least `second_at` of holding the answer the
-        best unit does not (the ranker is unsure between them), else None."""
-        if self.model.second is None or self.config.second_at >= 1.0:
+        best unit does not (the ranker is unsure between them; `second_other_at` when it is in another passage), else
+        None."""
+        if self.model.second is None or min(self.config.second_at, self.config.second_other_at) >= 1.0:
             return None
         logits = self.model.ranker.logit(f.x)
         other = runner_up(f.units, logits, best)
         if other is None:
             return None
         p = float(self.model.second.probability(second_features(f.units, logits, best, other))[0])
-        return other if p >= self.config.second_at else None
+        same = f.units[other].chunk.id == f.units[best].chunk.id
+        return other if p >= (self.config.second_at if same else self.config.second_other_at) else None
 
     def answer(self, ctx: AnswerContext) -> DraftAnswer:
         q = ctx.analysis.question
