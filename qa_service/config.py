@@ -181,7 +181,7 @@ class Settings(BaseSettings):
     answer_abstain_at: float | None = Field(None, ge=0.0, le=1.0, description="Abstain from this P(unanswerable) on (default: the model file's threshold; its `fit.operating_points` lists others).")
     answer_candidate_passages: int = Field(10, ge=1, le=50, description="Passages of the retrieved ranking whose candidates the learned answerer scores (the request's top_k first).")
     answer_second_at: float = Field(0.10, ge=0.0, le=1.0, description="The learned answerer also shows its runner-up candidate (cited) when the model gives it at least this probability of holding the answer its best one does not (1: never).")
-    answer_second_other_at: float = Field(1.0, ge=0.0, le=1.0, description="The same for a runner-up in another passage than the best candidate's (1: never; a second passage's sentence costs citation recall when it is the wrong one).")
+    answer_second_other_at: float = Field(0.25, ge=0.0, le=1.0, description="The same for a runner-up in another passage than the best candidate's (higher: a wrong sentence of a second passage costs citation recall; 1: never).")
     answer_trim_confidence: float = Field(0.0, ge=0.0, le=1.0, description="...when the trimmer's probability that the window holds the answer is at least this.")
     citation_min_support: float = Field(0.5, ge=0.0, le=1.0, description="Share of a sentence's key terms a cited passage must hold.")
 

@@ -27,10 +27,10 @@ def _second_model(intercept: float) -> Logistic:
     return Logistic(SECOND_FEATURES, np.zeros(n), np.ones(n), coef, intercept)
 
 
-def _answerer(intercept: float, second_at: float = 0.1) -> RankedAnswerer:
+def _answerer(intercept: float, second_at: float = 0.1, other_at: float = 0.25) -> RankedAnswerer:
     packaged = load_answer_model(None)
     model = dataclasses.replace(packaged, second=_second_model(intercept))
-    config = dataclasses.replace(Settings().ranked_config(), second_at=second_at)
+    config = dataclasses.replace(Settings().ranked_config(), second_at=second_at, second_other_at=other_at)
     return RankedAnswerer(model, config, None, None)
 
 
@@ -70,8 +70,18 @@ def test_an_unsure_ranker_shows_its_runner_up_in_text_order(tokenize):  # noqa: 
     assert [u.text for u in shown] == ["黄浦江全长113公里。", "苏州河全长125公里。"]
     sure = _identity_ranker(_answerer(intercept=-10.0))
     assert [u.text for u in sure._shown_units(f, 2)] == ["苏州河全长125公里。"]
-    off = _identity_ranker(_answerer(intercept=0.0, second_at=1.0))
+    off = _identity_ranker(_answerer(intercept=0.0, second_at=1.0, other_at=1.0))
     assert len(off._shown_units(f, 2)) == 1
+
+
+def test_a_runner_up_of_another_passage_has_its_own_threshold(tokenize):  # noqa: F811
+    f = _featurized(tokenize, np.array([0.0, -3.0, 0.2]))
+    moved = units([chunk("黄浦江全长113公里。", start=900), chunk("苏州河全长125公里。", start=100)])
+    f = dataclasses.replace(f, units=moved, x=f.x[[0, 2]])
+    # P(runner-up needed) = 1/(1+e^0.2) ~ 0.45: under a 0.5 threshold for another passage, over a 0.4 one
+    assert len(_identity_ranker(_answerer(intercept=0.0, other_at=0.5))._shown_units(f, 1)) == 1
+    shown = _identity_ranker(_answerer(intercept=0.0, other_at=0.4))._shown_units(f, 1)
+    assert [u.text for u in shown] == ["苏州河全长125公里。", "黄浦江全长113公里。"]  # passages in the ranker's order
 
 
 def test_second_features_and_the_model_file_round_trip(tokenize, tmp_path):  # noqa: F811
