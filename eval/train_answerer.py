@@ -11,6 +11,11 @@ Fit (sklearn LogisticRegression, lbfgs, C=1, on standardised features; fixed fol
 - ranker: one row per unit of an answerable question, label = the unit contains a gold answer text
   (eval.answer_metrics.contains_gold); each source weighs as much as the others in total.
 - trimmer: one row per clause window of the units that contain a gold answer, label = the window does.
+- second: one row per answerable question with a runner-up (qa_service.answer_features.runner_up of the
+  out-of-fold ranker's scores), SECOND_FEATURES, label = the runner-up holds a gold answer and the best unit does
+  not: P(showing the runner-up too recovers the answer). The answerer shows it from `REPORTQA_ANSWER_SECOND_AT` on.
+  The `fit.runner_up` block records, out of fold (nested: the second model of each fold is fitted on the other
+  folds' rows), per source and threshold, the share of answers doubled and how often best or runner-up holds gold.
 - abstainer: one row per question, qa_service.answerability.QUESTION_FEATURES computed from out-of-fold ranker
   scores (5 folds), label = the question is unanswerable (its passage withheld, or no gold in the dev set).
   The label "unanswerable or the best unit holds no gold" was measured too and declined far fewer unanswerable
@@ -34,7 +39,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from qa_service.answer_features import UNIT_FEATURES
+from qa_service.answer_features import SECOND_FEATURES, UNIT_FEATURES, runner_up, second_features
 from qa_service.answer_model import Abstainer, AnswerModel, Logistic, Trees
 from qa_service.answerability import QUESTION_FEATURES, question_features
 from qa_service.answerers import AnswerContext
@@ -49,6 +54,7 @@ from .dataset import EvalItem
 log = logging.getLogger(__name__)
 
 FOLDS = 5
+SECOND_POINTS = (0.08, 0.10, 0.12, 0.15, 0.20)  # runner-up thresholds whose out-of-fold figures are recorded
 OPERATING_POINTS = (0.05, 0.10, 0.15)  # false-abstention targets whose thresholds the model file also records
 MAX_TRIM_UNITS = 3  # clause windows of at most this many gold-holding units per question
 
@@ -216,6 +222,7 @@ def fit(examples: Sequence[QuestionExample], target_false_abstention: float = 0.
     win_w = np.concatenate([np.full(len(e.win_y), weights[e.source]) for e in examples])
     trimmer = fit_logistic(win_x, win_y, win_w, UNIT_FEATURES)
     abstainer = fit_abstainer(qx, qy, qw, trees)
+    second, runner_report = fit_second(examples, weights, lambda i: fold_rankers[fold_of[i]], fold_of)
     points = {f"{t:.2f}": choose_threshold(examples, oof, t) for t in OPERATING_POINTS}
     report = {
         "target_false_abstention": target_false_abstention, "folds": len(folds), "seedless": "lbfgs, fixed folds",
@@ -225,7 +232,50 @@ def fit(examples: Sequence[QuestionExample], target_false_abstention: float = 0.
         "operating_points": {t: {"threshold": round(th, 6), "out_of_fold": out_of_fold_report(examples, qx, oof, th, fold_rankers, fold_of)}
                              for t, th in points.items()},
     }
-    return AnswerModel(ranker, trimmer, abstainer, threshold, report)
+    report["runner_up"] = runner_report
+    return AnswerModel(ranker, trimmer, abstainer, threshold, report, second)
+
+
+def _second_rows(examples: Sequence[QuestionExample], ranker_for: Callable[[int], Logistic]) -> list[tuple[int, np.ndarray, float, float]]:
+    """(example index, SECOND_FEATURES, runner-up needed, best holds gold) per answerable question with a runner-up."""
+    rows = []
+    for i, e in enumerate(examples):
+        if e.unanswerable:
+            continue
+        logits = ranker_for(i).logit(e.f.x)
+        best = int(np.argmax(logits))
+        other = runner_up(e.f.units, logits, best)
+        if other is not None:
+            rows.append((i, second_features(e.f.units, logits, best, other), float(e.y[other] > 0 and not e.y[best]), float(e.y[best] > 0)))
+    return rows
+
+
+def fit_second(
+    examples: Sequence[QuestionExample], weights: dict[str, float], ranker_for: Callable[[int], Logistic], fold_of: np.ndarray,
+) -> tuple[Logistic, dict]:
+    """The runner-up model on out-of-fold ranker scores, and its out-of-fold figures per source and threshold."""
+    rows = _second_rows(examples, ranker_for)
+    if not rows:
+        return fit_logistic(np.zeros((0, len(SECOND_FEATURES))), np.zeros(0), np.zeros(0), SECOND_FEATURES), {}
+    idx = np.array([r[0] for r in rows])
+    x = np.vstack([r[1] for r in rows])
+    y = np.array([r[2] for r in rows])
+    top = np.array([r[3] for r in rows])
+    w = np.array([weights[examples[i].source] for i in idx])
+    p = np.zeros(len(rows))
+    for k in sorted(set(fold_of[idx].tolist())):
+        test = fold_of[idx] == k
+        train = ~test if (~test).any() else test
+        p[test] = fit_logistic(x[train], y[train], w[train], SECOND_FEATURES).probability(x[test])
+    report: dict = {}
+    for source in sorted({examples[i].source for i in idx}):
+        s = np.array([examples[i].source == source for i in idx])
+        answerable = sum(1 for e in examples if e.source == source and not e.unanswerable)
+        report[source] = {"best_holds_gold": round(float(top[s].sum() / answerable), 4)} | {
+            f"{t:.2f}": {"doubled": round(float((p[s] >= t).mean()), 4),
+                         "best_or_runner_up_holds_gold": round(float((top[s] + y[s] * (p[s] >= t)).sum() / answerable), 4)}
+            for t in SECOND_POINTS}
+    return fit_logistic(x, y, w, SECOND_FEATURES), report
 
 
 def choose_threshold(examples: Sequence[QuestionExample], p: np.ndarray, target: float) -> float:

@@ -24,6 +24,9 @@ Candidate (unit or clause window) features, `UNIT_FEATURES`:
   cov_rel, semantic_rel   cov_ctx and semantic minus their best among the candidates compared with it
   word_inv, char_inv, dense_inv   1/rank of the candidate's passage in each retrieval arm (0 when the arm missed
                 it): the fused order alone hid that word BM25 often ranks the answer's paragraph first
+Runner-up features, `SECOND_FEATURES` (one row per question, for the decision to show the ranker's runner-up
+beside its best unit when the ranker is unsure): the ranker's probability of the best and of the runner-up (the
+best unit not overlapping the best one), their log-odds margin, whether they share a passage, and both lengths.
 The best-sentence yardstick's signal (question bigrams shared, counted: `shared_bigrams`) and its pick
 (`best_sentence_pick`) are features of the abstainer only: as ranking features they cost on the reports, whose
 long sentences share many bigrams with any question.
@@ -54,6 +57,7 @@ UNIT_FEATURES: tuple[str, ...] = (
     "log_len", "is_row", "is_definition", "is_list", "is_window", "cov_rel", "semantic_rel",
     "word_inv", "char_inv", "dense_inv",
 )
+SECOND_FEATURES: tuple[str, ...] = ("top_p", "second_p", "margin", "same_passage", "top_log_len", "second_log_len")
 _RELATIVE = {"cov_rel": "cov_ctx", "semantic_rel": "semantic"}
 _ARMS = ("word", "char", "dense")
 _BEST_SENTENCE_PASSAGES = 3  # the yardstick's "BM25 top 3"
@@ -265,3 +269,28 @@ def _fits_intent(q: QuestionAnalysis, text: str) -> bool:
     if q.wants_figure and not (q.wants_definition or q.wants_list or q.wants_person):
         return bool(CN_COUNT_RE.search(YEAR_OR_DATE_RE.sub("", body)))
     return True
+
+
+def runner_up(cands: Sequence[AnswerCandidate], logits: np.ndarray, best: int) -> int | None:
+    """The best-scoring candidate other than `best` that repeats none of it: not overlapping it in its passage,
+    and neither text holding the other (overlapping chunks repeat sentences). None when there is none."""
+    top = cands[best]
+    key = match_key(top.text)
+    for i in np.argsort(-logits, kind="stable"):
+        c = cands[int(i)]
+        if int(i) == best or (c.chunk.id == top.chunk.id and c.start < top.end and top.start < c.end):
+            continue
+        other = match_key(c.text)
+        if other and other not in key and key not in other:
+            return int(i)
+    return None
+
+
+def second_features(cands: Sequence[AnswerCandidate], logits: np.ndarray, best: int, second: int) -> np.ndarray:
+    """The SECOND_FEATURES row of a best unit and its runner-up."""
+    p = 1.0 / (1.0 + np.exp(-logits[[best, second]]))
+    a, b = cands[best], cands[second]
+    return np.array([
+        p[0], p[1], logits[best] - logits[second], float(a.chunk.id == b.chunk.id),
+        math.log1p(len(match_key(a.text))), math.log1p(len(match_key(b.text))),
+    ], dtype=np.float64)

@@ -4,6 +4,8 @@ The file (`qa_service/data/answer_model.json`, written by `reportqa train-answer
 as its feature names, the feature means and scales of the fit, coefficients and intercept:
   ranker     P(a unit holds a gold answer)             over qa_service.answer_features.UNIT_FEATURES
   trimmer    P(a clause window holds the gold answer)  over the same features, windows of the chosen unit
+  second     P(the ranker's runner-up holds the answer its best unit does not) over SECOND_FEATURES (optional:
+             a file without it never shows a runner-up)
   abstainer  P(the answer is wrong or unanswerable)    over qa_service.answerability.QUESTION_FEATURES,
              with `threshold`: the probability from which the answerer abstains. When it holds `trees` (gradient-
              boosted trees fitted by sklearn's HistGradientBoostingClassifier, exported as arrays), they give the
@@ -145,12 +147,14 @@ class AnswerModel:
     abstainer: Abstainer
     threshold: float  # abstain when P(wrong or unanswerable) >= threshold
     fit: dict  # how it was fitted (data, sizes, held-out figures): documentation only
+    second: Logistic | None = None  # P(the runner-up is needed); None: never show one
 
     def to_dict(self) -> dict:
         return {
             "version": MODEL_VERSION,
             "ranker": self.ranker.to_dict(),
             "trimmer": self.trimmer.to_dict(),
+            **({"second": self.second.to_dict()} if self.second is not None else {}),
             "abstainer": {**self.abstainer.to_dict(), "threshold": round(self.threshold, 6)},
             "fit": self.fit,
         }
@@ -160,7 +164,12 @@ class AnswerModel:
         path.write_text(json.dumps(self.to_dict(), ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
 
 
-def parse_model(data: dict, unit_features: tuple[str, ...], question_features: tuple[str, ...]) -> AnswerModel:
+def parse_model(data: dict, unit_features: tuple[str, ...], question_features: tuple[str, ...],
+                second_features: tuple[str, ...] | None = None) -> AnswerModel:
+    if second_features is None:
+        from .answer_features import SECOND_FEATURES  # imported here as load_answer_model does: no cycle
+
+        second_features = SECOND_FEATURES
     if data.get("version") != MODEL_VERSION:
         raise AnswerModelError(f"model version {data.get('version')!r}, expected {MODEL_VERSION}")
     try:
@@ -173,6 +182,7 @@ def parse_model(data: dict, unit_features: tuple[str, ...], question_features: t
             ),
             threshold=float(data["abstainer"]["threshold"]),
             fit=dict(data.get("fit") or {}),
+            second=Logistic.from_dict(data["second"], second_features) if "second" in data else None,
         )
     except KeyError as exc:
         raise AnswerModelError(f"model file lacks {exc}") from None

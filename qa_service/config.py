@@ -91,6 +91,8 @@ class RankedConfig:
     trim_confidence: float  # ...when the trimmer gives that window at least this probability of holding the answer
     legacy: ExtractiveConfig  # the rule-based answerer's gates, read as features of the abstainer
     abstain_at: float | None  # abstain from this P(unanswerable) on; None: the model file's threshold
+    second_at: float  # show the ranker's runner-up too when P(it holds the answer the best does not) >= this...
+    second_other_at: float  # ...or >= this when it is in another passage (its sentence then cites a second passage)
 
 
 @dataclass(frozen=True)
@@ -180,6 +182,8 @@ class Settings(BaseSettings):
     answer_trim_above: int = Field(150, ge=10, description="An answer sentence longer than this is shown as its best clause window.")
     answer_abstain_at: float | None = Field(None, ge=0.0, le=1.0, description="Abstain from this P(unanswerable) on (default: the model file's threshold; its `fit.operating_points` lists others).")
     answer_candidate_passages: int = Field(10, ge=1, le=50, description="Passages of the retrieved ranking whose candidates the learned answerer scores (the request's top_k first).")
+    answer_second_at: float = Field(0.10, ge=0.0, le=1.0, description="The learned answerer also shows its runner-up candidate (cited) when the model gives it at least this probability of holding the answer its best one does not (1: never).")
+    answer_second_other_at: float = Field(0.25, ge=0.0, le=1.0, description="The same for a runner-up in another passage than the best candidate's (higher: a wrong sentence of a second passage costs citation recall; 1: never).")
     answer_trim_confidence: float = Field(0.0, ge=0.0, le=1.0, description="...when the trimmer's probability that the window holds the answer is at least this.")
     citation_min_support: float = Field(0.5, ge=0.0, le=1.0, description="Share of a sentence's key terms a cited passage must hold.")
 
@@ -289,6 +293,8 @@ class Settings(BaseSettings):
             trim_confidence=self.answer_trim_confidence,
             legacy=self.extractive_config(),
             abstain_at=self.answer_abstain_at,
+            second_at=self.answer_second_at,
+            second_other_at=self.answer_second_other_at,
         )
 
     def pipeline_config(self) -> PipelineConfig:

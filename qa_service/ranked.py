@@ -2,6 +2,7 @@
 
     passages -> units (qa_service.candidates) -> features (qa_service.answer_features)
              -> ranker: the best unit -> trimmer: its best clause window when the unit is long
+             -> runner-up: the second unit shown too when the `second` model finds the ranker unsure
              -> abstainer: P(wrong or unanswerable) from question-level evidence (qa_service.answerability)
              -> an answer with its citation, or an abstention; both carry abstain_probability
 
@@ -18,7 +19,9 @@ import numpy as np
 
 from ingest.models import Chunk
 
-from .answer_features import UNIT_FEATURES, Featurized, Similarity, add_similarity, evidence, features, question_view
+from .answer_features import (
+    UNIT_FEATURES, Featurized, Similarity, add_similarity, evidence, features, question_view, runner_up, second_features,
+)
 from .answer_model import AnswerModel
 from .answerability import NO_PASSAGE_REASON, abstain_reason, question_features
 from .candidates import AnswerCandidate, clause_windows, units
@@ -86,6 +89,20 @@ class RankedAnswerer:
         qx = question_features(f, logits, best)
         return best, float(self.model.abstainer.probability(qx)[0]), qx
 
+    def second(self, f: Featurized, best: int) -> int | None:
+        """The ranker's runner-up when the `second` model gives it at least `second_at` of holding the answer the
+        best unit does not (the ranker is unsure between them; `second_other_at` when it is in another passage), else
+        None."""
+        if self.model.second is None or min(self.config.second_at, self.config.second_other_at) >= 1.0:
+            return None
+        logits = self.model.ranker.logit(f.x)
+        other = runner_up(f.units, logits, best)
+        if other is None:
+            return None
+        p = float(self.model.second.probability(second_features(f.units, logits, best, other))[0])
+        same = f.units[other].chunk.id == f.units[best].chunk.id
+        return other if p >= (self.config.second_at if same else self.config.second_other_at) else None
+
     def answer(self, ctx: AnswerContext) -> DraftAnswer:
         q = ctx.analysis.question
         f = self.featurize(ctx)
@@ -98,9 +115,17 @@ class RankedAnswerer:
         scope = ctx.analysis.scope
         # Figures asked of two named documents: each document's own figure (as the rule-based answerer gave them).
         claims = self._per_group(f, scope.groups) if scope.is_comparison and f.qv.atype == "number" else []
-        draft = DraftAnswer(claims=claims or [self._claim(f, f.units[best])])
+        draft = DraftAnswer(claims=claims or [self._claim(f, u) for u in self._shown_units(f, best)])
         draft.abstain_probability = round(p, 4)
         return draft
+
+    def _shown_units(self, f: Featurized, best: int) -> list[AnswerCandidate]:
+        """The best unit, and the runner-up when the ranker is unsure; two units of one passage in text order."""
+        other = self.second(f, best)
+        if other is None:
+            return [f.units[best]]
+        a, b = f.units[best], f.units[other]
+        return [b, a] if a.chunk.id == b.chunk.id and b.start < a.start else [a, b]
 
     def _claim(self, f: Featurized, unit: AnswerCandidate, prefix: str = "", trim_above: int | None = None) -> Claim:
         shown = self.shown(f, unit, trim_above)
