@@ -23,6 +23,8 @@ DATE_RE = re.compile(r"\d{1,2}月\d{1,2}日|\d{4}年\d{1,2}月(?:\d{1,2}日)?|\d
 YEAR_OR_DATE_RE = re.compile(
     r"\d{4}\s*年(?:度)?(?:\s*\d{1,2}\s*月(?:\s*\d{1,2}\s*日)?)?|\d{1,2}\s*月\s*\d{1,2}\s*日|\d{1,2}-\d{1,2}月"
 )
+# A four-digit year before 年 (normalised text), group 1: `2020年上半年` -> 2020; not part of a longer number.
+YEAR_RE = re.compile(r"(?<!\d)(1[5-9]\d\d|20\d\d)(?=年)")
 # Digit time scopes (normalised text): a month range `1-7月`, a year `2020年`/`2020年度`, a month `7月`/`7月底`.
 _DIGIT_SCOPES = r"\d{1,2}-\d{1,2}月|\d{4}年度?|\d{1,2}月底?"
 
@@ -37,6 +39,12 @@ def time_scope_re(variant: str = "question") -> re.Pattern[str]:
     words = tagged("time_scopes", variant)
     # Words and digit forms never start with the same character, so their relative order changes no match.
     return re.compile(alternation(words) + "|" + _DIGIT_SCOPES)
+
+
+@cache
+def relative_scopes() -> frozenset[str]:
+    """Scope words a user says but the reports do not (`今年`, `去年`): a passage need not contain them."""
+    return frozenset(tagged("time_scopes", "question")) - frozenset(tagged("time_scopes", "retrieval"))
 
 
 @cache
