@@ -23,7 +23,7 @@ from difflib import SequenceMatcher
 
 from ingest.zh import match_key
 from ingest.zh.places import strip_place_suffix
-from ingest.zh.time import YEAR_RE, relative_scopes
+from ingest.zh.time import YEAR_RE, asked_years, relative_scopes, scope_key
 
 from .answer_features import UNIT_FEATURES, Featurized, QuestionView, best_sentence_pick, shared_bigrams
 from .answer_model import Abstainer, Logistic
@@ -104,8 +104,8 @@ def _agreement(qv: QuestionView, units: Sequence[AnswerCandidate], period: dict[
     read = "".join(seen.values())
     b = units[best]
     near = match_key(" ".join(b.chunk.heading_path) + b.text) + period.get(b.chunk.doc_id, "")
-    years = [y + "年" for y in dict.fromkeys(YEAR_RE.findall(q.norm))]
-    scopes = [s.removesuffix("度") for s in qv.scopes if not YEAR_RE.match(s) and s not in relative_scopes()]
+    years = asked_years(q.norm)
+    scopes = [scope_key(s) for s in qv.scopes if not YEAR_RE.match(s) and s not in relative_scopes()]
     places = [strip_place_suffix(p) or p for p in q.places]
     rarest = max(q.weights, key=lambda t: q.weights[t]) if q.weights else None
     return np.array([
