@@ -23,6 +23,12 @@ Fit (sklearn LogisticRegression, lbfgs, C=1, on standardised features; fixed fol
   as arrays (`export_trees`); the logistic model is still fitted, to name the reason of an abstention. Out of
   fold on DRCD dev, at false abstention <= 0.10 on every source, the trees declined 0.74 of the unanswerable
   questions at precision 0.79 against the logistic model's 0.69 at 0.67 (on an intermediate feature set).
+With `reportqa train-answerer --near-miss` (off by default) each fitting source's answerable questions also
+give near-miss questions (eval.near_miss: another year, period, place or indicator, unanswerable; the report's own
+year restated, answerable), fitted by the abstainer only, as a source `<source>:near-miss` weighing
+NEAR_MISS_WEIGHT of a fitting source, each in the fold of the question it was made from; they do not choose the
+threshold. Out of fold they cost DRCD dev's declined recall far more than they gave the tune splits (README,
+"Learned answer selection and abstention"), so the shipped model is fitted without them.
 The fit's out-of-fold figures per source are written into the model file's `fit` block.
 """
 
