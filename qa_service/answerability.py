@@ -6,8 +6,7 @@ found, intent fit and semantic similarity (of the best unit and the best over al
 of its top passage and whether its arms agree on it, the share of question words the corpus never uses, and the
 best-sentence yardstick's signals (the best unit's word/dense ranks and shared question bigrams, the most any
 unit shares, whether the yardstick would pick the same unit): counts of shared bigrams do not depend on the
-corpus's size, where idf-weighted coverage does; and whether the question's years, other time scopes, places and
-terms are in the passages read at all (a near miss names one the passages do not).
+corpus's size, where idf-weighted coverage does.
 The abstainer (qa_service.answer_model) turns them into P(wrong or unanswerable); the feature that pushed it
 furthest towards abstaining is named in `abstain_reason`.
 """
@@ -22,8 +21,6 @@ import numpy as np
 from difflib import SequenceMatcher
 
 from ingest.zh import match_key
-from ingest.zh.places import strip_place_suffix
-from ingest.zh.time import YEAR_RE, asked_years, relative_scopes, scope_key
 
 from .answer_features import UNIT_FEATURES, Featurized, QuestionView, best_sentence_pick, shared_bigrams
 from .answer_model import Abstainer, Logistic
@@ -40,7 +37,6 @@ QUESTION_FEATURES: tuple[str, ...] = (
     "passage_cov_top", "rarest_in_top", "rarest_in_best", "common_run_best", "missing_max_best", "missing_top",
     "gate_place", "gate_figures", "gate_intent", "gate_coverage",
     "word_inv_best", "dense_inv_best", "bigram_log_best", "bigram_log_max", "bs_agree",
-    "year_best", "year_read", "scope_read", "place_read", "missing_read", "rarest_read",
 )
 
 _COL = {name: i for i, name in enumerate(UNIT_FEATURES)}
@@ -66,12 +62,8 @@ _REASONS: dict[str, str] = {
     "word": "retrieval found no clearly matching passage",
     "dense": "the passages are not close in meaning to the question",
     "bs": "no passage shares a phrase with the question",
-    "year": "the question's period is not in the passages",
-    "scope": "the question's period is not in the passages",
 }
 _REASONS_BY_NAME: dict[str, str] = {
-    "missing_read": "a specific word of the question is not in the passages",
-    "rarest_read": "the question's most specific word is not in the passages",
     "gate_place": "the place the question names is not in the passages",
     "gate_figures": "question figures not in the passages",
     "gate_intent": "the passages state no figure for it",
@@ -87,40 +79,7 @@ def question_features(f: Featurized, logits: np.ndarray, best: int) -> np.ndarra
         _lexical(f.qv, f.units, best),
         np.asarray(f.gates, dtype=np.float64),
         _yardstick(f.qv, f.units, f.x, best),
-        _agreement(f.qv, f.units, f.ev.period, best),
     ])
-
-
-def _agreement(qv: QuestionView, units: Sequence[AnswerCandidate], period: dict[str, str], best: int) -> np.ndarray:
-    """Whether the question's year, time scopes, places and terms are anywhere in the passages read (their text,
-    headings, document title and opening), and its years near the best unit. A near miss (a 2021 figure when
-    the reports give 2020, a place or indicator the corpus states for another) fails one of them; a year that
-    restates a report's own period is in its title or opening, so it agrees. Whether the question names a year
-    at all is no feature: in the tune splits a question naming one is unanswerable 3-4 times as often as one that
-    does not (0.30 / 0.24 against 0.07 / 0.08; their unanswerable questions were written as near misses), and the
-    trees fitted with it declined a question whose year every passage read agrees with."""
-    q = qv.q
-    seen: dict[str, str] = {}
-    for u in units:
-        if u.chunk.id not in seen:
-            seen[u.chunk.id] = match_key(" ".join(u.chunk.heading_path) + u.chunk.text) + period.get(u.chunk.doc_id, "")
-    read = "".join(seen.values())
-    b = units[best]
-    near = match_key(" ".join(b.chunk.heading_path) + b.text) + period.get(b.chunk.doc_id, "")
-    years = asked_years(q.norm)
-    scopes = [scope_key(s) for s in qv.scopes if not YEAR_RE.match(s) and s not in relative_scopes()]
-    places = [strip_place_suffix(p) or p for p in q.places]
-    rarest = max(q.weights, key=lambda t: q.weights[t]) if q.weights else None
-    return np.array([
-        _share(years, near), _share(years, read), _share(scopes, read), _share(places, read),
-        sum(w for t, w in q.weights.items() if t not in read) / qv.total if qv.total else 0.0,
-        float(rarest is None or rarest in read),
-    ], dtype=np.float64)
-
-
-def _share(words: Sequence[str], text: str) -> float:
-    """The share of `words` found in `text` (1.0 when there are none: nothing to disagree)."""
-    return sum(1 for w in words if w in text) / len(words) if words else 1.0
 
 
 def _yardstick(qv: QuestionView, units: Sequence[AnswerCandidate], unit_x: np.ndarray, best: int) -> np.ndarray:

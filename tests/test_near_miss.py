@@ -1,4 +1,4 @@
-"""Near-miss questions for the abstainer's fit (eval.near_miss), their folds, and the agreement features."""
+"""Near-miss questions for the abstainer's fit (eval.near_miss), their folds and weights, and eval.abstain_sweep."""
 
 from __future__ import annotations
 
@@ -9,14 +9,8 @@ from eval.abstain_sweep import sweep
 from eval.dataset import EvalItem
 from eval.near_miss import Corpus, Passage, near_misses
 from eval.train_answerer import NEAR_MISS, QuestionExample, _fold_of, _source_weights, choose_threshold
-from ingest.models import Chunk
-from ingest.tokenize import Tokenizer
+from qa_service.answer_features import UNIT_FEATURES
 from ingest.zh import match_key
-from ingest.zh.time import relative_scopes
-from qa_service.answer_features import UNIT_FEATURES, Evidence, Featurized, question_view
-from qa_service.answerability import QUESTION_FEATURES, question_features
-from qa_service.candidates import units
-from qa_service.question import analyze
 
 TOWN_TEXT = "2020年1-7月，川沙新镇财政总收入12.42亿元，同比下降13.2%。"
 DISTRICT_TEXT = "2020年上半年，青浦区区级一般公共预算收入50.1亿元。全区税收收入下降。"
@@ -94,36 +88,6 @@ def test_near_misses_share_their_origins_fold_and_never_choose_the_threshold():
     p = np.array([0.1] * 10 + [0.9] * 10 + [0.95])
     # the restated near miss at 0.95 would need a threshold above it; the fitting source's answerable are at 0.1
     assert choose_threshold(examples, p, 0.10) < 0.2
-
-
-@pytest.fixture(scope="module")
-def tokenize():
-    return Tokenizer().tokenize
-
-
-def _agreement(question: str, text: str, tokenize, title: str = "川沙新镇2020年1-7月工作情况报告") -> dict[str, float]:
-    chunk = Chunk(id="c1", doc_id="town", doc_title=title, heading_path=[title], kind="text", text=text, start=0,
-                  end=len(text))
-    qv = question_view(analyze(question, tokenize))
-    cands = units([chunk])
-    x = np.zeros((len(cands), len(UNIT_FEATURES)))
-    ev = Evidence([1.0], {"town": match_key(title)}, {}, {})
-    f = Featurized(qv, cands, x, ev, [1.0], {"word": 1}, (0.0, 0.0, 0.0, 0.0))
-    return dict(zip(QUESTION_FEATURES, question_features(f, np.zeros(len(cands)), 0)))
-
-
-def test_agreement_features_see_a_disagreeing_year_but_not_a_restated_one(tokenize):
-    text = "1-7月，财政总收入12.42亿元，同比下降13.2%。"
-    restated = _agreement("川沙新镇2020年1-7月财政总收入是多少？", text, tokenize)
-    assert restated["year_best"] == 1.0 and restated["year_read"] == 1.0
-    other = _agreement("川沙新镇2021年1-7月财政总收入是多少？", text, tokenize)
-    assert other["year_best"] == 0.0 and other["year_read"] == 0.0
-    none = _agreement("川沙新镇1-7月财政总收入是多少？", text, tokenize)
-    assert none["year_best"] == 1.0 and none["year_read"] == 1.0 and none["scope_read"] == 1.0
-    # a scope the user says (今年) is not asked of the passages; a period they do not state is
-    assert "今年" in relative_scopes()
-    assert _agreement("川沙新镇今年财政总收入是多少？", text, tokenize)["scope_read"] == 1.0
-    assert _agreement("川沙新镇下半年财政总收入是多少？", text, tokenize)["scope_read"] == 0.0
 
 
 def test_sweep_scores_a_threshold_from_never_abstaining_rows():

@@ -41,22 +41,6 @@ def time_scope_re(variant: str = "question") -> re.Pattern[str]:
     return re.compile(alternation(words) + "|" + _DIGIT_SCOPES)
 
 
-def asked_years(norm: str) -> list[str]:
-    """The years a normalised question names, as a passage writes them: `2020年度上半年` -> ['2020年']."""
-    return [y + "年" for y in dict.fromkeys(YEAR_RE.findall(norm))]
-
-
-def scope_key(scope: str) -> str:
-    """A non-year scope as a passage may write it: `2020年度` is also `2020年`, so the 度 is dropped."""
-    return scope.removesuffix("度")
-
-
-@cache
-def relative_scopes() -> frozenset[str]:
-    """Scope words a user says but the reports do not (`今年`, `去年`): a passage need not contain them."""
-    return frozenset(tagged("time_scopes", "question")) - frozenset(tagged("time_scopes", "retrieval"))
-
-
 @cache
 def scope_clause_re() -> re.Pattern[str]:
     """A clause that is only a time scope (match the whole normalised clause): `1-7月`, `2020年上半年`,
