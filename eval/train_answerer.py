@@ -28,6 +28,12 @@ Fit (sklearn LogisticRegression, lbfgs, C=1, on standardised features; fixed fol
   as arrays (`export_trees`); the logistic model is still fitted, to name the reason of an abstention. Out of
   fold on DRCD dev, at false abstention <= 0.10 on every source, the trees declined 0.74 of the unanswerable
   questions at precision 0.79 against the logistic model's 0.69 at 0.67 (on an intermediate feature set).
+With `reportqa train-answerer --near-miss` (off by default) each fitting source's answerable questions also
+give near-miss questions (eval.near_miss: another year, period, place or indicator, unanswerable; the report's own
+year restated, answerable), fitted by the abstainer only, as a source `<source>:near-miss` weighing
+NEAR_MISS_WEIGHT of a fitting source, each in the fold of the question it was made from; they do not choose the
+threshold. Out of fold they cost DRCD dev's declined recall far more than they gave the tune splits (README,
+"Learned answer selection and abstention"), so the shipped model is fitted without them.
 The fit's out-of-fold figures per source are written into the model file's `fit` block.
 """
 
@@ -68,6 +74,7 @@ class QuestionExample:
     y: np.ndarray  # per unit: holds a gold answer
     win_x: np.ndarray
     win_y: np.ndarray
+    group: str = ""  # a near miss: the id of the question it was made from (they share a fold); "" for itself
 
 
 def neutral_model() -> AnswerModel:
@@ -114,13 +121,19 @@ def _windows(answerer: RankedAnswerer, f: Featurized, y: np.ndarray, golds: list
     return np.vstack(xs), np.concatenate(ys)
 
 
-def _source_weights(examples: Sequence[QuestionExample]) -> dict[str, float]:
-    """Per-question weights that give every source the same total weight."""
+NEAR_MISS = ":near-miss"  # suffix of the source of a fitting source's near-miss questions (eval.near_miss)
+NEAR_MISS_WEIGHT = 0.5  # a near-miss source's total weight, relative to a fitting source's
+
+
+def _source_weights(examples: Sequence[QuestionExample], near_miss_weight: float = NEAR_MISS_WEIGHT) -> dict[str, float]:
+    """Per-question weights that give every source the same total weight (a near-miss source `near_miss_weight`
+    of it)."""
     counts: dict[str, int] = {}
     for e in examples:
         counts[e.source] = counts.get(e.source, 0) + 1
+    share = {s: near_miss_weight if s.endswith(NEAR_MISS) else 1.0 for s in counts}
     total = sum(counts.values())
-    return {s: total / (len(counts) * c) for s, c in counts.items()}
+    return {s: total * share[s] / (sum(share.values()) * c) for s, c in counts.items()}
 
 
 def fit_logistic(x: np.ndarray, y: np.ndarray, w: np.ndarray, names: tuple[str, ...]) -> Logistic:
@@ -181,8 +194,15 @@ def _ranker_rows(examples: Sequence[QuestionExample], weights: dict[str, float])
     return x, y, w
 
 
-def _folds(n: int) -> list[np.ndarray]:
-    return [np.arange(n)[k::FOLDS] for k in range(FOLDS)] if n >= FOLDS else [np.arange(n)]
+def _fold_of(examples: Sequence[QuestionExample]) -> tuple[int, np.ndarray]:
+    """Fixed folds over question groups (a near miss goes with the question it was made from): the k-th group
+    in order of first appearance is in fold k % FOLDS, so without near misses question i is in fold i % FOLDS."""
+    groups: dict[tuple[str, str], int] = {}
+    keys = [(e.source.removesuffix(NEAR_MISS), e.group or e.item_id) for e in examples]
+    for key in keys:
+        groups.setdefault(key, len(groups))
+    n_folds = FOLDS if len(groups) >= FOLDS else 1
+    return n_folds, np.array([groups[k] % n_folds for k in keys], dtype=int)
 
 
 def _question_rows(examples: Sequence[QuestionExample], ranker_for: Callable[[int], Logistic]) -> tuple[np.ndarray, np.ndarray]:
@@ -196,19 +216,21 @@ def _question_rows(examples: Sequence[QuestionExample], ranker_for: Callable[[in
     return np.vstack(xs), np.array(ys)
 
 
-def fit(examples: Sequence[QuestionExample], target_false_abstention: float = 0.05, trees: bool = False) -> AnswerModel:
+def fit(examples: Sequence[QuestionExample], target_false_abstention: float = 0.05, trees: bool = False,
+        near_miss_weight: float = NEAR_MISS_WEIGHT) -> AnswerModel:
     """The three models and the abstention threshold (see the module docstring)."""
     if not examples:
         raise ValueError("no training examples: every question retrieved nothing")
-    weights = _source_weights(examples)
-    folds = _folds(len(examples))
-    fold_of = np.zeros(len(examples), dtype=int)
-    for k, idx in enumerate(folds):
-        fold_of[idx] = k
+    weights = _source_weights(examples, near_miss_weight)
+    # the ranker and trimmer never see near misses: they are made for the abstainer, and ranking stays as it was
+    base = [not e.source.endswith(NEAR_MISS) for e in examples]
+    rank_weights = _source_weights([e for e, b in zip(examples, base) if b])
+    n_folds, fold_of = _fold_of(examples)
+    folds = [np.flatnonzero(fold_of == k) for k in range(n_folds)]
     fold_rankers = []
     for k in range(len(folds)):
-        train = [e for i, e in enumerate(examples) if fold_of[i] != k or len(folds) == 1]
-        fold_rankers.append(fit_logistic(*_ranker_rows(train, weights), UNIT_FEATURES))
+        train = [e for i, e in enumerate(examples) if base[i] and (fold_of[i] != k or len(folds) == 1)]
+        fold_rankers.append(fit_logistic(*_ranker_rows(train, rank_weights), UNIT_FEATURES))
     qx, qy = _question_rows(examples, lambda i: fold_rankers[fold_of[i]])
     qw = np.array([weights[e.source] for e in examples])
     oof = np.zeros(len(examples))
@@ -216,10 +238,11 @@ def fit(examples: Sequence[QuestionExample], target_false_abstention: float = 0.
         train = np.flatnonzero(fold_of != k) if len(folds) > 1 else idx
         oof[idx] = fit_abstainer(qx[train], qy[train], qw[train], trees).probability(qx[idx])
     threshold = choose_threshold(examples, oof, target_false_abstention)
-    ranker = fit_logistic(*_ranker_rows(examples, weights), UNIT_FEATURES)
-    win_x = np.vstack([e.win_x for e in examples])
-    win_y = np.concatenate([e.win_y for e in examples])
-    win_w = np.concatenate([np.full(len(e.win_y), weights[e.source]) for e in examples])
+    ranked = [e for e, b in zip(examples, base) if b]
+    ranker = fit_logistic(*_ranker_rows(ranked, rank_weights), UNIT_FEATURES)
+    win_x = np.vstack([e.win_x for e in ranked])
+    win_y = np.concatenate([e.win_y for e in ranked])
+    win_w = np.concatenate([np.full(len(e.win_y), rank_weights[e.source]) for e in ranked])
     trimmer = fit_logistic(win_x, win_y, win_w, UNIT_FEATURES)
     abstainer = fit_abstainer(qx, qy, qw, trees)
     second, runner_report = fit_second(examples, weights, lambda i: fold_rankers[fold_of[i]], fold_of)
@@ -279,9 +302,12 @@ def fit_second(
 
 
 def choose_threshold(examples: Sequence[QuestionExample], p: np.ndarray, target: float) -> float:
-    """The lowest threshold at which every source's answerable questions are declined at most `target` of the time."""
+    """The lowest threshold at which every fitting source's answerable questions are declined at most `target` of
+    the time. Near-miss sources do not choose it: their answerable questions (a restated year) are a few dozen
+    variants of the tune splits' questions, too few to set a threshold by, and the fitting sources are the real
+    questions; their out-of-fold figures are reported beside."""
     threshold = 0.0
-    for source in sorted({e.source for e in examples}):
+    for source in sorted({e.source for e in examples if not e.source.endswith(NEAR_MISS)}):
         answerable = np.sort([p[i] for i, e in enumerate(examples) if e.source == source and not e.unanswerable])
         if answerable.size == 0:
             continue

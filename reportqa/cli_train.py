@@ -33,6 +33,7 @@ def train_answerer_cmd(
     target: float = typer.Option(0.10, "--false-abstention", min=0.0, max=0.5, help="Operating point: the highest false abstention allowed on each fitting source, out of fold (see README)."),
     trees: bool = typer.Option(True, "--trees/--logistic", help="Fit the abstainer as gradient-boosted trees (its logistic model then only names reasons), or as the logistic model alone."),
     examples_file: Optional[Path] = typer.Option(None, "--examples", help="Pickle of the collected examples: read when it exists, else written (refits without retrieval)."),
+    near_miss: bool = typer.Option(False, "--near-miss/--no-near-miss", help="Also fit the abstainer on near-miss questions made from each fitting source's answerable ones (eval.near_miss; off by default: see README)."),
 ) -> None:
     """Fit answer ranking and the calibrated abstention on DRCD dev and the tune splits; write the model JSON."""
     from eval.train_answerer import fit
@@ -45,33 +46,38 @@ def train_answerer_cmd(
     if examples_file is not None and examples_file.exists():
         examples = pickle.loads(examples_file.read_bytes())
     else:
-        examples = _collect_all(squads, datasets, withhold, seed, limit, cache or Path("eval/runs/squad-cache"), index)
+        examples = _collect_all(squads, datasets, withhold, seed, limit, cache or Path("eval/runs/squad-cache"), index,
+                                near_miss)
         if examples_file is not None:
             examples_file.write_bytes(pickle.dumps(examples))
+    if not near_miss:  # a pickle collected with near misses refits without them
+        from eval.train_answerer import NEAR_MISS
+
+        examples = [e for e in examples if not e.source.endswith(NEAR_MISS)]
     try:
         model = fit(examples, target, trees)
     except ValueError as exc:
         fail(str(exc))
     model.fit["sources"] = sorted({e.source for e in examples})
     model.fit["command"] = {"squad": [str(p) for p in squads], "withhold": withhold, "seed": seed,
-                            "datasets": [str(p) for p in datasets], "split": "tune", "limit": limit}
+                            "datasets": [str(p) for p in datasets], "split": "tune", "limit": limit, "near_miss": near_miss}
     model.save(out)
     err.print(json.dumps(model.fit["out_of_fold"], ensure_ascii=False, indent=1), highlight=False, soft_wrap=True)
     err.print(f"threshold {model.threshold:.4f}; wrote {out}", highlight=False, soft_wrap=True)
 
 
 def _collect_all(squads: list[Path], datasets: list[Path], withhold: float, seed: int, limit: Optional[int],
-                 cache_root: Path, index: Optional[Path]) -> list:
+                 cache_root: Path, index: Optional[Path], near_miss: bool) -> list:
     from reportqa.progress import stage_progress
 
     examples: list = []
     with stage_progress(err) as progress:
         for path in squads:
-            examples += _squad_examples(path, withhold, seed, limit, cache_root, progress)
+            examples += _squad_examples(path, withhold, seed, limit, cache_root, progress, near_miss)
         if datasets:
             service = _training_service(index)
             for path in datasets:
-                examples += _examples(service, _tune_items(path, limit), f"{path.stem}:tune", progress)
+                examples += _examples(service, _tune_items(path, limit), f"{path.stem}:tune", progress, near_miss)
     return examples
 
 
@@ -89,20 +95,25 @@ def _training_service(index: Optional[Path]):
     return service
 
 
-def _examples(service, items: list, source: str, progress) -> list:
+def _examples(service, items: list, source: str, progress, near_miss: bool = False) -> list:
+    from eval.near_miss import collect_near_misses
     from eval.train_answerer import collect, neutral_model
     from qa_service.ranked import RankedAnswerer
 
     loaded = service.loaded()
     answerer = RankedAnswerer(neutral_model(), service.settings.ranked_config(), loaded.place_docs, loaded.similarity)
-    return collect(service.pipeline(), answerer, items, source, progress=progress)
+    examples = collect(service.pipeline(), answerer, items, source, progress=progress)
+    if near_miss:
+        examples += collect_near_misses(service.pipeline(), answerer, items, source, loaded.index.chunks, progress)
+    return examples
 
 
-def _squad_examples(path: Path, withhold: float, seed: int, limit: Optional[int], cache_root: Path, progress) -> list:
+def _squad_examples(path: Path, withhold: float, seed: int, limit: Optional[int], cache_root: Path, progress,
+                    near_miss: bool = False) -> list:
     from reportqa.cli_squad import prepare_squad
 
     items, index_dir, _ = prepare_squad(path, withhold, seed, limit, cache_root, cache_root / "train-items" / path.stem)
-    return _examples(_training_service(index_dir), items, path.stem, progress)
+    return _examples(_training_service(index_dir), items, path.stem, progress, near_miss)
 
 
 def _tune_items(path: Path, limit: Optional[int]) -> list:

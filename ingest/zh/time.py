@@ -23,6 +23,8 @@ DATE_RE = re.compile(r"\d{1,2}月\d{1,2}日|\d{4}年\d{1,2}月(?:\d{1,2}日)?|\d
 YEAR_OR_DATE_RE = re.compile(
     r"\d{4}\s*年(?:度)?(?:\s*\d{1,2}\s*月(?:\s*\d{1,2}\s*日)?)?|\d{1,2}\s*月\s*\d{1,2}\s*日|\d{1,2}-\d{1,2}月"
 )
+# A four-digit year before 年 (normalised text), group 1: `2020年上半年` -> 2020; not part of a longer number.
+YEAR_RE = re.compile(r"(?<!\d)(1[5-9]\d\d|20\d\d)(?=年)")
 # Digit time scopes (normalised text): a month range `1-7月`, a year `2020年`/`2020年度`, a month `7月`/`7月底`.
 _DIGIT_SCOPES = r"\d{1,2}-\d{1,2}月|\d{4}年度?|\d{1,2}月底?"
 
