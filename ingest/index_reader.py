@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from .chunk_store import ChunkIds
 from .dense_build import HNSW_EF_SEARCH
 from .index_records import IndexRecords, read_records
 from .integrity import verify_build
@@ -55,7 +56,7 @@ _NO_ROWS = np.zeros(0, dtype=np.int64)
 class ChunksById(Mapping):
     """chunk id -> Chunk, read through the id -> row map (at 1M chunks a second dict would cost ~100 MB)."""
 
-    def __init__(self, pos: dict[str, int], chunks: Sequence[Chunk]) -> None:
+    def __init__(self, pos: Mapping[str, int], chunks: Sequence[Chunk]) -> None:
         self._pos, self._chunks = pos, chunks
 
     def __getitem__(self, chunk_id: str) -> Chunk:
@@ -96,7 +97,13 @@ class IndexReader:
         self.outlines = records.outlines  # doc_id -> nested heading tree or None
         self.sections = records.sections  # doc_id -> its sections
         self.glossary = records.glossary
-        self.chunk_pos = {c.id: i for i, c in enumerate(self.chunks)}  # chunk id -> row in every arm
+        self._lookups = ChunkLookups(self.chunks)  # one pass over the chunks; it also lists their ids
+        # chunk id -> row in every arm: a dict for a small build, a sorted id array for a large one
+        ids = self._lookups.ids
+        self.chunk_pos: Mapping[str, int] = (
+            {cid: i for i, cid in enumerate(ids)} if isinstance(self.chunks, list) else ChunkIds(ids)
+        )
+        self._lookups.ids = []
         self.chunk_by_id: Mapping[str, Chunk] = ChunksById(self.chunk_pos, self.chunks)  # a view: no second dict
         self.tokenizer = tokenizer
         self._bm25_word, self._bm25_char = bm25  # bm25s.BM25 (word, char), memory-mapped
@@ -106,7 +113,6 @@ class IndexReader:
         self.embedder = dense.embedder if dense else None
         self.vectors = dense.vectors if dense else None
         self.dense_error = dense_error  # why the dense arm is off although the index has vectors
-        self._lookups = ChunkLookups(self.chunks)
         self._word_df = np.diff(np.asarray(self._bm25_word.scores["indptr"]))
 
     @property

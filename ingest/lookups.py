@@ -25,9 +25,11 @@ class ChunkLookups:
         self.first_chunk: dict[str, Chunk] = {}  # doc_id -> its `text` chunk with the lowest start
         self.chunk_counts: dict[str, int] = {}
         group_of: dict[tuple[str, ...], int] = {}
-        self._group = np.zeros(len(chunks), dtype=np.int64)
+        self._group = np.zeros(len(chunks), dtype=np.int32)
         rows: dict[str, list[int]] = {}
+        self.ids: list[str] = []  # every chunk's id, in row order (the reader indexes them, then drops the list)
         for i, c in enumerate(chunks):
+            self.ids.append(c.id)
             self.chunk_counts[c.doc_id] = self.chunk_counts.get(c.doc_id, 0) + 1
             rows.setdefault(c.doc_id, []).append(i)
             if c.kind == "text":

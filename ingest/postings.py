@@ -15,7 +15,13 @@ from typing import Any
 import numpy as np
 from scipy.sparse import csc_array
 
+from .maxscore import ColumnStats, top_pruned
+
 SPARSE_MIN_POSTINGS = 20_000  # from this many postings per query on, one sparse product beats a loop per token
+# From this many postings per query on (and a corpus this many times larger than them), the top rows come from
+# MaxScore pruning (ingest.maxscore: exact, reads the rare tokens' lists and looks the common ones up) instead of
+# a score per chunk. Below, the full pass is cheap (the shipped corpus never prunes).
+PRUNE_MIN_POSTINGS = 50_000
 
 
 def top_rows(scores: np.ndarray, k: int) -> np.ndarray:
@@ -46,6 +52,7 @@ class PostingLists:
         self.dtype = np.dtype(bm25.dtype)
         if getattr(bm25, "nonoccurrence_array", None) is not None:  # BM25L/BM25+: not what ingest builds
             raise ValueError("bm25 variants with a non-occurrence score are not supported")
+        self.stats = ColumnStats(self.data, self.indices, self.indptr)
 
     def token_ids(self, tokens: list[str]) -> list[int]:
         vocab = self.vocab
@@ -61,6 +68,12 @@ class PostingLists:
         ids = self.token_ids(tokens)
         if not ids or depth <= 0:
             return []
+        indptr = self.indptr
+        postings = sum(int(indptr[t + 1] - indptr[t]) for t in ids)
+        if postings >= PRUNE_MIN_POSTINGS:
+            rows = top_pruned(self.stats, ids, depth, self.num_docs, mask)
+            if rows is not None:
+                return rows
         scores = self._dense(ids)
         if mask is not None:
             scores = np.where(mask, scores, 0.0)
