@@ -142,18 +142,21 @@ def skip_reason(proj: dict[str, Any] | None, config: BenchConfig) -> str | None:
 KEPT_BUILD = "bench_build.json"  # beside a kept synthetic index's manifest: what its build measured
 
 
-def kept_build(index_dir: Path, n: int, embed: str, seed: int) -> dict[str, Any] | None:
+def kept_build(index_dir: Path, n: int, source: Path, seed: int) -> dict[str, Any] | None:
     """The recorded build of a synthetic index kept by an earlier `--keep` run, when it is the same corpus (size,
-    seed, model) and still loads; None means build it (again). A 1M build takes ~20 min: keeping it lets the
-    query side be re-measured after a code change without rebuilding."""
+    seed) embedded with the source index's model (same sha256); None means build it (again). A 1M build takes
+    ~20 min: keeping it lets the query side be re-measured after a code change without rebuilding."""
+    from ingest.manifest import read_manifest
+
     record = index_dir / KEPT_BUILD
-    if not (index_dir / "manifest.json").is_file() or not record.is_file():
+    kept, src = read_manifest(index_dir), read_manifest(source)
+    if kept is None or src is None or not record.is_file():
         return None
     try:
         build = json.loads(record.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    if (build.get("n"), build.get("seed"), build.get("embed_model")) != (n, seed, embed):
+    if (build.get("n"), build.get("seed")) != (n, seed) or kept.embedding.sha256 != src.embedding.sha256:
         return None
     return build | {"reused": True}
 
@@ -175,7 +178,7 @@ def bench_growth(source: Path, config: BenchConfig, work: Path, progress: Progre
             continue
         index_dir = (config.keep or work) / f"synthetic_{n}"
         try:
-            row["build"] = kept_build(index_dir, n, embed, config.seed) if config.keep else None
+            row["build"] = kept_build(index_dir, n, source, config.seed) if config.keep else None
             if row["build"] is not None:
                 progress(f"growth N={n}: reusing the build kept in {index_dir}")
             else:

@@ -51,6 +51,24 @@ class ModelMismatch(ValueError):
 
 
 _NO_ROWS = np.zeros(0, dtype=np.int64)
+# Above this many allowed rows, a masked dense query on an HNSW index searches the graph with the mask as a filter
+# (as the unmasked query searches the graph: approximate). Below it, or on an exact (flat) index, it scores the
+# allowed rows exactly: gathering 50k scattered rows of vectors.npy (50 MB at 256 dims) cost ~10 ms at 1M chunks.
+DENSE_EXACT_MAX = 20_000
+
+
+def _filtered_hnsw(index: Any, q: np.ndarray, k: int, mask: np.ndarray) -> list[int] | None:
+    """The k best allowed rows by an HNSW search that only admits the mask's rows; None when it comes back short
+    (the caller then scores the allowed rows exactly)."""
+    import faiss
+
+    bits = np.packbits(mask, bitorder="little")  # faiss.IDSelectorBitmap: bit i & 7 of byte i >> 3
+    params = faiss.SearchParametersHNSW()
+    params.sel = faiss.IDSelectorBitmap(mask.size, faiss.swig_ptr(bits))
+    params.efSearch = max(int(index.hnsw.efSearch), k)
+    _, rows = index.search(q, k, params=params)
+    got = rows[0][rows[0] >= 0]
+    return got.astype(np.int64).tolist() if got.size >= k else None
 
 
 class ChunksById(Mapping):
@@ -147,7 +165,12 @@ class IndexReader:
             return []
         q = np.ascontiguousarray(np.asarray(vector, dtype=np.float32).reshape(1, -1))
         if mask is not None and self.vectors is not None:
-            # Exact scores over the allowed rows only (a filtered ANN search could come back short).
+            allowed = int(np.count_nonzero(mask))
+            if allowed > DENSE_EXACT_MAX and hasattr(self.faiss_index, "hnsw"):
+                found = _filtered_hnsw(self.faiss_index, q, min(k, allowed), mask)
+                if found is not None:
+                    return found
+            # Exact scores over the allowed rows only.
             rows = np.flatnonzero(mask)
             scores = np.asarray(self.vectors[rows] @ q[0], dtype=np.float32)
             return rows[np.lexsort((rows, -scores))[:k]].astype(np.int64).tolist()
