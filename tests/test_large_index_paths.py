@@ -1,0 +1,124 @@
+"""The paths a large index takes, forced on a tiny one and compared with the small-index paths:
+
+* chunks read by row from chunks.jsonl (ChunkStore) and ids looked up in a sorted array (ChunkIds);
+* BM25 top-k by MaxScore pruning (ingest.maxscore) against the full pass: same rows, same order, masks included;
+* the masked dense arm on an HNSW index: only allowed rows, and the exact scan when the filtered search is short.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+import numpy as np
+import pytest
+
+from ingest import chunk_store, index_records, postings
+from ingest.chunk_store import ChunkIds, ChunkStore, line_spans
+from ingest.index_reader import IndexReader, _filtered_hnsw, load_index
+from tiny_index import build_tiny_index
+
+QUERIES = ["审结率", "全院共受理各类案件", "川沙新镇财政总收入", "上半年工作", "审结率审结率", "青浦区人民法院", "xyz"]
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    return build_tiny_index(tmp_path_factory.mktemp("tiny") / "ix")
+
+
+@pytest.fixture(scope="module")
+def eager(built) -> IndexReader:
+    return load_index(built)
+
+
+@pytest.fixture()
+def lazy(built, monkeypatch) -> IndexReader:
+    monkeypatch.setattr(index_records, "load_chunks", lambda p: chunk_store.load_chunks(p, eager_max=0))
+    return load_index(built)
+
+
+def test_lazy_chunks_are_the_eager_ones(eager, lazy):
+    assert isinstance(eager.chunks, list) and isinstance(lazy.chunks, ChunkStore)
+    assert len(lazy.chunks) == len(eager.chunks) and list(lazy.chunks) == eager.chunks
+    assert lazy.chunks[-1] == eager.chunks[-1] and lazy.chunks[1:4] == eager.chunks[1:4]
+    with pytest.raises(IndexError):
+        lazy.chunks[len(eager.chunks)]
+    assert isinstance(lazy.chunk_pos, ChunkIds)
+    assert dict(lazy.chunk_pos) == dict(eager.chunk_pos) and list(lazy.chunk_pos) == list(eager.chunk_pos)
+    assert all(lazy.chunk_by_id[c.id] == c for c in eager.chunks)
+    assert lazy.chunk_pos.get("no-such-id") is None and "no-such-id" not in lazy.chunk_pos
+    assert lazy.first_chunk("a") == eager.first_chunk("a") and lazy.doc_rows("b").tolist() == eager.doc_rows("b").tolist()
+
+
+def test_chunk_ids_last_duplicate_wins_and_odd_keys_miss():
+    ids = ChunkIds(["b", "a", "b", "长的编号-1"])
+    assert ids["a"] == 1 and ids["b"] == 2 and ids["长的编号-1"] == 3 and len(ids) == 3
+    assert ids.get("a" * 100) is None and ids.get("") is None and 5 not in ids
+    assert list(ids) == ["a", "b", "长的编号-1"]  # row order of each id's kept row
+    assert len(ChunkIds([])) == 0 and ChunkIds([]).get("a") is None
+
+
+def test_line_spans_skip_blank_lines_and_keep_a_last_line_without_newline():
+    buf = b'{"a":1}\n\n{"b":2}\n{"c":3}'
+    starts, ends = line_spans(buf, len(buf))
+    assert [buf[s:e] for s, e in zip(starts, ends)] == [b'{"a":1}', b'{"b":2}', b'{"c":3}']
+    assert line_spans(b"", 0)[0].size == 0
+
+
+@pytest.mark.parametrize("arm", ["word", "char"])
+def test_maxscore_top_rows_equal_the_full_pass(eager, arm, monkeypatch):
+    tok = eager.tokenizer
+    cut = tok.tokenize if arm == "word" else tok.char_tokens
+    rank = eager.rank_word if arm == "word" else eager.rank_char
+    rng = np.random.default_rng(0)
+    masks = [None, np.array([c.doc_id == "b" for c in eager.chunks]), rng.random(len(eager.chunks)) < 0.5]
+    pruned_calls = []
+    real = postings.top_pruned
+    monkeypatch.setattr(postings, "top_pruned", lambda *a: pruned_calls.append(real(*a)) or pruned_calls[-1])
+    for q in QUERIES:
+        for depth in (1, 2, 3, 10):
+            for mask in masks:
+                monkeypatch.setattr(postings, "PRUNE_MIN_POSTINGS", 10**12)
+                full = rank(cut(q), depth, mask)
+                monkeypatch.setattr(postings, "PRUNE_MIN_POSTINGS", 0)
+                assert rank(cut(q), depth, mask) == full, (q, depth)
+    assert any(r is not None for r in pruned_calls)  # pruning answered some (else the test compares nothing new)
+
+
+def test_filtered_hnsw_keeps_to_the_mask_and_reports_short_results():
+    import faiss
+
+    rng = np.random.default_rng(0)
+    vectors = rng.standard_normal((400, 8)).astype(np.float32)
+    hnsw = faiss.IndexHNSWFlat(8, 8, faiss.METRIC_INNER_PRODUCT)
+    hnsw.add(vectors)
+    mask = rng.random(400) < 0.3
+    q = vectors[:1].copy()
+    got = _filtered_hnsw(hnsw, q, 10, mask)
+    assert got is not None and len(got) == 10 and all(mask[r] for r in got)
+    assert _filtered_hnsw(hnsw, q, 10, np.zeros(400, dtype=bool)) is None  # nothing allowed: short
+
+
+def test_masked_dense_on_hnsw_uses_the_filter_above_the_exact_limit(eager, monkeypatch):
+    import faiss
+
+    from ingest import index_reader
+
+    n = len(eager.chunks)
+    vectors = np.linspace(0.1, 0.9, n, dtype=np.float32).reshape(-1, 1) * np.array([[1.0, 0.0]], np.float32)
+    hnsw = faiss.IndexHNSWFlat(2, 4, faiss.METRIC_INNER_PRODUCT)
+    hnsw.add(vectors)
+
+    class Embed:
+        def encode(self, texts):
+            return np.tile(np.array([1.0, 0.0], np.float32), (len(texts), 1))
+
+    monkeypatch.setattr(eager, "faiss_index", hnsw)
+    monkeypatch.setattr(eager, "embedder", Embed())
+    monkeypatch.setattr(eager, "vectors", vectors)
+    mask = np.array([c.doc_id == "b" for c in eager.chunks])
+    exact = eager.rank_dense("问题", 10, mask)
+    assert exact == sorted(np.flatnonzero(mask).tolist(), reverse=True)  # larger vectors score higher
+    monkeypatch.setattr(index_reader, "DENSE_EXACT_MAX", 0)
+    assert eager.rank_dense("问题", 10, mask) == exact  # the graph search finds the same few rows
