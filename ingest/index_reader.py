@@ -16,7 +16,6 @@ import logging
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +25,7 @@ from .chunk_store import ChunkIds
 from .dense_build import HNSW_EF_SEARCH
 from .index_records import IndexRecords, read_records
 from .integrity import verify_build
-from .lookups import ChunkLookups, DocumentMentions
+from .lookups import ChunkLookups, LookupMethods
 from .postings import PostingLists, top_rows  # noqa: F401 - top_rows: imported from here by callers
 from .manifest import BUILDS_DIR, MANIFEST_NAME, SCHEMA_VERSION, Manifest, parse_manifest, read_manifest
 from .models import Chunk
@@ -50,7 +49,6 @@ class ModelMismatch(ValueError):
     """The query-time embedding model is not the one the index was built with."""
 
 
-_NO_ROWS = np.zeros(0, dtype=np.int64)
 # Above this many allowed rows, a masked dense query on an HNSW index searches the graph with the mask as a filter
 # (as the unmasked query searches the graph: approximate). Below it, or on an exact (flat) index, it scores the
 # allowed rows exactly: gathering 50k scattered rows of vectors.npy (50 MB at 256 dims) cost ~10 ms at 1M chunks.
@@ -94,8 +92,9 @@ class DenseArm:
     vectors: np.ndarray | None  # vectors.npy memory-mapped: exact scores under a mask
 
 
-class IndexReader:
-    """One loaded build: typed records, one ranking method per arm, and lookups precomputed at load."""
+class IndexReader(LookupMethods):
+    """One loaded build: typed records, one ranking method per arm, and lookups precomputed at load
+    (`first_chunk`, `doc_rows`, `chunk_count`, `heading_mask`, `docs_mentioning`: ingest.lookups.LookupMethods)."""
 
     def __init__(
         self,
@@ -188,32 +187,6 @@ class IndexReader:
         df = int(self._word_df[tid]) if tid is not None and tid < len(self._word_df) else 0
         n = len(self.chunks)
         return float(np.log(1.0 + (n - df + 0.5) / (df + 0.5)))
-
-    # ----- lookups computed at load -----------------------------------------------------------------------------
-    def first_chunk(self, doc_id: str) -> Chunk | None:
-        """The document's opening passage (its `text` chunk with the lowest start: title, date, reporter)."""
-        return self._lookups.first_chunk.get(doc_id)
-
-    def doc_rows(self, doc_id: str) -> np.ndarray:
-        """The rows of a document's chunks, ascending (empty for an unknown id)."""
-        return self._lookups.doc_rows.get(doc_id, _NO_ROWS)
-
-    def chunk_count(self, doc_id: str) -> int:
-        return self._lookups.chunk_counts.get(doc_id, 0)
-
-    def heading_mask(self, prefix: str) -> np.ndarray:
-        """Bool per row: the chunk's heading path (an element, or the joined path below the title) starts with
-        `prefix`, whitespace ignored."""
-        return self._lookups.heading_mask(prefix)
-
-    @cached_property
-    def mentions(self) -> DocumentMentions:
-        """Built on first use (listing commands never need it); QAService builds it when it loads the index."""
-        return DocumentMentions(self.documents.values())
-
-    def docs_mentioning(self, text: str) -> frozenset[str]:
-        """Documents whose whitespace-free normalised text (match_key) contains match_key(text)."""
-        return self.mentions.docs_mentioning(text)
 
 
 # ----------------------------------------------------------------------------------------------------------------

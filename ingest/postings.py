@@ -68,9 +68,7 @@ class PostingLists:
         ids = self.token_ids(tokens)
         if not ids or depth <= 0:
             return []
-        indptr = self.indptr
-        postings = sum(int(indptr[t + 1] - indptr[t]) for t in ids)
-        if postings >= PRUNE_MIN_POSTINGS:
+        if self._postings_reach(ids, PRUNE_MIN_POSTINGS):
             rows = top_pruned(self.stats, ids, depth, self.num_docs, mask)
             if rows is not None:
                 return rows
@@ -78,6 +76,13 @@ class PostingLists:
         if mask is not None:
             scores = np.where(mask, scores, 0.0)
         return top_rows(scores, depth).tolist()
+
+    def _postings_reach(self, ids: list[int], at_least: int) -> bool:
+        """Whether the tokens' lists hold `at_least` postings (on a small corpus, known without counting)."""
+        if self.num_docs * len(ids) < at_least:
+            return False
+        indptr = self.indptr
+        return sum(int(indptr[t + 1] - indptr[t]) for t in ids) >= at_least
 
     # ----- one pass over every posting ------------------------------------------------------------------------------
     def _dense(self, ids: list[int]) -> np.ndarray:
