@@ -16,13 +16,16 @@ the full pass.
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 from typing import Any
 
 import numpy as np
+from scipy.sparse import csc_array
 
-ESSENTIAL_SHARE_MAX = 0.5  # give up (full pass) once the scored lists hold more than this share of the postings
+# The highest-bound tokens holding these shares of the postings are scored in full, in steps, until the rest cannot
+# reach the k-th partial sum; past the last step the full pass is cheaper.
+ESSENTIAL_SHARES = (0.1, 0.25, 0.5)
+SEARCH_PER_SCATTER = 8  # a binary search per looked-up row costs about this many postings scattered
 
 
 class ColumnStats:
@@ -33,7 +36,6 @@ class ColumnStats:
         n = max(len(indptr) - 1, 0)
         self._max = np.full(n, np.nan, dtype=np.float64)
         self._sorted = np.zeros(n, dtype=np.int8)  # 0 unknown, 1 ascending, -1 not (then no pruning)
-        self._local = threading.local()  # a scratch score array per thread (the service answers in a pool)
 
     def bound(self, t: int) -> float:
         """The largest contribution of token t, or NaN when its rows are not ascending (lookups need them)."""
@@ -44,14 +46,6 @@ class ColumnStats:
             self._max[t] = float(self.data[s:e].max()) if e > s else 0.0
         return float("nan") if self._sorted[t] < 0 else float(self._max[t])
 
-    def scratch(self, n: int) -> np.ndarray:
-        """A float64 zero array of n rows for this thread; callers zero what they set before returning."""
-        arr = getattr(self._local, "arr", None)
-        if arr is None or arr.size != n:
-            arr = np.zeros(n, dtype=np.float64)
-            self._local.arr = arr
-        return arr
-
     def lookup(self, t: int, rows: np.ndarray) -> np.ndarray:
         """Token t's float32 contribution for each of the ascending `rows` (0 where it does not occur)."""
         s, e = int(self.indptr[t]), int(self.indptr[t + 1])
@@ -59,6 +53,12 @@ class ColumnStats:
         out = np.zeros(rows.size, dtype=self.data.dtype)
         if e == s or rows.size == 0:
             return out
+        if rows.size * SEARCH_PER_SCATTER > e - s:
+            # many rows: scatter the list into a row-indexed array and gather (a pass over the list beats a
+            # binary search per row)
+            dense = np.zeros(int(max(col[-1], rows[-1])) + 1, dtype=self.data.dtype)
+            dense[col] = self.data[s:e]
+            return dense[rows]
         pos = np.minimum(np.searchsorted(col, rows), e - s - 1)
         found = col[pos] == rows
         out[found] = self.data[s + pos[found]]
@@ -82,19 +82,14 @@ def top_pruned(stats: ColumnStats, ids: list[int], k: int, num_docs: int, mask: 
         return None
     order = np.argsort(-bounds, kind="stable")  # highest bound (rarest) first
     rest = np.concatenate([np.cumsum(bounds[order][::-1])[::-1][1:], [0.0]])  # bound of the tokens after each
-    lengths = np.array([int(stats.indptr[t + 1] - stats.indptr[t]) for t in tokens], dtype=np.int64)
-    # margin on every bound: more than float32's rounding of a sum of len(ids) terms, and float64's
+    lengths = np.array([int(stats.indptr[t + 1] - stats.indptr[t]) for t in tokens], dtype=np.int64)[order]
+    # margin on every bound: more than float32's rounding of a sum of len(ids) terms (partial sums included)
     delta = (len(ids) + 2) * 2.0**-23
-    scratch = stats.scratch(num_docs)
-    parts: list[np.ndarray] = []
-    try:
-        survivors, partial, remaining = _essential(stats, tokens, mult, order, rest, lengths, k, mask, delta, scratch, parts)
-    finally:
-        for rows in parts:
-            scratch[rows] = 0.0
-    if survivors is None:
+    first = _essential(stats, [tokens[o] for o in order], mult, rest, lengths, k, num_docs, mask, delta)
+    if first is None:
         return None
-    survivors = _refine(stats, tokens, mult, order, rest, remaining, survivors, partial, k, delta)
+    survivors, partial, start = first
+    survivors = _refine(stats, [tokens[o] for o in order], mult, rest, start, survivors, partial, k, delta)
     scores = np.zeros(survivors.size, dtype=stats.data.dtype)
     contrib: dict[int, np.ndarray] = {}
     for t in ids:  # in the query's order, in float32: the full pass's sums exactly
@@ -107,41 +102,49 @@ def top_pruned(stats: ColumnStats, ids: list[int], k: int, num_docs: int, mask: 
     return rows[top].astype(np.int64).tolist()
 
 
-def _essential(stats: ColumnStats, tokens: list[int], mult: Counter, order: np.ndarray, rest: np.ndarray,
-               lengths: np.ndarray, k: int, mask: np.ndarray | None, delta: float, scratch: np.ndarray,
-               parts: list[np.ndarray]) -> tuple[Any, Any, int]:
-    """Score the highest-bound tokens' lists (float64 partial sums in `scratch`) until the rest's bound cannot
-    reach the k-th partial sum. Returns (surviving rows ascending, their partial sums, index in `order` of the
-    first token not scored), or (None, None, 0) when pruning does not pay."""
-    budget = ESSENTIAL_SHARE_MAX * float(lengths.sum())
-    scored, theta, best = 0, 0.0, 0.0
-    for j, o in enumerate(order):
-        t = tokens[o]
-        s, e = int(stats.indptr[t]), int(stats.indptr[t + 1])
-        rows = stats.indices[s:e]
-        parts.append(rows[scratch[rows] == 0])  # rows first reached by this list (contributions are > 0)
-        scratch[rows] += stats.data[s:e].astype(np.float64) * mult[t]
-        scored += e - s
-        best = max(best, float(scratch[rows].max())) if e > s else best
-        if rest[j] * (1 + delta) < best * (1 - delta):  # the bound may now stop: find the k-th partial sum
-            cand = np.concatenate(parts)
-            allowed = cand if mask is None else cand[mask[cand]]
-            theta = _kth(scratch[allowed], k) * (1 - delta)
-            if theta > 0 and rest[j] * (1 + delta) < theta:
-                keep = (scratch[allowed] + rest[j]) * (1 + delta) >= theta
-                survivors = np.sort(allowed[keep])
-                return survivors, scratch[survivors].copy(), j + 1
-        if scored > budget:
-            break
-    return None, None, 0
+def _partial(stats: ColumnStats, tokens: list[int], mult: Counter, num_docs: int) -> np.ndarray:
+    """Float32 partial sums of the tokens' contributions per row (any order: bounds only), one C pass."""
+    indptr = stats.indptr
+    spans = [(int(indptr[t]), int(indptr[t + 1])) for t in tokens]
+    cols = np.concatenate([[0], np.cumsum([e - s for s, e in spans])]).astype(np.int64)
+    rows = np.concatenate([stats.indices[s:e] for s, e in spans])
+    vals = np.concatenate([stats.data[s:e] for s, e in spans])
+    weights = np.array([mult[t] for t in tokens], dtype=stats.data.dtype)
+    return np.asarray(csc_array((vals, rows, cols), shape=(num_docs, len(tokens))) @ weights, dtype=stats.data.dtype)
 
 
-def _refine(stats: ColumnStats, tokens: list[int], mult: Counter, order: np.ndarray, rest: np.ndarray,
-            start: int, survivors: np.ndarray, partial: np.ndarray, k: int, delta: float) -> np.ndarray:
+def _essential(stats: ColumnStats, tokens: list[int], mult: Counter, rest: np.ndarray, lengths: np.ndarray, k: int,
+               num_docs: int, mask: np.ndarray | None, delta: float) -> tuple[np.ndarray, np.ndarray, int] | None:
+    """Score the highest-bound tokens (those holding the first ESSENTIAL_SHARES of the postings, in bound order),
+    take the k-th partial sum as the threshold, and keep the rows the remaining tokens' bound could lift to it.
+    Returns (surviving rows ascending, their partial sums, index of the first token not scored), or None."""
+    cum = np.cumsum(lengths)
+    i, j, theta, partial = 0, 0, 0.0, np.zeros(num_docs, dtype=stats.data.dtype)
+    for share in ESSENTIAL_SHARES:
+        # score up to the token holding this share of the postings; the rows touched so far give the threshold
+        j = min(max(int(np.searchsorted(cum, share * float(cum[-1]))) + 1, j + 1), len(tokens))
+        if j == i:
+            break  # every token is scored: nothing to prune
+        partial += _partial(stats, tokens[i:j], mult, num_docs)
+        i = j
+        touched = np.flatnonzero(partial)
+        allowed = touched if mask is None else touched[mask[touched]]
+        theta = _kth(partial[allowed], k) * (1 - delta)
+        if theta > 0 and rest[j - 1] * (1 + delta) < theta:
+            break  # the tokens left cannot lift an unscored row to the threshold
+    if not (theta > 0 and rest[j - 1] * (1 + delta) < theta):
+        return None  # the rarer tokens do not settle the threshold: the full pass is the cheaper one
+    keep = (partial[allowed].astype(np.float64) + rest[j - 1]) * (1 + delta) >= theta
+    survivors = allowed[keep]
+    return survivors, partial[survivors].astype(np.float64), j
+
+
+def _refine(stats: ColumnStats, tokens: list[int], mult: Counter, rest: np.ndarray, start: int,
+            survivors: np.ndarray, partial: np.ndarray, k: int, delta: float) -> np.ndarray:
     """Add the remaining tokens (highest bound first) to the survivors' partial sums by lookup, dropping the
     rows whose partial sum plus the bound of what is left falls below the k-th partial sum."""
-    for j in range(start, len(order)):
-        t = tokens[order[j]]
+    for j in range(start, len(tokens)):
+        t = tokens[j]
         partial = partial + stats.lookup(t, survivors).astype(np.float64) * mult[t]
         theta = _kth(partial, k) * (1 - delta)
         keep = (partial + rest[j]) * (1 + delta) >= theta
