@@ -7,17 +7,16 @@ lists, bounds every other row by the sum of the remaining tokens' largest contri
 remaining tokens up only for the rows that survive the bound. No maintained library does this over bm25s's
 arrays (bm25s scores every posting; pyserini needs a JVM and its own index), hence the hand-written pass.
 
-The result is exactly `top_rows` of the full scores: bounds carry a margin larger than float32 rounding, and the
+The result is exactly the full pass's `top_rows`: bounds carry a margin larger than float32 rounding, and the
 survivors' final scores are added in the query's token order in float32, as the full pass adds them
 (`PostingLists._dense`), so scores and ties are bit-identical (tests compare them). When pruning does not pay
-(the essential lists hold most postings, or too few rows score), `top_pruned` returns None and the caller runs
+(half the postings scored and the rest could still lift an unscored row, or too few rows score), `top_pruned` returns None and the caller runs
 the full pass.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any
 
 import numpy as np
 from scipy.sparse import csc_array
@@ -56,7 +55,7 @@ class ColumnStats:
         if rows.size * SEARCH_PER_SCATTER > e - s:
             # many rows: scatter the list into a row-indexed array and gather (a pass over the list beats a
             # binary search per row)
-            dense = np.zeros(int(max(col[-1], rows[-1])) + 1, dtype=self.data.dtype)
+            dense = np.zeros(int(max(col[-1], rows.max())) + 1, dtype=self.data.dtype)
             dense[col] = self.data[s:e]
             return dense[rows]
         pos = np.minimum(np.searchsorted(col, rows), e - s - 1)
