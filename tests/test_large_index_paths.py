@@ -2,7 +2,7 @@
 
 * chunks read by row from chunks.jsonl (ChunkStore) and ids looked up in a sorted array (ChunkIds);
 * BM25 top-k by MaxScore pruning (ingest.maxscore) against the full pass: same rows, same order, masks included;
-* the masked dense arm on an HNSW index: only allowed rows, and the exact scan when the filtered search is short.
+* the masked dense arm on an HNSW index: scored inside faiss, ordered as the numpy scan, the scan on a tie.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import pytest
 
 from ingest import chunk_store, index_records, postings
 from ingest.chunk_store import ChunkIds, ChunkStore, line_spans
-from ingest.index_reader import IndexReader, _filtered_hnsw, load_index
+from ingest.index_reader import IndexReader, _masked_flat_search, load_index
 from tiny_index import build_tiny_index
 
 QUERIES = ["审结率", "全院共受理各类案件", "川沙新镇财政总收入", "上半年工作", "审结率审结率", "青浦区人民法院", "xyz"]
@@ -86,7 +86,7 @@ def test_maxscore_top_rows_equal_the_full_pass(eager, arm, monkeypatch):
     assert any(r is not None for r in pruned_calls)  # pruning answered some (else the test compares nothing new)
 
 
-def test_filtered_hnsw_keeps_to_the_mask_and_reports_short_results():
+def test_masked_flat_search_orders_as_the_numpy_scan_and_declines_ties():
     import faiss
 
     rng = np.random.default_rng(0)
@@ -95,12 +95,16 @@ def test_filtered_hnsw_keeps_to_the_mask_and_reports_short_results():
     hnsw.add(vectors)
     mask = rng.random(400) < 0.3
     q = vectors[:1].copy()
-    got = _filtered_hnsw(hnsw, q, 10, mask)
-    assert got is not None and len(got) == 10 and all(mask[r] for r in got)
-    assert _filtered_hnsw(hnsw, q, 10, np.zeros(400, dtype=bool)) is None  # nothing allowed: short
+    rows = np.flatnonzero(mask)
+    scores = vectors[rows] @ q[0]
+    assert _masked_flat_search(hnsw, vectors, q, 10, mask) == rows[np.lexsort((rows, -scores))[:10]].tolist()
+    tied = np.tile(vectors[:1], (400, 1))  # every row scores the same: the top 10 may lie past faiss's candidates
+    flat_tied = faiss.IndexHNSWFlat(8, 8, faiss.METRIC_INNER_PRODUCT)
+    flat_tied.add(tied)
+    assert _masked_flat_search(flat_tied, tied, q, 10, mask) is None
 
 
-def test_masked_dense_on_hnsw_uses_the_filter_above_the_exact_limit(eager, monkeypatch):
+def test_masked_dense_on_hnsw_scores_inside_faiss_above_the_exact_limit(eager, monkeypatch):
     import faiss
 
     from ingest import index_reader
@@ -121,4 +125,4 @@ def test_masked_dense_on_hnsw_uses_the_filter_above_the_exact_limit(eager, monke
     exact = eager.rank_dense("问题", 10, mask)
     assert exact == sorted(np.flatnonzero(mask).tolist(), reverse=True)  # larger vectors score higher
     monkeypatch.setattr(index_reader, "DENSE_EXACT_MAX", 0)
-    assert eager.rank_dense("问题", 10, mask) == exact  # the graph search finds the same few rows
+    assert eager.rank_dense("问题", 10, mask) == exact  # scored inside faiss: the same rows, same order
