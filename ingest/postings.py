@@ -15,15 +15,7 @@ from typing import Any
 import numpy as np
 from scipy.sparse import csc_array
 
-from .maxscore import ColumnStats, top_pruned
-
 SPARSE_MIN_POSTINGS = 20_000  # from this many postings per query on, one sparse product beats a loop per token
-# From this many postings per query on, the top rows come from MaxScore pruning (ingest.maxscore: exact; scores
-# the rare tokens' lists and looks the common ones up for the rows that can still make the top). Measured on the
-# 100k synthetic char arm tiled to 1M rows (thread CPU time, 100 dev questions): p95 31 ms against the full pass's
-# 52-78 ms, but p50 16 against 14.5 ms, so only the heaviest queries prune; no query of the shipped corpus or of
-# 100k chunks reaches this many postings.
-PRUNE_MIN_POSTINGS = 1_000_000
 
 
 def top_rows(scores: np.ndarray, k: int) -> np.ndarray:
@@ -54,7 +46,6 @@ class PostingLists:
         self.dtype = np.dtype(bm25.dtype)
         if getattr(bm25, "nonoccurrence_array", None) is not None:  # BM25L/BM25+: not what ingest builds
             raise ValueError("bm25 variants with a non-occurrence score are not supported")
-        self.stats = ColumnStats(self.data, self.indices, self.indptr)
 
     def token_ids(self, tokens: list[str]) -> list[int]:
         vocab = self.vocab
@@ -70,21 +61,10 @@ class PostingLists:
         ids = self.token_ids(tokens)
         if not ids or depth <= 0:
             return []
-        if self._postings_reach(ids, PRUNE_MIN_POSTINGS):
-            rows = top_pruned(self.stats, ids, depth, self.num_docs, mask)
-            if rows is not None:
-                return rows
         scores = self._dense(ids)
         if mask is not None:
             scores = np.where(mask, scores, 0.0)
         return top_rows(scores, depth).tolist()
-
-    def _postings_reach(self, ids: list[int], at_least: int) -> bool:
-        """Whether the tokens' lists hold `at_least` postings (on a small corpus, known without counting)."""
-        if self.num_docs * len(ids) < at_least:
-            return False
-        indptr = self.indptr
-        return sum(int(indptr[t + 1] - indptr[t]) for t in ids) >= at_least
 
     # ----- one pass over every posting ------------------------------------------------------------------------------
     def _dense(self, ids: list[int]) -> np.ndarray:
