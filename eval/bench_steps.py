@@ -170,15 +170,16 @@ def bench_growth(source: Path, config: BenchConfig, work: Path, progress: Progre
     results: list[dict[str, Any]] = []
     for n in plan:
         row: dict[str, Any] = {"n": n, "pilot": n not in sizes, "embed_model": embed}
+        index_dir = (config.keep or work) / f"synthetic_{n}"
+        kept = kept_build(index_dir, n, source, config.seed) if config.keep else None
         proj = projection(n, results)
-        reason = skip_reason(proj, config)
+        reason = None if kept else skip_reason(proj, config)  # a kept build costs no build
         if reason:
             progress(f"growth N={n}: skipped ({reason})")
             results.append(row | {"status": "skipped", "reason": reason, "projected": proj})
             continue
-        index_dir = (config.keep or work) / f"synthetic_{n}"
         try:
-            row["build"] = kept_build(index_dir, n, source, config.seed) if config.keep else None
+            row["build"] = kept
             if row["build"] is not None:
                 progress(f"growth N={n}: reusing the build kept in {index_dir}")
             else:
