@@ -53,6 +53,10 @@ def run_bench(config: BenchConfig, progress: Progress | None = None) -> dict[str
     }
     work = Path(tempfile.mkdtemp(prefix="reportqa-bench-"))
     try:
+        if config.growth_only and config.index is not None:
+            result["growth"] = bench_growth(config.index, config, work, say)
+            result["peer"] = peer_rows(result)
+            return result | {"errors": 0, "seconds": round(time.perf_counter() - started, 1)}
         say("ingest: first build and re-ingest of the shipped reports")
         shipped = work / "shipped_index"
         result["ingest"] = bench_ingest(config.cli, shipped)

@@ -42,14 +42,18 @@ class BenchConfig:
     # past this budget are skipped with the projection recorded.
     max_build_seconds: float = 1800.0
     seed: int = 0
+    keep: Path | None = None  # keep the synthetic indexes in KEEP/synthetic_N and reuse them when present
+    growth_only: bool = False  # skip ingest, the shipped-index retrieval and the service (needs --index)
 
     @classmethod
     def make(cls, out_dir: Path, command: str, *, cli: Sequence[str], index: Path | None = None,
-             synthetic: Sequence[int] = (), quick: bool = False, requests: int | None = None) -> "BenchConfig":
+             synthetic: Sequence[int] = (), quick: bool = False, requests: int | None = None,
+             keep: Path | None = None, growth_only: bool = False) -> "BenchConfig":
         """The full benchmark, or with `quick` a small version of every part (a smoke test)."""
         if quick:
             return cls(out_dir=out_dir, command=command, cli=tuple(cli), index=index, synthetic=list(synthetic) or [2000],
                        quick=True, concurrency=QUICK_CONCURRENCY, requests=requests or 16, max_questions=20,
-                       growth_questions=10, peer_questions=5, max_build_seconds=300.0)
+                       growth_questions=10, peer_questions=5, max_build_seconds=300.0,
+                       keep=keep, growth_only=growth_only)
         return cls(out_dir=out_dir, command=command, cli=tuple(cli), index=index, synthetic=list(synthetic),
-                   requests=requests or 256)
+                   requests=requests or 256, keep=keep, growth_only=growth_only)

@@ -107,13 +107,14 @@ def _growth_md(growth: list[dict[str, Any]]) -> list[str]:
             proj = g.get("projected") or {}
             note = f"{g['status']}: {g.get('reason', '')}".replace("\n", " ")[:300]
             rows.append([label, note, proj.get("build_seconds"), None, mib(proj.get("build_peak_rss_bytes")),
-                         None, None, None, None, None, None])
+                         None, None, None, None, None, None, None])
             continue
         b, q = g["build"], g["query"]
         arms = q.get("arm_ms") or {}
         rows.append([label, (b.get("dense") or {}).get("index", "none"), b["build_seconds"], mib(b["index_bytes"]),
                      mib(b["build_peak_rss_bytes"]), _ms(q["retrieval"]["p50_ms"]), _ms(q["retrieval"]["p95_ms"]),
-                     *(_ms((arms.get(a) or {}).get("p50_ms")) for a in ("word", "char", "dense")), mib(q["rss_bytes"])])
+                     *(_arm_ms(arms.get(a)) for a in ("word", "char", "dense")), mib(q.get("rss_anon_bytes")),
+                     mib(q["rss_bytes"])])
         stage_rows.append([label, b["generate_seconds"], *(b["stage_seconds"].get(s) for s in stage_names)])
         for p in q.get("dense_probe") or []:
             probe_lines.append([label, p["efSearch"], p["recall_at_10"], p.get("score_ratio"), f"{p['p50_ms']:.2f}"])
@@ -121,7 +122,10 @@ def _growth_md(growth: list[dict[str, Any]]) -> list[str]:
         "## Growth: synthetic chunks (shipped chunks with digits, sentence order and names varied; seed 0)",
         "",
         *_table(["N", "dense index", "build s", "index size", "build peak RSS", "query p50 ms", "query p95 ms",
-                 "word p50", "char p50", "dense p50", "query RSS"], rows),
+                 "word p50 / p95", "char p50 / p95", "dense p50 / p95", "query RssAnon", "query RSS"], rows),
+        "query RssAnon: the process's anonymous memory (/proc/self/status) after the queries; query RSS adds the "
+        "memory-mapped index pages the queries touched (page cache, shared, reclaimable).",
+        "",
         "Build seconds per stage:",
         "",
         *_table(["N", "generate", *stage_names], stage_rows),
@@ -135,6 +139,12 @@ def _growth_md(growth: list[dict[str, Any]]) -> list[str]:
                 "returned top 10 / the exact top 10's; synthetic near-duplicates make id recall pessimistic):", "",
                 *_table(["N", "efSearch", "recall@10", "score ratio", "search p50 ms"], probe_lines)]
     return out
+
+
+def _arm_ms(arm: dict[str, Any] | None) -> str | None:
+    if not arm:
+        return None
+    return f"{_ms(arm.get('p50_ms'))} / {_ms(arm.get('p95_ms'))}"
 
 
 def _peer_md(peer: list[dict[str, Any]]) -> list[str]:

@@ -139,6 +139,28 @@ def skip_reason(proj: dict[str, Any] | None, config: BenchConfig) -> str | None:
     return "; ".join(reasons) or None
 
 
+KEPT_BUILD = "bench_build.json"  # beside a kept synthetic index's manifest: what its build measured
+
+
+def kept_build(index_dir: Path, n: int, source: Path, seed: int) -> dict[str, Any] | None:
+    """The recorded build of a synthetic index kept by an earlier `--keep` run, when it is the same corpus (size,
+    seed) embedded with the source index's model (same sha256); None means build it (again). A 1M build takes
+    ~20 min: keeping it lets the query side be re-measured after a code change without rebuilding."""
+    from ingest.manifest import read_manifest
+
+    record = index_dir / KEPT_BUILD
+    kept, src = read_manifest(index_dir), read_manifest(source)
+    if kept is None or src is None or not record.is_file():
+        return None
+    try:
+        build = json.loads(record.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if (build.get("n"), build.get("seed")) != (n, seed) or kept.embedding.sha256 != src.embedding.sha256:
+        return None
+    return build | {"reused": True}
+
+
 def bench_growth(source: Path, config: BenchConfig, work: Path, progress: Progress) -> list[dict[str, Any]]:
     embed = index_embed_spec(source)
     gq = work / "growth_questions.json"
@@ -148,20 +170,27 @@ def bench_growth(source: Path, config: BenchConfig, work: Path, progress: Progre
     results: list[dict[str, Any]] = []
     for n in plan:
         row: dict[str, Any] = {"n": n, "pilot": n not in sizes, "embed_model": embed}
+        index_dir = (config.keep or work) / f"synthetic_{n}"
+        kept = kept_build(index_dir, n, source, config.seed) if config.keep else None
         proj = projection(n, results)
-        reason = skip_reason(proj, config)
+        reason = None if kept else skip_reason(proj, config)  # a kept build costs no build
         if reason:
             progress(f"growth N={n}: skipped ({reason})")
             results.append(row | {"status": "skipped", "reason": reason, "projected": proj})
             continue
-        index_dir = work / f"synthetic_{n}"
         try:
-            progress(f"growth N={n}: build")
-            row["build"] = run_worker(
-                ["build", "--source", str(source), "--n", str(n), "--index", str(index_dir), "--embed-model", embed,
-                 "--seed", str(config.seed)],
-                work / f"build_{n}.json", timeout=max(600.0, 3 * config.max_build_seconds), what=f"build N={n}",
-            )
+            row["build"] = kept
+            if row["build"] is not None:
+                progress(f"growth N={n}: reusing the build kept in {index_dir}")
+            else:
+                progress(f"growth N={n}: build")
+                row["build"] = run_worker(
+                    ["build", "--source", str(source), "--n", str(n), "--index", str(index_dir), "--embed-model", embed,
+                     "--seed", str(config.seed)],
+                    work / f"build_{n}.json", timeout=max(600.0, 3 * config.max_build_seconds), what=f"build N={n}",
+                )
+                if config.keep:
+                    (index_dir / KEPT_BUILD).write_text(json.dumps(row["build"], ensure_ascii=False), encoding="utf-8")
             progress(f"growth N={n}: query")
             peer_q = config.peer_questions if n <= PEER_MAX_N else 0
             row["query"] = run_worker(
@@ -173,6 +202,7 @@ def bench_growth(source: Path, config: BenchConfig, work: Path, progress: Progre
             progress(f"growth N={n}: failed")
             row |= {"status": "failed", "reason": str(exc)}
         finally:
-            shutil.rmtree(index_dir, ignore_errors=True)  # 100k chunks take ~1 GB on disk
+            if not config.keep:
+                shutil.rmtree(index_dir, ignore_errors=True)  # 100k chunks take ~1 GB on disk
         results.append(row)
     return results

@@ -45,6 +45,19 @@ def current_rss_bytes() -> int:
     return int(psutil.Process().memory_info().rss)
 
 
+def rss_anon_bytes() -> int | None:
+    """This process's anonymous resident memory (RssAnon in /proc/self/status: heap, Python objects, numpy arrays;
+    not the memory-mapped index files, which the page cache holds and may drop); None off Linux."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("RssAnon:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None
+
+
 def du_bytes(path: str | Path) -> int:
     """Disk usage like `du -s` (allocated blocks), in bytes."""
     total = 0
@@ -187,7 +200,7 @@ def measure(index_dir: Path, questions: Sequence[str], top_k: int = 10, peer_que
     loaded = service.loaded()
     load_s = time.perf_counter() - t
     index, retriever, search = loaded.index, loaded.retriever, service.pipeline().search  # analysis + retrieval
-    rss_loaded = current_rss_bytes()
+    rss_loaded, rss_anon_loaded = current_rss_bytes(), rss_anon_bytes()
     for q in questions[:WARMUP_QUERIES]:
         search(RetrievalQuery(query=q, top_k=top_k))
     latencies = _time_each(lambda q: search(RetrievalQuery(query=q, top_k=top_k)), questions)
@@ -198,7 +211,11 @@ def measure(index_dir: Path, questions: Sequence[str], top_k: int = 10, peer_que
         "dense_index": index.manifest.dense.index if index.manifest.dense else None,
         "load_seconds": round(load_s, 3),
         "retrieval": {"top_k": top_k, **latency_summary(latencies)},
+        # the slowest questions: what to profile when p95 moves
+        "slowest": [{"question": questions[i], "ms": round(latencies[i], 2)} for i in np.argsort(latencies)[::-1][:5]],
         "rss_bytes": current_rss_bytes(),
+        "rss_anon_bytes": rss_anon_bytes(),
+        "rss_anon_bytes_after_load": rss_anon_loaded,
         "rss_bytes_interpreter": rss_start,
         "rss_bytes_after_load": rss_loaded,
         "arm_ms": _arm_timings(index, questions, retriever.config.candidate_depth),

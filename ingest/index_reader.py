@@ -16,16 +16,16 @@ import logging
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from .chunk_store import ChunkIds
 from .dense_build import HNSW_EF_SEARCH
 from .index_records import IndexRecords, read_records
 from .integrity import verify_build
-from .lookups import ChunkLookups, DocumentMentions
+from .lookups import ChunkLookups, LookupMethods
 from .postings import PostingLists, top_rows  # noqa: F401 - top_rows: imported from here by callers
 from .manifest import BUILDS_DIR, MANIFEST_NAME, SCHEMA_VERSION, Manifest, parse_manifest, read_manifest
 from .models import Chunk
@@ -49,13 +49,36 @@ class ModelMismatch(ValueError):
     """The query-time embedding model is not the one the index was built with."""
 
 
-_NO_ROWS = np.zeros(0, dtype=np.int64)
+# Above this many allowed rows, a masked dense query on an HNSW index scores the allowed rows inside faiss (its flat
+# storage searched with the mask as an IDSelectorBitmap: no copy of the rows) instead of gathering them into numpy:
+# at 1M chunks a scoped question allows ~50k scattered rows (50 MB of vectors.npy). A filtered search of the
+# HNSW graph itself was tried and dropped: on the synthetic corpora it came back short for most questions.
+DENSE_EXACT_MAX = 4_096
+DENSE_RESCORE_EXTRA = 32  # candidates beyond k that faiss returns, re-scored in numpy to order them as the scan
+
+
+def _masked_flat_search(index: Any, vectors: np.ndarray, q: np.ndarray, k: int, mask: np.ndarray) -> list[int] | None:
+    """The k best allowed rows by an exact search inside faiss, re-scored and ordered as the numpy scan orders them
+    (score, then lower row). None when a tie may straddle the candidates' end (then the caller scans in numpy)."""
+    import faiss
+
+    storage = faiss.downcast_index(index.storage)
+    bits = np.packbits(mask, bitorder="little")  # faiss.IDSelectorBitmap: bit i & 7 of byte i >> 3
+    params = faiss.SearchParameters()
+    params.sel = faiss.IDSelectorBitmap(mask.size, faiss.swig_ptr(bits))
+    _, found = storage.search(q, k + DENSE_RESCORE_EXTRA, params=params)
+    rows = np.sort(found[0][found[0] >= 0])
+    scores = np.asarray(vectors[rows] @ q[0], dtype=np.float32)
+    order = np.lexsort((rows, -scores))
+    if rows.size > k and scores[order[-1]] >= scores[order[k - 1]] - 1e-4:
+        return None  # the last candidate is (nearly) tied with the k-th: rows beyond it might belong in the top k
+    return rows[order[:k]].astype(np.int64).tolist()
 
 
 class ChunksById(Mapping):
     """chunk id -> Chunk, read through the id -> row map (at 1M chunks a second dict would cost ~100 MB)."""
 
-    def __init__(self, pos: dict[str, int], chunks: Sequence[Chunk]) -> None:
+    def __init__(self, pos: Mapping[str, int], chunks: Sequence[Chunk]) -> None:
         self._pos, self._chunks = pos, chunks
 
     def __getitem__(self, chunk_id: str) -> Chunk:
@@ -75,8 +98,9 @@ class DenseArm:
     vectors: np.ndarray | None  # vectors.npy memory-mapped: exact scores under a mask
 
 
-class IndexReader:
-    """One loaded build: typed records, one ranking method per arm, and lookups precomputed at load."""
+class IndexReader(LookupMethods):
+    """One loaded build: typed records, one ranking method per arm, and lookups precomputed at load
+    (`first_chunk`, `doc_rows`, `chunk_count`, `heading_mask`, `docs_mentioning`: ingest.lookups.LookupMethods)."""
 
     def __init__(
         self,
@@ -96,7 +120,13 @@ class IndexReader:
         self.outlines = records.outlines  # doc_id -> nested heading tree or None
         self.sections = records.sections  # doc_id -> its sections
         self.glossary = records.glossary
-        self.chunk_pos = {c.id: i for i, c in enumerate(self.chunks)}  # chunk id -> row in every arm
+        self._lookups = ChunkLookups(self.chunks)  # one pass over the chunks; it also lists their ids
+        # chunk id -> row in every arm: a dict for a small build, a sorted id array for a large one
+        ids = self._lookups.ids
+        self.chunk_pos: Mapping[str, int] = (
+            {cid: i for i, cid in enumerate(ids)} if isinstance(self.chunks, list) else ChunkIds(ids)
+        )
+        self._lookups.ids = []
         self.chunk_by_id: Mapping[str, Chunk] = ChunksById(self.chunk_pos, self.chunks)  # a view: no second dict
         self.tokenizer = tokenizer
         self._bm25_word, self._bm25_char = bm25  # bm25s.BM25 (word, char), memory-mapped
@@ -106,7 +136,6 @@ class IndexReader:
         self.embedder = dense.embedder if dense else None
         self.vectors = dense.vectors if dense else None
         self.dense_error = dense_error  # why the dense arm is off although the index has vectors
-        self._lookups = ChunkLookups(self.chunks)
         self._word_df = np.diff(np.asarray(self._bm25_word.scores["indptr"]))
 
     @property
@@ -141,7 +170,12 @@ class IndexReader:
             return []
         q = np.ascontiguousarray(np.asarray(vector, dtype=np.float32).reshape(1, -1))
         if mask is not None and self.vectors is not None:
-            # Exact scores over the allowed rows only (a filtered ANN search could come back short).
+            allowed = int(np.count_nonzero(mask))
+            if allowed > DENSE_EXACT_MAX and hasattr(self.faiss_index, "storage"):
+                found = _masked_flat_search(self.faiss_index, self.vectors, q, min(k, allowed), mask)
+                if found is not None:
+                    return found
+            # Exact scores over the allowed rows only.
             rows = np.flatnonzero(mask)
             scores = np.asarray(self.vectors[rows] @ q[0], dtype=np.float32)
             return rows[np.lexsort((rows, -scores))[:k]].astype(np.int64).tolist()
@@ -159,32 +193,6 @@ class IndexReader:
         df = int(self._word_df[tid]) if tid is not None and tid < len(self._word_df) else 0
         n = len(self.chunks)
         return float(np.log(1.0 + (n - df + 0.5) / (df + 0.5)))
-
-    # ----- lookups computed at load -----------------------------------------------------------------------------
-    def first_chunk(self, doc_id: str) -> Chunk | None:
-        """The document's opening passage (its `text` chunk with the lowest start: title, date, reporter)."""
-        return self._lookups.first_chunk.get(doc_id)
-
-    def doc_rows(self, doc_id: str) -> np.ndarray:
-        """The rows of a document's chunks, ascending (empty for an unknown id)."""
-        return self._lookups.doc_rows.get(doc_id, _NO_ROWS)
-
-    def chunk_count(self, doc_id: str) -> int:
-        return self._lookups.chunk_counts.get(doc_id, 0)
-
-    def heading_mask(self, prefix: str) -> np.ndarray:
-        """Bool per row: the chunk's heading path (an element, or the joined path below the title) starts with
-        `prefix`, whitespace ignored."""
-        return self._lookups.heading_mask(prefix)
-
-    @cached_property
-    def mentions(self) -> DocumentMentions:
-        """Built on first use (listing commands never need it); QAService builds it when it loads the index."""
-        return DocumentMentions(self.documents.values())
-
-    def docs_mentioning(self, text: str) -> frozenset[str]:
-        """Documents whose whitespace-free normalised text (match_key) contains match_key(text)."""
-        return self.mentions.docs_mentioning(text)
 
 
 # ----------------------------------------------------------------------------------------------------------------

@@ -2,7 +2,8 @@
 
 Files in a build folder::
 
-    chunks.jsonl      Chunk.to_dict() per line (row i = chunk index i in every arm)
+    chunks.jsonl      Chunk.to_dict() per line (row i = chunk index i in every arm); read by row when large
+                      (ingest.chunk_store)
     documents.json    Document dicts (with text) + "outline" and "sections" per document
     glossary.json     GlossaryEntry dicts
 """
@@ -10,10 +11,12 @@ Files in a build folder::
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from .chunk_store import load_chunks
 from .models import Chunk, Document, Footnote, GlossaryEntry, ParsedCorpus, Section
 
 
@@ -21,7 +24,7 @@ from .models import Chunk, Document, Footnote, GlossaryEntry, ParsedCorpus, Sect
 class IndexRecords:
     """What a build stores besides its search structures."""
 
-    chunks: list[Chunk]
+    chunks: Sequence[Chunk]  # a list, or for a large build a ChunkStore (parsed by row on access)
     documents: dict[str, Document]  # doc_id -> document, in corpus order
     outlines: dict[str, Any]  # doc_id -> nested heading tree (None when the build had none)
     sections: dict[str, list[Section]]  # doc_id -> its sections
@@ -61,8 +64,7 @@ def _known(cls: type, row: dict[str, Any]) -> dict[str, Any]:
 
 
 def read_records(build: Path) -> IndexRecords:
-    with open(build / "chunks.jsonl", encoding="utf-8") as f:
-        chunks = [Chunk.from_dict(json.loads(line)) for line in f if line.strip()]
+    chunks = load_chunks(build / "chunks.jsonl")
     documents: dict[str, Document] = {}
     outlines: dict[str, Any] = {}
     sections: dict[str, list[Section]] = {}

@@ -2,13 +2,14 @@
 
 * `ChunkLookups`: each document's opening text chunk and chunk count, and the heading keys `heading_prefix`
   filters on (grouped by distinct heading path, so a filter tests each path once, not each chunk);
-* `DocumentMentions`: which documents mention a text (a place name), on `match_key`ed text.
+* `DocumentMentions`: which documents mention a text (a place name), on `match_key`ed text;
+* `LookupMethods`: the reader methods over them, shared by the embedded and the Milvus reader.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from functools import lru_cache
+from collections.abc import Iterable, Mapping, Sequence
+from functools import cached_property, lru_cache
 
 import numpy as np
 
@@ -16,6 +17,7 @@ from .models import Chunk, Document
 from .zh import match_key, strip_ws
 
 MENTION_CACHE_SIZE = 4096  # texts looked up on demand (questions may name anything); the precomputed ones stay
+_NO_ROWS = np.zeros(0, dtype=np.int64)
 
 
 class ChunkLookups:
@@ -25,9 +27,11 @@ class ChunkLookups:
         self.first_chunk: dict[str, Chunk] = {}  # doc_id -> its `text` chunk with the lowest start
         self.chunk_counts: dict[str, int] = {}
         group_of: dict[tuple[str, ...], int] = {}
-        self._group = np.zeros(len(chunks), dtype=np.int64)
+        self._group = np.zeros(len(chunks), dtype=np.int32)
         rows: dict[str, list[int]] = {}
+        self.ids: list[str] = []  # every chunk's id, in row order (the reader indexes them, then drops the list)
         for i, c in enumerate(chunks):
+            self.ids.append(c.id)
             self.chunk_counts[c.doc_id] = self.chunk_counts.get(c.doc_id, 0) + 1
             rows.setdefault(c.doc_id, []).append(i)
             if c.kind == "text":
@@ -84,3 +88,36 @@ class DocumentMentions:
 
     def _scan(self, key: str) -> frozenset[str]:
         return frozenset(doc_id for doc_id, text in self._keys.items() if key in text)
+
+
+class LookupMethods:
+    """What a reader answers from the lookups computed at load: a mixin for IndexReader and MilvusIndexReader,
+    which set `_lookups` (ChunkLookups) and `documents` (doc_id -> Document)."""
+
+    _lookups: ChunkLookups
+    documents: Mapping[str, Document]
+
+    def first_chunk(self, doc_id: str) -> Chunk | None:
+        """The document's opening passage (its `text` chunk with the lowest start: title, date, reporter)."""
+        return self._lookups.first_chunk.get(doc_id)
+
+    def doc_rows(self, doc_id: str) -> np.ndarray:
+        """The rows of a document's chunks, ascending (empty for an unknown id)."""
+        return self._lookups.doc_rows.get(doc_id, _NO_ROWS)
+
+    def chunk_count(self, doc_id: str) -> int:
+        return self._lookups.chunk_counts.get(doc_id, 0)
+
+    def heading_mask(self, prefix: str) -> np.ndarray:
+        """Bool per row: the chunk's heading path (an element, or the joined path below the title) starts with
+        `prefix`, whitespace ignored."""
+        return self._lookups.heading_mask(prefix)
+
+    @cached_property
+    def mentions(self) -> DocumentMentions:
+        """Built on first use (listing commands never need it); QAService builds it when it loads the index."""
+        return DocumentMentions(self.documents.values())
+
+    def docs_mentioning(self, text: str) -> frozenset[str]:
+        """Documents whose whitespace-free normalised text (match_key) contains match_key(text)."""
+        return self.mentions.docs_mentioning(text)

@@ -27,18 +27,16 @@ import logging
 import os
 import shutil
 import uuid
-from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from .index_records import read_records
-from .lookups import ChunkLookups, DocumentMentions
+from .lookups import ChunkLookups, LookupMethods
 from .manifest import BUILDS_DIR, MANIFEST_NAME, Manifest, parse_manifest
 from .milvus_publish import LOCAL_ONLY, WORD_DF_FILE
 from .milvus_store import MilvusConfig, client_for, current_collection, encode_token, ensure_loaded
-from .models import Chunk
 from .publish import fsync_dir, sweep_builds, write_json_atomic
 from .tokenize import Tokenizer
 
@@ -52,7 +50,7 @@ class NothingPublished(FileNotFoundError):
     """The Milvus store has no build in service yet."""
 
 
-class MilvusIndexReader:
+class MilvusIndexReader(LookupMethods):
     """One build in Milvus: IndexReader's attributes and methods, with the arms searched by Milvus."""
 
     def __init__(self, config: MilvusConfig, collection: str, cache_dir: Path, manifest: Manifest,
@@ -173,23 +171,6 @@ class MilvusIndexReader:
         df = self._word_df.get(term, 0)
         n = len(self.chunks)
         return float(np.log(1.0 + (n - df + 0.5) / (df + 0.5)))
-
-    # ----- lookups ------------------------------------------------------------------------------------------------
-    def first_chunk(self, doc_id: str) -> Chunk | None:
-        return self._lookups.first_chunk.get(doc_id)
-
-    def chunk_count(self, doc_id: str) -> int:
-        return self._lookups.chunk_counts.get(doc_id, 0)
-
-    def heading_mask(self, prefix: str) -> np.ndarray:
-        return self._lookups.heading_mask(prefix)
-
-    @cached_property
-    def mentions(self) -> DocumentMentions:
-        return DocumentMentions(self.documents.values())
-
-    def docs_mentioning(self, text: str) -> frozenset[str]:
-        return self.mentions.docs_mentioning(text)
 
 
 # ----------------------------------------------------------------------------------------------------------------

@@ -26,6 +26,10 @@ def bench_cmd(
         None, metavar="[N]...", help="More --synthetic sizes (so `--synthetic 10000 100000` reads naturally).", min=1
     ),
     quick: bool = typer.Option(False, "--quick", help="A small version of everything (smoke test, ~2 minutes)."),
+    keep: Optional[Path] = typer.Option(
+        None, "--keep", help="Keep the synthetic indexes in DIR/synthetic_N and reuse them when present (same N, seed, model)."
+    ),
+    growth_only: bool = typer.Option(False, "--growth-only", help="Only the --synthetic growth rows (needs --index)."),
     requests: Optional[int] = typer.Option(None, "--requests", min=1, help="Requests per service measurement."),
     workers: Optional[str] = typer.Option(
         None, "--workers", help="Only the /v1/ask load per worker count, e.g. --workers 1,2 (writes bench_workers.json)."
@@ -46,12 +50,15 @@ def bench_cmd(
         return _bench_load(index, out, workers or "", concurrency, seconds, client, uploads)
     if more_sizes and not synthetic:
         fail("sizes must follow --synthetic, e.g. reportqa bench --synthetic 10000 100000")
+    if growth_only and (index is None or not synthetic):
+        fail("--growth-only needs --index DIR and --synthetic sizes")
     if index is not None and not (index / "manifest.json").is_file():
         fail(f"no search index in {index}. Build it first: reportqa ingest --index {index}")
     out_dir = out or Path("eval/bench") / time.strftime("%Y%m%d-%H%M%S")
     command = shlex.join(["reportqa", *sys.argv[1:]])
     config = BenchConfig.make(out_dir, command, cli=CLI_COMMAND, index=index,
-                              synthetic=[*(synthetic or []), *(more_sizes or [])], quick=quick, requests=requests)
+                              synthetic=[*(synthetic or []), *(more_sizes or [])], quick=quick, requests=requests,
+                              keep=keep, growth_only=growth_only)
     try:
         result = run_bench(config, progress=lambda msg: err.print(f"[dim]bench:[/dim] {msg}", highlight=False))
     except BenchError as exc:

@@ -182,3 +182,45 @@ def test_synthetic_sizes_follow_the_option(monkeypatch, tmp_path):
     assert seen["cli"][-2:] == ("-m", "reportqa")  # the CLI tells eval how to run it; eval does not name it
     r = runner.invoke(app, ["bench", "--out", str(tmp_path), "500"])
     assert r.exit_code == 1 and "--synthetic" in r.output
+
+
+def test_kept_synthetic_index_is_reused_and_a_changed_one_rebuilt(monkeypatch, tmp_path, shipped_index):
+    """--keep: the first run builds into KEEP/synthetic_N and records the build; the next reuses it; another seed
+    rebuilds. run_worker is stubbed: this checks the bookkeeping, not a build."""
+    import shutil
+
+    from eval import bench_steps
+
+    calls: list[str] = []
+
+    def fake_worker(args, out, timeout, what):
+        calls.append(args[0])
+        if args[0] == "build":
+            shutil.copytree(shipped_index, Path(args[args.index("--index") + 1]), dirs_exist_ok=True)  # "built"
+            return {"n": int(args[args.index("--n") + 1]), "seed": int(args[args.index("--seed") + 1]), "build_seconds": 1.0}
+        return {"chunks": 10}
+
+    monkeypatch.setattr(bench_steps, "run_worker", fake_worker)
+    keep = tmp_path / "keep"
+    cfg = BenchConfig(out_dir=tmp_path / "o", command="c", cli=("reportqa",), synthetic=[5000], keep=keep)
+    work = tmp_path / "w"
+    work.mkdir()
+    first = bench_steps.bench_growth(shipped_index, cfg, work, lambda m: None)
+    assert calls == ["build", "measure"] and first[0]["status"] == "ok" and "reused" not in first[0]["build"]
+    assert (keep / "synthetic_5000" / bench_steps.KEPT_BUILD).is_file()  # kept, not deleted
+    calls.clear()
+    second = bench_steps.bench_growth(shipped_index, cfg, work, lambda m: None)
+    assert calls == ["measure"] and second[0]["build"]["reused"] is True
+    calls.clear()
+    cfg.seed = 1
+    bench_steps.bench_growth(shipped_index, cfg, work, lambda m: None)
+    assert calls == ["build", "measure"]
+
+
+def test_growth_only_needs_an_index_and_sizes(tmp_path):
+    from typer.testing import CliRunner
+
+    from reportqa.cli import app
+
+    r = CliRunner().invoke(app, ["bench", "--out", str(tmp_path), "--growth-only", "--synthetic", "1000"])
+    assert r.exit_code != 0 and "--growth-only" in r.output
