@@ -38,7 +38,7 @@ import time
 import uuid
 from typing import Any
 
-from .milvus_store import MilvusConfig, client_for, create_collection, ensure_loaded
+from .milvus_store import MilvusConfig, client_for, create_record_collection, ensure_loaded
 
 log = logging.getLogger(__name__)
 
@@ -57,23 +57,20 @@ def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
-def ensure_lease_collection(client: Any, config: MilvusConfig) -> None:
-    from pymilvus import DataType, MilvusClient
-
-    if client.has_collection(config.lease_collection):
-        ensure_loaded(client, config.lease_collection)
-        return
-    s = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False)
+def _lease_fields(s: Any, DataType: Any) -> None:  # noqa: N803 - pymilvus's enum, imported lazily by the caller
     s.add_field("id", DataType.VARCHAR, is_primary=True, max_length=128)
     s.add_field("owner", DataType.VARCHAR, max_length=128)
     s.add_field("since", DataType.INT64)
     s.add_field("expires", DataType.INT64)
     s.add_field("holder", DataType.VARCHAR, max_length=512)  # who: host and process, for the logs
-    s.add_field("v", DataType.FLOAT_VECTOR, dim=2)  # Milvus requires a vector field in every collection
-    params = client.prepare_index_params()
-    params.add_index(field_name="v", index_type="FLAT", metric_type="L2")
+
+
+def ensure_lease_collection(client: Any, config: MilvusConfig) -> None:
+    if client.has_collection(config.lease_collection):
+        ensure_loaded(client, config.lease_collection)
+        return
     try:
-        create_collection(client, config.lease_collection, s, params)
+        create_record_collection(client, config.lease_collection, _lease_fields)
     except Exception:  # noqa: BLE001 - two writers creating it at once: the other one won, which is fine
         if not client.has_collection(config.lease_collection):
             raise

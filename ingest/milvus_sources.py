@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .milvus_store import FILE_PART_BYTES, MAX_VARCHAR, MilvusConfig, create_collection, ensure_loaded
+from .milvus_store import FILE_PART_BYTES, MAX_VARCHAR, MilvusConfig, create_record_collection, ensure_loaded
 
 log = logging.getLogger(__name__)
 
@@ -48,24 +48,20 @@ def _row_id(name: str, sha256: str, part: int) -> str:
     return f"{hashlib.blake2b(name.encode('utf-8'), digest_size=8).hexdigest()}:{sha256}:{part}"
 
 
-def ensure_sources_collection(client: Any, config: MilvusConfig) -> None:
-    from pymilvus import DataType, MilvusClient
+def _sources_fields(s: Any, DataType: Any) -> None:  # noqa: N803 - pymilvus's enum, imported lazily by the caller
+    s.add_field("id", DataType.VARCHAR, is_primary=True, max_length=128)
+    s.add_field("name", DataType.VARCHAR, max_length=1024)
+    s.add_field("sha256", DataType.VARCHAR, max_length=64)
+    s.add_field("part", DataType.INT64)
+    s.add_field("parts", DataType.INT64)
+    s.add_field("stored", DataType.INT64)
+    s.add_field("data", DataType.VARCHAR, max_length=MAX_VARCHAR)
 
-    name = config.sources_collection
-    if not client.has_collection(name):
-        s = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False)
-        s.add_field("id", DataType.VARCHAR, is_primary=True, max_length=128)
-        s.add_field("name", DataType.VARCHAR, max_length=1024)
-        s.add_field("sha256", DataType.VARCHAR, max_length=64)
-        s.add_field("part", DataType.INT64)
-        s.add_field("parts", DataType.INT64)
-        s.add_field("stored", DataType.INT64)
-        s.add_field("data", DataType.VARCHAR, max_length=MAX_VARCHAR)
-        s.add_field("v", DataType.FLOAT_VECTOR, dim=2)  # Milvus requires a vector field in every collection
-        params = client.prepare_index_params()
-        params.add_index(field_name="v", index_type="FLAT", metric_type="L2")
-        create_collection(client, name, s, params)
-    ensure_loaded(client, name)
+
+def ensure_sources_collection(client: Any, config: MilvusConfig) -> None:
+    if not client.has_collection(config.sources_collection):
+        create_record_collection(client, config.sources_collection, _sources_fields)
+    ensure_loaded(client, config.sources_collection)
 
 
 def stored_sources(client: Any, config: MilvusConfig) -> list[StoredSource]:

@@ -29,6 +29,7 @@ import threading
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -181,22 +182,31 @@ def chunk_index_params(client: Any, dim: int | None, lite: bool) -> Any:
     return params
 
 
-def ensure_files_collection(client: Any, config: MilvusConfig) -> None:
+def create_record_collection(client: Any, name: str, add_fields: Callable[[Any, Any], None]) -> None:
+    """A collection of plain records (build files, stored uploads, the write lease): `add_fields(schema, DataType)`
+    declares its fields. Milvus requires a vector field in every collection, so each gets a 2-d placeholder `v`
+    (rows carry `v: [0.0, 0.0]`) under a FLAT index."""
     from pymilvus import DataType, MilvusClient
 
-    name = config.files_collection
-    if client.has_collection(name):
-        return
-    s = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False)
+    schema = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False)
+    add_fields(schema, DataType)
+    schema.add_field("v", DataType.FLOAT_VECTOR, dim=2)
+    params = client.prepare_index_params()
+    params.add_index(field_name="v", index_type="FLAT", metric_type="L2")
+    create_collection(client, name, schema, params)
+
+
+def _files_fields(s: Any, DataType: Any) -> None:  # noqa: N803 - pymilvus's enum, passed in to import it lazily
     s.add_field("id", DataType.VARCHAR, is_primary=True, max_length=2048)
     s.add_field("build", DataType.VARCHAR, max_length=256)
     s.add_field("path", DataType.VARCHAR, max_length=1024)
     s.add_field("part", DataType.INT64)
     s.add_field("data", DataType.VARCHAR, max_length=MAX_VARCHAR)
-    s.add_field("v", DataType.FLOAT_VECTOR, dim=2)  # Milvus requires a vector field in every collection
-    params = client.prepare_index_params()
-    params.add_index(field_name="v", index_type="FLAT", metric_type="L2")
-    create_collection(client, name, s, params)
+
+
+def ensure_files_collection(client: Any, config: MilvusConfig) -> None:
+    if not client.has_collection(config.files_collection):
+        create_record_collection(client, config.files_collection, _files_fields)
 
 
 def current_collection(client: Any, config: MilvusConfig) -> str | None:
