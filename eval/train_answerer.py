@@ -55,6 +55,7 @@ from qa_service.ranked import Featurized, RankedAnswerer
 from qa_service.retriever import RetrievalQuery
 
 from .answer_metrics import contains_gold
+from .cut_sentence import CUT
 from .dataset import EvalItem
 
 log = logging.getLogger(__name__)
@@ -123,15 +124,26 @@ def _windows(answerer: RankedAnswerer, f: Featurized, y: np.ndarray, golds: list
 
 NEAR_MISS = ":near-miss"  # suffix of the source of a fitting source's near-miss questions (eval.near_miss)
 NEAR_MISS_WEIGHT = 0.5  # a near-miss source's total weight, relative to a fitting source's
+CUT_WEIGHT = 0.5  # a cut-sentence source's (eval.cut_sentence) total weight, relative to a fitting source's
 
 
-def _source_weights(examples: Sequence[QuestionExample], near_miss_weight: float = NEAR_MISS_WEIGHT) -> dict[str, float]:
+def _extra(source: str) -> bool:
+    """A source made for the abstainer only (near misses, cut sentences): it neither ranks nor sets thresholds."""
+    return source.endswith(NEAR_MISS) or source.endswith(CUT)
+
+
+def _origin_source(source: str) -> str:
+    return source.removesuffix(NEAR_MISS).removesuffix(CUT)
+
+
+def _source_weights(examples: Sequence[QuestionExample], near_miss_weight: float = NEAR_MISS_WEIGHT,
+                    cut_weight: float = CUT_WEIGHT) -> dict[str, float]:
     """Per-question weights that give every source the same total weight (a near-miss source `near_miss_weight`
-    of it)."""
+    of it, a cut-sentence source `cut_weight`)."""
     counts: dict[str, int] = {}
     for e in examples:
         counts[e.source] = counts.get(e.source, 0) + 1
-    share = {s: near_miss_weight if s.endswith(NEAR_MISS) else 1.0 for s in counts}
+    share = {s: near_miss_weight if s.endswith(NEAR_MISS) else cut_weight if s.endswith(CUT) else 1.0 for s in counts}
     total = sum(counts.values())
     return {s: total * share[s] / (sum(share.values()) * c) for s, c in counts.items()}
 
@@ -198,7 +210,7 @@ def _fold_of(examples: Sequence[QuestionExample]) -> tuple[int, np.ndarray]:
     """Fixed folds over question groups (a near miss goes with the question it was made from): the k-th group
     in order of first appearance is in fold k % FOLDS, so without near misses question i is in fold i % FOLDS."""
     groups: dict[tuple[str, str], int] = {}
-    keys = [(e.source.removesuffix(NEAR_MISS), e.group or e.item_id) for e in examples]
+    keys = [(_origin_source(e.source), e.group or e.item_id) for e in examples]
     for key in keys:
         groups.setdefault(key, len(groups))
     n_folds = FOLDS if len(groups) >= FOLDS else 1
@@ -217,13 +229,14 @@ def _question_rows(examples: Sequence[QuestionExample], ranker_for: Callable[[in
 
 
 def fit(examples: Sequence[QuestionExample], target_false_abstention: float = 0.05, trees: bool = False,
-        near_miss_weight: float = NEAR_MISS_WEIGHT) -> AnswerModel:
+        near_miss_weight: float = NEAR_MISS_WEIGHT, cut_weight: float = CUT_WEIGHT) -> AnswerModel:
     """The three models and the abstention threshold (see the module docstring)."""
     if not examples:
         raise ValueError("no training examples: every question retrieved nothing")
-    weights = _source_weights(examples, near_miss_weight)
-    # the ranker and trimmer never see near misses: they are made for the abstainer, and ranking stays as it was
-    base = [not e.source.endswith(NEAR_MISS) for e in examples]
+    weights = _source_weights(examples, near_miss_weight, cut_weight)
+    # the ranker and trimmer never see near misses or cut sentences: they are made for the abstainer, and ranking
+    # stays as it was
+    base = [not _extra(e.source) for e in examples]
     rank_weights = _source_weights([e for e, b in zip(examples, base) if b])
     n_folds, fold_of = _fold_of(examples)
     folds = [np.flatnonzero(fold_of == k) for k in range(n_folds)]
@@ -307,7 +320,7 @@ def choose_threshold(examples: Sequence[QuestionExample], p: np.ndarray, target:
     variants of the tune splits' questions, too few to set a threshold by, and the fitting sources are the real
     questions; their out-of-fold figures are reported beside."""
     threshold = 0.0
-    for source in sorted({e.source for e in examples if not e.source.endswith(NEAR_MISS)}):
+    for source in sorted({e.source for e in examples if not _extra(e.source)}):
         answerable = np.sort([p[i] for i, e in enumerate(examples) if e.source == source and not e.unanswerable])
         if answerable.size == 0:
             continue

@@ -34,6 +34,7 @@ def train_answerer_cmd(
     trees: bool = typer.Option(True, "--trees/--logistic", help="Fit the abstainer as gradient-boosted trees (its logistic model then only names reasons), or as the logistic model alone."),
     examples_file: Optional[Path] = typer.Option(None, "--examples", help="Pickle of the collected examples: read when it exists, else written (refits without retrieval)."),
     near_miss: bool = typer.Option(False, "--near-miss/--no-near-miss", help="Also fit the abstainer on near-miss questions made from each fitting source's answerable ones (eval.near_miss; off by default: see README)."),
+    cut_sentences: bool = typer.Option(False, "--cut-sentences/--no-cut-sentences", help="Also fit the abstainer on questions made unanswerable by cutting their answer sentence from the corpus (eval.cut_sentence; see README)."),
 ) -> None:
     """Fit answer ranking and the calibrated abstention on DRCD dev and the tune splits; write the model JSON."""
     from eval.train_answerer import fit
@@ -47,27 +48,32 @@ def train_answerer_cmd(
         examples = pickle.loads(examples_file.read_bytes())
     else:
         examples = _collect_all(squads, datasets, withhold, seed, limit, cache or Path("eval/runs/squad-cache"), index,
-                                near_miss)
+                                near_miss, cut_sentences)
         if examples_file is not None:
             examples_file.write_bytes(pickle.dumps(examples))
     if not near_miss:  # a pickle collected with near misses refits without them
         from eval.train_answerer import NEAR_MISS
 
         examples = [e for e in examples if not e.source.endswith(NEAR_MISS)]
+    if not cut_sentences:  # likewise for a pickle collected with cut sentences
+        from eval.cut_sentence import CUT
+
+        examples = [e for e in examples if not e.source.endswith(CUT)]
     try:
         model = fit(examples, target, trees)
     except ValueError as exc:
         fail(str(exc))
     model.fit["sources"] = sorted({e.source for e in examples})
     model.fit["command"] = {"squad": [str(p) for p in squads], "withhold": withhold, "seed": seed,
-                            "datasets": [str(p) for p in datasets], "split": "tune", "limit": limit, "near_miss": near_miss}
+                            "datasets": [str(p) for p in datasets], "split": "tune", "limit": limit, "near_miss": near_miss,
+                            "cut_sentences": cut_sentences}
     model.save(out)
     err.print(json.dumps(model.fit["out_of_fold"], ensure_ascii=False, indent=1), highlight=False, soft_wrap=True)
     err.print(f"threshold {model.threshold:.4f}; wrote {out}", highlight=False, soft_wrap=True)
 
 
 def _collect_all(squads: list[Path], datasets: list[Path], withhold: float, seed: int, limit: Optional[int],
-                 cache_root: Path, index: Optional[Path], near_miss: bool) -> list:
+                 cache_root: Path, index: Optional[Path], near_miss: bool, cut_sentences: bool = False) -> list:
     from reportqa.progress import stage_progress
 
     examples: list = []
@@ -78,6 +84,10 @@ def _collect_all(squads: list[Path], datasets: list[Path], withhold: float, seed
             service = _training_service(index)
             for path in datasets:
                 examples += _examples(service, _tune_items(path, limit), f"{path.stem}:tune", progress, near_miss)
+        if cut_sentences:
+            from reportqa.cli_cut import REPORTS_CORPUS, cut_examples
+
+            examples += cut_examples(squads, datasets, withhold, seed, cache_root, REPORTS_CORPUS, progress)
     return examples
 
 
