@@ -124,7 +124,7 @@ def _windows(answerer: RankedAnswerer, f: Featurized, y: np.ndarray, golds: list
 
 NEAR_MISS = ":near-miss"  # suffix of the source of a fitting source's near-miss questions (eval.near_miss)
 NEAR_MISS_WEIGHT = 0.5  # a near-miss source's total weight, relative to a fitting source's
-CUT_WEIGHT = 0.5  # a cut-sentence source's (eval.cut_sentence) total weight, relative to a fitting source's
+CUT_WEIGHT = 0.25  # a cut-sentence source's (eval.cut_sentence) total weight, relative to a fitting source's
 
 
 def _extra(source: str) -> bool:
