@@ -34,6 +34,11 @@ year restated, answerable), fitted by the abstainer only, as a source `<source>:
 NEAR_MISS_WEIGHT of a fitting source, each in the fold of the question it was made from; they do not choose the
 threshold. Out of fold they cost DRCD dev's declined recall far more than they gave the tune splits (README,
 "Learned answer selection and abstention"), so the shipped model is fitted without them.
+With `reportqa train-answerer --cut-sentences` each fitting source also gives cut-sentence questions
+(eval.cut_sentence: the sentence stating an answerable question's answer cut from the corpus, the question
+unchanged, unanswerable when no document still holds its answer text), collected over the cut corpus's own index,
+as a source `<source>:cut` weighing CUT_WEIGHT of a fitting source, each in the fold of the question it was made
+from; like near misses they are fitted by the abstainer only and do not choose the threshold.
 The fit's out-of-fold figures per source are written into the model file's `fit` block.
 """
 
@@ -318,7 +323,8 @@ def choose_threshold(examples: Sequence[QuestionExample], p: np.ndarray, target:
     """The lowest threshold at which every fitting source's answerable questions are declined at most `target` of
     the time. Near-miss sources do not choose it: their answerable questions (a restated year) are a few dozen
     variants of the tune splits' questions, too few to set a threshold by, and the fitting sources are the real
-    questions; their out-of-fold figures are reported beside."""
+    questions; their out-of-fold figures are reported beside. Cut-sentence sources hold only unanswerable
+    questions, made over other corpora: they do not choose it either."""
     threshold = 0.0
     for source in sorted({e.source for e in examples if not _extra(e.source)}):
         answerable = np.sort([p[i] for i, e in enumerate(examples) if e.source == source and not e.unanswerable])
