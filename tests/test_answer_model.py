@@ -115,13 +115,15 @@ def test_train_answerer_end_to_end_on_a_tiny_set(tmp_path: Path):
     out = tmp_path / "model.json"
     env = {"REPORTQA_EMBED_MODEL": "none"}
     result = run_cli("train-answerer", "--out", str(out), "--squad", str(squad), "--withhold", "0.25", "--no-reports",
-                     "--cache", str(tmp_path / "cache"), "--near-miss", env=env)
+                     "--cache", str(tmp_path / "cache"), "--near-miss", "--cut-sentences", env=env)
     assert result.returncode == 0, result.stderr
     model = parse_model(json.loads(out.read_text(encoding="utf-8")), UNIT_FEATURES, QUESTION_FEATURES)
     assert model.fit["out_of_fold"]["tiny"]["questions"] >= 4
     assert model.second is not None and "runner_up" in model.fit  # the runner-up's model and its out-of-fold figures
     # `青浦区2020年常住人口是多少？` gives a near miss of another year, fitted as its own source
     assert model.fit["out_of_fold"]["tiny:near-miss"]["unanswerable"] >= 1 and model.fit["command"]["near_miss"]
+    # cutting `区政府驻夏阳街道。` out of its paragraph makes `青浦区政府驻在哪里？` unanswerable, over its own index
+    assert model.fit["out_of_fold"]["tiny:cut"]["unanswerable"] >= 1 and model.fit["command"]["cut_sentences"]
     # the eval of the same set with that model writes the abstention fields into results.jsonl
     run = run_cli("eval", "--squad", str(squad), "--withhold", "0.25", "--out", str(tmp_path / "run"),
                   env={**env, "REPORTQA_ANSWER_MODEL": str(out)})
