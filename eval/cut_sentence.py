@@ -27,6 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from ingest.zh import match_key, sentence_spans, strip_ws
+from ingest.zh.text import CLAUSE_MARKS, SENTENCE_ENDS
 
 from .dataset import EvalItem
 from .public_qa import UNANSWERABLE_TYPE, SquadParagraph
@@ -34,6 +35,9 @@ from .public_qa import UNANSWERABLE_TYPE, SquadParagraph
 CUT = ":cut"  # suffix of the source of a fitting source's cut questions (eval.train_answerer.CUT_WEIGHT)
 CUT_SHARE = 0.9  # share of the kept paragraphs of a SQuAD-format set that lose one answer sentence
 MAX_CUTS_PER_BATCH = 25  # distinct cuts per report batch: each batch's corpus keeps nearly all of its text
+# What is cut: the sentence (sentence_spans' marks) or only the clause (also at commas and colons) holding the
+# answer, which keeps the rest of its sentence (the indicator named, its other figures)
+UNITS = {"sentence": SENTENCE_ENDS, "clause": SENTENCE_ENDS + CLAUSE_MARKS}
 
 
 @dataclass(frozen=True)
@@ -53,9 +57,9 @@ class CutSet:
     stats: dict[str, int] = field(default_factory=dict)
 
 
-def _spans_over(text: str, start: int, end: int) -> list[tuple[int, int]]:
-    """The sentence spans of `text` that overlap [start, end)."""
-    return [(s, e) for s, e in sentence_spans(text) if s < end and e > start]
+def _spans_over(text: str, start: int, end: int, unit: str = "sentence") -> list[tuple[int, int]]:
+    """The sentence (or clause) spans of `text` that overlap [start, end)."""
+    return [(s, e) for s, e in sentence_spans(text, UNITS[unit]) if s < end and e > start]
 
 
 def _without(text: str, spans: Sequence[tuple[int, int]]) -> str:
@@ -74,6 +78,7 @@ def _unanswerable(item: EvalItem, origin: str, source: str = "", batch: int = 0)
 
 def cut_open_domain(
     paragraphs: Sequence[SquadParagraph], withheld: set[str], share: float = CUT_SHARE, seed: int = 0,
+    unit: str = "sentence",
 ) -> tuple[list[SquadParagraph], CutSet]:
     """The paragraphs with answer sentences cut from a seeded `share` of the kept ones, and the cut questions.
 
@@ -90,7 +95,7 @@ def cut_open_domain(
         if not located:
             continue
         q = rng.choice(located)
-        spans = _spans_over(p.context, q.answer_start, q.answer_start + len(q.answers[0]))
+        spans = _spans_over(p.context, q.answer_start, q.answer_start + len(q.answers[0]), unit)
         rest = _without(p.context, spans).strip()
         if rest:  # a one-sentence paragraph would vanish: that is the withheld-paragraph case, already fitted
             cut[p.doc_name] = replace(p, context=rest)
@@ -135,13 +140,18 @@ def _locate(text: str, quote: str) -> list[tuple[int, int]]:
     return found
 
 
-def _cuts_of(texts: dict[str, str], item: EvalItem) -> frozenset[tuple[str, int, int]]:
-    """The sentences (document, start, end) holding any of the item's evidence quotes."""
+def _cuts_of(texts: dict[str, str], item: EvalItem, unit: str = "sentence") -> frozenset[tuple[str, int, int]]:
+    """The sentences (document, start, end) holding any of the item's evidence quotes; with unit `clause`, the
+    clauses of each quote's occurrence that hold a gold answer text (its sentences when none is found there)."""
     out: set[tuple[str, int, int]] = set()
     for quote in item.evidence:
         for name, text in texts.items():
             for s, e in _locate(text, quote):
-                out.update((name, a, b) for a, b in _spans_over(text, s, e))
+                golds = [(s + a, s + b) for g in item.answers or [] for a, b in _locate(text[s:e], g)]
+                if unit == "clause" and golds:
+                    out.update((name, a, b) for gs, ge in golds for a, b in _spans_over(text, gs, ge, unit))
+                else:
+                    out.update((name, a, b) for a, b in _spans_over(text, s, e))
     return frozenset(out)
 
 
@@ -166,6 +176,7 @@ def _batches(cuts: Sequence[frozenset], max_cuts: int) -> list[int]:
 
 def cut_reports(
     texts: dict[str, str], items: Sequence[tuple[str, EvalItem]], max_cuts: int = MAX_CUTS_PER_BATCH,
+    unit: str = "sentence",
 ) -> CutSet:
     """Per batch, the reports' texts with the evidence sentences of its (source, item) pairs cut, and those items
     that no sentence of their batch's corpus answers any more (match_key of each gold text; others dropped)."""
@@ -175,7 +186,7 @@ def cut_reports(
         if not item.answers:
             continue
         stats["answerable"] += 1
-        cut = _cuts_of(texts, item)
+        cut = _cuts_of(texts, item, unit)
         if cut:
             located.append((source, item, cut))
         else:

@@ -20,13 +20,14 @@ REPORTS_CORPUS = Path("ingest/data/reports")  # the shipped reports, the files e
 
 
 def cut_examples(squads: list[Path], datasets: list[Path], withhold: float, seed: int, cache_root: Path,
-                 corpus: Path, progress) -> list:
-    """The examples of every fitting source's cut questions: source `<source>:cut`, each in its origin's group."""
+                 corpus: Path, progress, unit: str = "sentence") -> list:
+    """The examples of every fitting source's cut questions: source `<source>:cut`, each in its origin's group;
+    `unit` is what is cut (eval.cut_sentence.UNITS)."""
     examples: list = []
     for path in squads:
-        examples += _squad_cut_examples(path, withhold, seed, cache_root, progress)
+        examples += _squad_cut_examples(path, withhold, seed, cache_root, progress, unit)
     if datasets:
-        examples += _report_cut_examples(datasets, corpus, progress)
+        examples += _report_cut_examples(datasets, corpus, progress, unit)
     return examples
 
 
@@ -37,7 +38,7 @@ def _grouped(examples: list, cut) -> list:
     return examples
 
 
-def _squad_cut_examples(path: Path, withhold: float, seed: int, cache_root: Path, progress) -> list:
+def _squad_cut_examples(path: Path, withhold: float, seed: int, cache_root: Path, progress, unit: str) -> list:
     from eval.cut_sentence import CUT, CUT_SHARE, cut_open_domain
     from eval.public_qa import OpenDomainSet, PublicQAError, choose_withheld, corpus_key, load_squad
 
@@ -46,14 +47,15 @@ def _squad_cut_examples(path: Path, withhold: float, seed: int, cache_root: Path
 
     settings = load_settings()
     build = {"chunk_size": settings.chunk_size, "overlap": settings.chunk_overlap, "embed_model": settings.embed_model,
-             "search_with_heading": settings.search_with_heading, "cut_share": CUT_SHARE, "cut_seed": seed}
+             "search_with_heading": settings.search_with_heading, "cut_share": CUT_SHARE, "cut_seed": seed,
+             "cut_unit": unit}
     try:
         paragraphs = load_squad(path)
         withheld = choose_withheld(paragraphs, withhold, seed)
         key = corpus_key(path, withhold, seed, "none", build)
     except PublicQAError as exc:
         fail(str(exc))
-    cut_paragraphs, cut = cut_open_domain(paragraphs, withheld, CUT_SHARE, seed)
+    cut_paragraphs, cut = cut_open_domain(paragraphs, withheld, CUT_SHARE, seed, unit)
     err.print(f"cut sentences: {path.stem}: {cut.stats}", highlight=False, soft_wrap=True)
     folder = cache_root / f"cut-{key}"
     if not _built(folder, key):
@@ -62,7 +64,7 @@ def _squad_cut_examples(path: Path, withhold: float, seed: int, cache_root: Path
     return _grouped(examples, cut)
 
 
-def _report_cut_examples(datasets: list[Path], corpus: Path, progress) -> list:
+def _report_cut_examples(datasets: list[Path], corpus: Path, progress, unit: str) -> list:
     from eval.cut_sentence import CUT, cut_reports
 
     from reportqa.cli_train import _examples, _training_service, _tune_items
@@ -73,7 +75,7 @@ def _report_cut_examples(datasets: list[Path], corpus: Path, progress) -> list:
         fail(f"no report files in {corpus}")
     texts = {p.name: p.read_text(encoding="utf-8") for p in files}
     items = [(f"{path.stem}:tune", item) for path in datasets for item in _tune_items(path, None)]
-    cut = cut_reports(texts, items)
+    cut = cut_reports(texts, items, unit=unit)
     err.print(f"cut sentences: reports: {cut.stats}", highlight=False, soft_wrap=True)
     settings = load_settings()
     examples: list = []

@@ -129,3 +129,12 @@ def test_a_cut_source_shares_its_origins_folds_weighs_its_share_and_sets_no_thre
     assert np.isclose(w["s" + CUT] * 3, 0.25 * w["s"] * 10)
     p = np.concatenate([np.linspace(0, 0.9, 10), [0.99, 0.99, 0.995]])  # an answerable cut example scores highest
     assert choose_threshold(base + cut, p, 0.0) == choose_threshold(base, p[:10], 0.0)
+
+
+def test_a_clause_cut_keeps_the_rest_of_the_sentence():
+    items = [("r:tune", EvalItem("fin2", "财政总收入下降了多少？", ["13.2%"], ["财政总收入12.42亿元，同比下降13.2%"], "numeric"))]
+    (q,) = cut_reports({"a.txt": REPORT}, items, unit="clause").questions
+    text = cut_reports({"a.txt": REPORT}, items, unit="clause").corpora[q.batch]["a.txt"]
+    assert "13.2%" not in text and "财政总收入12.42亿元" in text and "税收收入10.1亿元" in text
+    (s,) = cut_reports({"a.txt": REPORT}, items).questions  # the sentence cut takes the indicator's figure too
+    assert "12.42亿元" not in cut_reports({"a.txt": REPORT}, items).corpora[s.batch]["a.txt"]
