@@ -89,3 +89,10 @@ def calibrate(s: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[float, float
     lr = LogisticRegression(C=1e4, max_iter=1000).fit(s[:, None], y, sample_weight=w)
     a = float(lr.coef_[0, 0])
     return (a, float(lr.intercept_[0])) if a > 0 else (1.0, 0.0)
+
+
+def blend(a: Logistic, b: Logistic, weight: float) -> Logistic:
+    """(1-weight)*a + weight*b as one linear scorer over `a`'s standardisation (both are log-odds of one event)."""
+    raw = (1 - weight) * a.coef / a.scale + weight * b.coef / b.scale
+    intercept = (1 - weight) * (a.intercept - a.mean / a.scale @ a.coef) + weight * (b.intercept - b.mean / b.scale @ b.coef)
+    return Logistic(a.features, a.mean, a.scale, raw * a.scale, float(intercept + a.mean @ raw))

@@ -58,7 +58,7 @@ from qa_service.retriever import RetrievalQuery
 
 from .answer_metrics import contains_gold
 from .dataset import EvalItem
-from .listwise import DEFAULT_L2, fit_listwise
+from .listwise import DEFAULT_L2, blend, fit_listwise
 
 log = logging.getLogger(__name__)
 
@@ -219,19 +219,23 @@ def _question_rows(examples: Sequence[QuestionExample], ranker_for: Callable[[in
     return np.vstack(xs), np.array(ys)
 
 
-RANKERS = ("pointwise", "listwise")  # the first is the default: the shipped model is pointwise (README)
+RANKERS = ("pointwise", "listwise", "blend")  # the first is the default: the shipped model is pointwise (README)
+BLEND_LISTWISE = 0.75  # the listwise ranker's share of the "blend" ranker's log-odds (chosen out of fold, README)
 
 
 def fit_ranker(examples: Sequence[QuestionExample], weights: dict[str, float], ranker: str = RANKERS[0],
                l2: float = DEFAULT_L2) -> Logistic:
-    """The unit ranker: a conditional logit over each answerable question's units (eval.listwise), or the
-    pointwise logistic model of "this unit holds gold"."""
+    """The unit ranker: the pointwise logistic model of "this unit holds gold", a conditional logit over each
+    answerable question's units (eval.listwise), or their blend (BLEND_LISTWISE of the listwise log-odds)."""
     if ranker == "pointwise":
         return fit_logistic(*_ranker_rows(examples, weights), UNIT_FEATURES)
-    if ranker != "listwise":
+    if ranker not in RANKERS:
         raise ValueError(f"unknown ranker {ranker!r}: one of {', '.join(RANKERS)}")
     rows = [e for e in examples if not e.unanswerable]
-    return fit_listwise([e.f.x for e in rows], [e.y for e in rows], [weights[e.source] for e in rows], UNIT_FEATURES, l2)
+    listwise = fit_listwise([e.f.x for e in rows], [e.y for e in rows], [weights[e.source] for e in rows], UNIT_FEATURES, l2)
+    if ranker == "blend":  # both are calibrated log-odds: their weighted mean is one linear scorer
+        return blend(fit_logistic(*_ranker_rows(examples, weights), UNIT_FEATURES), listwise, BLEND_LISTWISE)
+    return listwise
 
 
 def fit(examples: Sequence[QuestionExample], target_false_abstention: float = 0.05, trees: bool = False,

@@ -34,7 +34,7 @@ def train_answerer_cmd(
     trees: bool = typer.Option(True, "--trees/--logistic", help="Fit the abstainer as gradient-boosted trees (its logistic model then only names reasons), or as the logistic model alone."),
     examples_file: Optional[Path] = typer.Option(None, "--examples", help="Pickle of the collected examples: read when it exists, else written (refits without retrieval)."),
     near_miss: bool = typer.Option(False, "--near-miss/--no-near-miss", help="Also fit the abstainer on near-miss questions made from each fitting source's answerable ones (eval.near_miss; off by default: see README)."),
-    ranker: str = typer.Option("pointwise", "--ranker", help="Unit ranker: pointwise (logistic per unit, the shipped model) or listwise (conditional logit over a question's units, eval.listwise; measured, not shipped: README)."),
+    ranker: str = typer.Option("pointwise", "--ranker", help="Unit ranker: pointwise (logistic per unit), listwise (conditional logit over a question's units, eval.listwise) or blend (their log-odds mixed); see README."),
     l2: Optional[float] = typer.Option(None, "--l2", min=0.0, help="L2 strength of the listwise ranker (default eval.listwise.DEFAULT_L2)."),
 ) -> None:
     """Fit answer ranking and the calibrated abstention on DRCD dev and the tune splits; write the model JSON."""

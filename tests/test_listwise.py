@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from eval.listwise import fit_listwise
+from eval.listwise import blend, fit_listwise
 from eval.train_answerer import fit_ranker
 
 NAMES = ("signal", "noise", "level")
@@ -62,3 +62,12 @@ def test_listwise_scores_are_calibrated_log_odds():
 def test_an_unknown_ranker_is_refused():
     with pytest.raises(ValueError, match="unknown ranker"):
         fit_ranker([], {}, "gradient")
+
+
+def test_a_blend_scores_as_the_weighted_mean_of_both_models():
+    xs, ys = _toy(50, seed=5)
+    listwise = fit_listwise(xs, ys, [1.0] * len(xs), NAMES)
+    x = np.vstack(xs)
+    other = type(listwise)(NAMES, x.mean(axis=0), x.std(axis=0), np.array([0.5, -1.0, 2.0]), -1.5)
+    mixed = blend(other, listwise, 0.75)
+    assert np.allclose(mixed.logit(x), 0.25 * other.logit(x) + 0.75 * listwise.logit(x))
