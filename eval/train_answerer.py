@@ -9,7 +9,9 @@ are never read here: they are where the model is reported.
 
 Fit (sklearn LogisticRegression, lbfgs, C=1, on standardised features; fixed folds, so deterministic):
 - ranker: one row per unit of an answerable question, label = the unit contains a gold answer text
-  (eval.answer_metrics.contains_gold); each source weighs as much as the others in total.
+  (eval.answer_metrics.contains_gold); each source weighs as much as the others in total. With `ranker="listwise"`
+  (`reportqa train-answerer --ranker listwise`) a conditional logit over each question's units instead
+  (eval.listwise; measured, not shipped: README "Learned answer selection and abstention").
 - trimmer: one row per clause window of the units that contain a gold answer, label = the window does.
 - second: one row per answerable question with a runner-up (qa_service.answer_features.runner_up of the
   out-of-fold ranker's scores), SECOND_FEATURES, label = the runner-up holds a gold answer and the best unit does
@@ -62,6 +64,7 @@ from qa_service.retriever import RetrievalQuery
 from .answer_metrics import contains_gold
 from .cut_sentence import CUT
 from .dataset import EvalItem
+from .listwise import DEFAULT_L2, blend, fit_listwise
 
 log = logging.getLogger(__name__)
 
@@ -233,8 +236,28 @@ def _question_rows(examples: Sequence[QuestionExample], ranker_for: Callable[[in
     return np.vstack(xs), np.array(ys)
 
 
+RANKERS = ("pointwise", "listwise", "blend")  # the first is the default: the shipped model is pointwise (README)
+BLEND_LISTWISE = 0.75  # the listwise ranker's share of the "blend" ranker's log-odds (chosen out of fold, README)
+
+
+def fit_ranker(examples: Sequence[QuestionExample], weights: dict[str, float], ranker: str = RANKERS[0],
+               l2: float = DEFAULT_L2) -> Logistic:
+    """The unit ranker: the pointwise logistic model of "this unit holds gold", a conditional logit over each
+    answerable question's units (eval.listwise), or their blend (BLEND_LISTWISE of the listwise log-odds)."""
+    if ranker == "pointwise":
+        return fit_logistic(*_ranker_rows(examples, weights), UNIT_FEATURES)
+    if ranker not in RANKERS:
+        raise ValueError(f"unknown ranker {ranker!r}: one of {', '.join(RANKERS)}")
+    rows = [e for e in examples if not e.unanswerable]
+    listwise = fit_listwise([e.f.x for e in rows], [e.y for e in rows], [weights[e.source] for e in rows], UNIT_FEATURES, l2)
+    if ranker == "blend":  # both are calibrated log-odds: their weighted mean is one linear scorer
+        return blend(fit_logistic(*_ranker_rows(examples, weights), UNIT_FEATURES), listwise, BLEND_LISTWISE)
+    return listwise
+
+
 def fit(examples: Sequence[QuestionExample], target_false_abstention: float = 0.05, trees: bool = False,
-        near_miss_weight: float = NEAR_MISS_WEIGHT, cut_weight: float = CUT_WEIGHT) -> AnswerModel:
+        near_miss_weight: float = NEAR_MISS_WEIGHT, cut_weight: float = CUT_WEIGHT, ranker: str = RANKERS[0],
+        l2: float = DEFAULT_L2) -> AnswerModel:
     """The three models and the abstention threshold (see the module docstring)."""
     if not examples:
         raise ValueError("no training examples: every question retrieved nothing")
@@ -248,7 +271,7 @@ def fit(examples: Sequence[QuestionExample], target_false_abstention: float = 0.
     fold_rankers = []
     for k in range(len(folds)):
         train = [e for i, e in enumerate(examples) if base[i] and (fold_of[i] != k or len(folds) == 1)]
-        fold_rankers.append(fit_logistic(*_ranker_rows(train, rank_weights), UNIT_FEATURES))
+        fold_rankers.append(fit_ranker(train, rank_weights, ranker, l2))
     qx, qy = _question_rows(examples, lambda i: fold_rankers[fold_of[i]])
     qw = np.array([weights[e.source] for e in examples])
     oof = np.zeros(len(examples))
@@ -257,7 +280,7 @@ def fit(examples: Sequence[QuestionExample], target_false_abstention: float = 0.
         oof[idx] = fit_abstainer(qx[train], qy[train], qw[train], trees).probability(qx[idx])
     threshold = choose_threshold(examples, oof, target_false_abstention)
     ranked = [e for e, b in zip(examples, base) if b]
-    ranker = fit_logistic(*_ranker_rows(ranked, rank_weights), UNIT_FEATURES)
+    unit_ranker = fit_ranker(ranked, rank_weights, ranker, l2)
     win_x = np.vstack([e.win_x for e in ranked])
     win_y = np.concatenate([e.win_y for e in ranked])
     win_w = np.concatenate([np.full(len(e.win_y), rank_weights[e.source]) for e in ranked])
@@ -274,7 +297,9 @@ def fit(examples: Sequence[QuestionExample], target_false_abstention: float = 0.
                              for t, th in points.items()},
     }
     report["runner_up"] = runner_report
-    return AnswerModel(ranker, trimmer, abstainer, threshold, report, second)
+    if ranker != "pointwise":  # (a pointwise fit's block stays as it was, so the shipped file is reproduced byte for byte)
+        report["ranker"] = {ranker: {"l2": l2}}
+    return AnswerModel(unit_ranker, trimmer, abstainer, threshold, report, second)
 
 
 def _second_rows(examples: Sequence[QuestionExample], ranker_for: Callable[[int], Logistic]) -> list[tuple[int, np.ndarray, float, float]]:

@@ -35,10 +35,15 @@ def train_answerer_cmd(
     examples_file: Optional[Path] = typer.Option(None, "--examples", help="Pickle of the collected examples: read when it exists, else written (refits without retrieval)."),
     near_miss: bool = typer.Option(False, "--near-miss/--no-near-miss", help="Also fit the abstainer on near-miss questions made from each fitting source's answerable ones (eval.near_miss; off by default: see README)."),
     cut_sentences: bool = typer.Option(False, "--cut-sentences/--no-cut-sentences", help="Also fit the abstainer on questions made unanswerable by cutting their answer sentence from the corpus (eval.cut_sentence; see README)."),
+    ranker: str = typer.Option("pointwise", "--ranker", help="Unit ranker: pointwise (logistic per unit), listwise (conditional logit over a question's units, eval.listwise) or blend (their log-odds mixed); see README."),
+    l2: Optional[float] = typer.Option(None, "--l2", min=0.0, help="L2 strength of the listwise ranker (default eval.listwise.DEFAULT_L2)."),
 ) -> None:
     """Fit answer ranking and the calibrated abstention on DRCD dev and the tune splits; write the model JSON."""
-    from eval.train_answerer import fit
+    from eval.listwise import DEFAULT_L2
+    from eval.train_answerer import RANKERS, fit
 
+    if ranker not in RANKERS:
+        fail(f"--ranker must be one of {', '.join(RANKERS)}")
     squads = list(squad) if squad else [DEFAULT_SQUAD]
     datasets = [] if no_reports else (list(dataset) if dataset else list(DEFAULT_DATASETS))
     for path in [*squads, *datasets]:
@@ -60,7 +65,7 @@ def train_answerer_cmd(
 
         examples = [e for e in examples if not e.source.endswith(CUT)]
     try:
-        model = fit(examples, target, trees)
+        model = fit(examples, target, trees, ranker=ranker, l2=DEFAULT_L2 if l2 is None else l2)
     except ValueError as exc:
         fail(str(exc))
     model.fit["sources"] = sorted({e.source for e in examples})

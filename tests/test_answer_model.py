@@ -115,8 +115,15 @@ def test_train_answerer_end_to_end_on_a_tiny_set(tmp_path: Path):
     out = tmp_path / "model.json"
     env = {"REPORTQA_EMBED_MODEL": "none"}
     result = run_cli("train-answerer", "--out", str(out), "--squad", str(squad), "--withhold", "0.25", "--no-reports",
-                     "--cache", str(tmp_path / "cache"), "--near-miss", "--cut-sentences", env=env)
+                     "--cache", str(tmp_path / "cache"), "--near-miss", "--cut-sentences", "--examples", str(tmp_path / "ex.pkl"), env=env)
     assert result.returncode == 0, result.stderr
+    # the same examples refitted with the blend of the listwise and pointwise rankers (eval.listwise)
+    blend = tmp_path / "blend.json"
+    refit = run_cli("train-answerer", "--out", str(blend), "--squad", str(squad), "--no-reports", "--near-miss",
+                    "--examples", str(tmp_path / "ex.pkl"), "--ranker", "blend", env=env)
+    assert refit.returncode == 0, refit.stderr
+    blended = parse_model(json.loads(blend.read_text(encoding="utf-8")), UNIT_FEATURES, QUESTION_FEATURES)
+    assert "blend" in blended.fit["ranker"] and "ranker" not in json.loads(out.read_text(encoding="utf-8"))["fit"]
     model = parse_model(json.loads(out.read_text(encoding="utf-8")), UNIT_FEATURES, QUESTION_FEATURES)
     assert model.fit["out_of_fold"]["tiny"]["questions"] >= 4
     assert model.second is not None and "runner_up" in model.fit  # the runner-up's model and its out-of-fold figures
