@@ -20,12 +20,12 @@ from ingest.zh.answer import (
     MARKER_RE,
     SENTENCE_PUNCT_ONLY,
 )
-from ingest.zh.comparison import compute
+from ingest.zh.comparison import agrees, compute, winner
 from ingest.zh.numbers import FIGURE_TOKEN_RE
 from ingest.zh.question import STOPWORDS
 from ingest.zh.text import ANSWER_SENTENCE_RE, CLAUSE_MARKS, CLAUSE_RE, EVIDENCE_JOIN
 
-from .claims import Claim, DraftAnswer
+from .claims import Claim, Computation, DraftAnswer, verdict_text
 
 _MAX_RANGE = 20  # a range marker wider than this is noise, not a citation
 
@@ -194,7 +194,24 @@ def computation_holds(claim: Claim) -> bool:
     cited = {n for chunk in claim.sources for n in bare_numbers(chunk.text)}
     if any(op not in cited for op in calc.operands):
         return False
-    return compute(calc.op, *calc.operands, Decimal(calc.scale)) == calc.result and calc.result in claim.text
+    if calc.result and not (compute(calc.op, *calc.operands, Decimal(calc.scale)) == calc.result and calc.result in claim.text):
+        return False
+    if calc.verdict is not None and not _verdict_holds(calc, claim.text):
+        return False
+    return bool(calc.result) or calc.verdict is not None
+
+
+def _verdict_holds(calc: Computation, text: str) -> bool:
+    """The named winner really has the larger (or smaller) figure, or the two really agree (or not), and the
+    clause says so."""
+    v, scale = calc.verdict, Decimal(calc.scale)
+    if v is None:
+        return False
+    if v.asked.kind == "which":
+        judged = v.winner is not None and winner(v.asked, *calc.operands, scale, v.signs) == v.winner
+    else:
+        judged = v.agree is not None and agrees(*calc.operands, scale) == v.agree
+    return judged and verdict_text(v) in text
 
 
 _MAX_MERGED_QUOTE = 300
