@@ -77,7 +77,11 @@ def _readings(analysis: QueryAnalysis, passages: Sequence[Chunk], asked: Asked |
         mentions = [replace(m, unit=rate) for m in _text_mentions(analysis.question.weights, pair, analysis.question.norm)]
         yield mentions, (pair.first, pair.second), pair.op
     if analysis.scope.is_comparison:
-        mentions = [replace(m, unit=rate) for m in _group_mentions(analysis.question.weights, analysis.scope.groups, passages)]
+        weights = analysis.question.weights
+        if pair is not None:  # the words naming the documents are not by their figures: what both measure is
+            context = match_key(pair.shared)
+            weights = {t: w for t, w in weights.items() if t in context and not FIGURE_TOKEN_RE.fullmatch(t)} or weights
+        mentions = [replace(m, unit=rate) for m in _group_mentions(weights, analysis.scope.groups, passages)]
         names = (pair.first, pair.second) if pair is not None else tuple(m.prefix for m in mentions)
         yield mentions, names, "difference"
 
@@ -87,11 +91,24 @@ def _two_figures(mentions: Sequence[Mention], passages: Sequence[Chunk], asked: 
         return None
     first = locate(mentions[0], passages, exclude=None)
     second = locate(mentions[1], passages, exclude=first)
+    if first is None or second is None:
+        return None
+    if common_unit(first.figure.unit, second.figure.unit) is None:
+        first, second = _in_one_unit(mentions, passages, first, second)
     if first is None or second is None or common_unit(first.figure.unit, second.figure.unit) is None:
         return None  # 520件 against 89.81% measure different things: not two figures to compare
     if same_quantity(first.figure, second.figure) and (asked is None or asked.kind != "agree"):
         return None  # one figure found twice (in 万元 and in 亿元) is no comparison, unless agreement is asked
     return first, second
+
+
+def _in_one_unit(mentions: Sequence[Mention], passages: Sequence[Chunk], first: Found, second: Found) -> tuple[Found | None, Found | None]:
+    """Two compared figures measure one thing: when the best figures of the two mentions differ in unit
+    (`团组数47个` against `公务接待费375万元`), each mention's figure in the other's unit, the better pair kept."""
+    again_first = locate(replace(mentions[0], unit=second.figure.unit), passages, exclude=second)
+    again_second = locate(replace(mentions[1], unit=first.figure.unit), passages, exclude=first)
+    pairs = [(f, s) for f, s in ((again_first, second), (first, again_second)) if f is not None and s is not None]
+    return max(pairs, key=lambda fs: fs[0].score + fs[1].score, default=(None, None))
 
 
 def _text_mentions(weights: dict[str, float], pair: Compared, question: str) -> list[Mention]:
