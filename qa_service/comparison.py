@@ -58,6 +58,8 @@ class ComparisonAnswerer:
         else:
             return None
         first, second = found
+        if names is None:
+            names = (messages.document_name(first.chunk.doc_title), messages.document_name(second.chunk.doc_title))
         claims = [figure_claim(f, m.prefix) for f, m in zip(found, mentions)]
         computed = _computed(op, first, second, asked, names)
         if computed is not None:
@@ -65,7 +67,7 @@ class ComparisonAnswerer:
         return DraftAnswer(claims=claims)
 
 
-Reading = tuple[list[Mention], tuple[str, str], str]  # the two mentions, their names, the operation
+Reading = tuple[list[Mention], tuple[str, str] | None, str]  # the two mentions, their names, the operation
 
 
 def _readings(analysis: QueryAnalysis, passages: Sequence[Chunk], asked: Asked | None) -> Iterator[Reading]:
@@ -82,8 +84,7 @@ def _readings(analysis: QueryAnalysis, passages: Sequence[Chunk], asked: Asked |
             context = match_key(pair.shared)
             weights = {t: w for t, w in weights.items() if t in context and not FIGURE_TOKEN_RE.fullmatch(t)} or weights
         mentions = [replace(m, unit=rate) for m in _group_mentions(weights, analysis.scope.groups, passages)]
-        names = (pair.first, pair.second) if pair is not None else tuple(m.prefix for m in mentions)
-        yield mentions, names, "difference"
+        yield mentions, None, "difference"  # named by their documents: groups are not in the question's order
 
 
 def _two_figures(mentions: Sequence[Mention], passages: Sequence[Chunk], asked: Asked | None) -> tuple[Found, Found] | None:

@@ -106,6 +106,11 @@ def computed_sum(value: str, unit: str) -> str:
     return f"两者合计{value}{unit}"
 
 
+def document_name(doc_title: str) -> str:
+    """A document named in a sentence: `《…工作报告》`."""
+    return f"《{doc_title}》"
+
+
 def document_prefix(doc_title: str) -> str:
     """Before a claim when documents give different values: `《…工作报告》：`."""
     return f"《{doc_title}》："
