@@ -91,7 +91,7 @@ def compared(question: str) -> Compared | None:
             continue
         rest = right[0][end.start() :] if end else ""
         shared = "，".join(p for p in [*left[:-1], rest, *right[1:]] if p.strip())
-        shared = _ASKING_RE.sub("", shared)  # `哪个多`, `几成`: how it asks, not what it measures
+        shared = _ASKING_RE.sub("", _WHICH_RE.sub("", shared))  # `哪个多`, `几成`: how it asks, not what it measures
         return Compared(first, second, shared, operation(q))
     return None
 
