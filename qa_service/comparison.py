@@ -94,7 +94,8 @@ def _two_figures(mentions: Sequence[Mention], passages: Sequence[Chunk], asked: 
     second = locate(mentions[1], passages, exclude=first)
     if first is None or second is None:
         return None
-    if common_unit(first.figure.unit, second.figure.unit) is None:
+    if common_unit(first.figure.unit, second.figure.unit) is None and asked is not None:
+        # Only when it asks which or whether: `认罪认罚案件520件，占同期刑事案件的89.81%` states the share asked.
         first, second = _in_one_unit(mentions, passages, first, second)
     if first is None or second is None or common_unit(first.figure.unit, second.figure.unit) is None:
         return None  # 520件 against 89.81% measure different things: not two figures to compare
