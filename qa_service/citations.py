@@ -181,8 +181,30 @@ def verify(
                 unsupported.append(claim.text)
         claim.sources, claim.quotes = kept_sources, kept_quotes
     draft.unsupported = unsupported
+    _follow_recited_figures(draft.claims)
     _merge_shared_quotes(draft.claims)
     return draft
+
+
+def _follow_recited_figures(claims: Sequence[Claim]) -> None:
+    """A computed clause cites the passages of the figures before it: when the check re-cited a figure to
+    another passage stating it (a table's other row chunk), the clause follows, so it cites no passage that no
+    figure of the answer cites."""
+    for i, claim in enumerate(claims):
+        if claim.computed is None or i < 2:
+            continue
+        figures = [c for c in claims[i - 2 : i] if c.computed is None]
+        cited = {c.id for f in figures for c in f.sources}
+        if all(c.id in cited for c in claim.sources):
+            continue
+        quoted: dict[str, tuple[Chunk, str]] = {}
+        for f in figures:
+            for chunk, quote in zip(f.sources, f.quotes):
+                quoted.setdefault(chunk.id, (chunk, quote))
+        numbers = {n for chunk, _ in quoted.values() for n in bare_numbers(chunk.text)}
+        if quoted and all(op in numbers for op in claim.computed.operands):
+            claim.sources = [chunk for chunk, _ in quoted.values()]
+            claim.quotes = [quote for _, quote in quoted.values()]
 
 
 def computation_holds(claim: Claim) -> bool:

@@ -122,3 +122,20 @@ def test_which_and_agreement_through_the_api(api):
     figures = {m for c in body["citations"] for m in re.findall(r"(\d+)万元", c["quote"])}
     assert {"375", "399"} <= figures  # both figures quoted, each one from a cited passage
     assert "两者不一致" in differ.json()["answer"]
+
+
+def test_a_computed_clause_follows_a_figure_recited_to_another_passage(tokenize):
+    from qa_service.claims import DraftAnswer
+
+    row = chunk("row", "计划执行情况报告", "表1 序号5 指标 450")  # holds the number, not the figure's words
+    target = chunk("target", "计划执行情况报告", "全社会固定资产投资年初预期目标450亿元。")
+    done = chunk("done", "区政府工作报告", "全社会固定资产投资241.5亿元，增长1.4%。")
+    first = Claim(text="全社会固定资产投资年初预期目标450亿元", sources=[row], quotes=[""])
+    second = Claim(text="全社会固定资产投资241.5亿元", sources=[done], quotes=["全社会固定资产投资241.5亿元"])
+    calc = Claim(text="相差208.5亿元", sources=[row, done], quotes=["", ""],
+                 computed=Computation("difference", ("450", "241.5"), "208.5"))
+    kept = verify(DraftAnswer(claims=[first, second, calc]), [target, row, done], tokenize, Settings().citation_min_support)
+    assert [c.id for c in kept.claims[0].sources] == ["target"]
+    assert [c.id for c in kept.claims[2].sources] == ["target", "done"]
+    text, citations = render(kept, {})
+    assert "（据[1][2]计算：相差208.5亿元）" in text and len(citations) == 2
