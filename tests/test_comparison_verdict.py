@@ -139,3 +139,25 @@ def test_a_computed_clause_follows_a_figure_recited_to_another_passage(tokenize)
     assert [c.id for c in kept.claims[2].sources] == ["target", "done"]
     text, citations = render(kept, {})
     assert "（据[1][2]计算：相差208.5亿元）" in text and len(citations) == 2
+
+
+ARRESTS = chunk("arr", "青浦区人民检察院2020年上半年工作报告",
+                "上半年，我院共受理移送审查批捕案件500件730人，同比分别下降41.7%、40.7%，批准逮捕638人，同比下降33.5%。")
+
+
+def test_figures_after_respectively_pair_with_the_figures_before():
+    from ingest.zh.comparison import respective_figures
+
+    text = ARRESTS.text
+    paired = {text[k : k + 5]: f"{v.value}{v.unit}" for k, v in respective_figures(text, 0, len(text)).items()}
+    assert paired == {"41.7%": "500件", "40.7%": "730人"}
+    single = "批准逮捕638人，同比下降33.5%。"
+    assert respective_figures(single, 0, len(single)) == {}
+
+
+def test_a_change_is_read_for_the_count_the_question_names(tokenize):
+    draft = ask("受理移送审查批捕的人数和批准逮捕的人数，哪个同比降得更少？", [ARRESTS], tokenize)
+    assert draft is not None
+    text, _ = render(verify(draft, [ARRESTS], tokenize, Settings().citation_min_support), {})
+    assert "40.7%" in text and "33.5%" in text
+    assert "批准逮捕的人数同比降得更少，相差7.2个百分点" in text  # 40.7 − 33.5, not 41.7 (the 件's change)
