@@ -20,12 +20,12 @@ from ingest.zh.answer import (
     MARKER_RE,
     SENTENCE_PUNCT_ONLY,
 )
-from ingest.zh.comparison import compute
+from ingest.zh.comparison import agrees, compute, winner
 from ingest.zh.numbers import FIGURE_TOKEN_RE
 from ingest.zh.question import STOPWORDS
 from ingest.zh.text import ANSWER_SENTENCE_RE, CLAUSE_MARKS, CLAUSE_RE, EVIDENCE_JOIN
 
-from .claims import Claim, DraftAnswer
+from .claims import Claim, Computation, DraftAnswer, verdict_text
 
 _MAX_RANGE = 20  # a range marker wider than this is noise, not a citation
 
@@ -181,8 +181,30 @@ def verify(
                 unsupported.append(claim.text)
         claim.sources, claim.quotes = kept_sources, kept_quotes
     draft.unsupported = unsupported
+    _follow_recited_figures(draft.claims)
     _merge_shared_quotes(draft.claims)
     return draft
+
+
+def _follow_recited_figures(claims: Sequence[Claim]) -> None:
+    """A computed clause cites the passages of the figures before it: when the check re-cited a figure to
+    another passage stating it (a table's other row chunk), the clause follows, so it cites no passage that no
+    figure of the answer cites."""
+    for i, claim in enumerate(claims):
+        if claim.computed is None or i < 2:
+            continue
+        figures = [c for c in claims[i - 2 : i] if c.computed is None]
+        cited = {c.id for f in figures for c in f.sources}
+        if all(c.id in cited for c in claim.sources):
+            continue
+        quoted: dict[str, tuple[Chunk, str]] = {}
+        for f in figures:
+            for chunk, quote in zip(f.sources, f.quotes):
+                quoted.setdefault(chunk.id, (chunk, quote))
+        numbers = {n for chunk, _ in quoted.values() for n in bare_numbers(chunk.text)}
+        if quoted and all(op in numbers for op in claim.computed.operands):
+            claim.sources = [chunk for chunk, _ in quoted.values()]
+            claim.quotes = [quote for _, quote in quoted.values()]
 
 
 def computation_holds(claim: Claim) -> bool:
@@ -194,7 +216,24 @@ def computation_holds(claim: Claim) -> bool:
     cited = {n for chunk in claim.sources for n in bare_numbers(chunk.text)}
     if any(op not in cited for op in calc.operands):
         return False
-    return compute(calc.op, *calc.operands, Decimal(calc.scale)) == calc.result and calc.result in claim.text
+    if calc.result and not (compute(calc.op, *calc.operands, Decimal(calc.scale)) == calc.result and calc.result in claim.text):
+        return False
+    if calc.verdict is not None and not _verdict_holds(calc, claim.text):
+        return False
+    return bool(calc.result) or calc.verdict is not None
+
+
+def _verdict_holds(calc: Computation, text: str) -> bool:
+    """The named winner really has the larger (or smaller) figure, or the two really agree (or not), and the
+    clause says so."""
+    v, scale = calc.verdict, Decimal(calc.scale)
+    if v is None:
+        return False
+    if v.asked.kind == "which":
+        judged = v.winner is not None and winner(v.asked, *calc.operands, scale, v.signs) == v.winner
+    else:
+        judged = v.agree is not None and agrees(*calc.operands, scale) == v.agree
+    return judged and verdict_text(v) in text
 
 
 _MAX_MERGED_QUOTE = 300

@@ -6,8 +6,28 @@ from dataclasses import dataclass, field
 
 from ingest.models import Chunk
 from ingest.zh.answer import CLAIM_END_PUNCT
+from ingest.zh.comparison import Asked
 
-from .messages import ANSWER_END, CLAIM_SEPARATOR, UNSUPPORTED_MARK, computed_clause
+from .messages import ANSWER_END, CLAIM_SEPARATOR, UNSUPPORTED_MARK, agreement, computed_clause, computed_winner
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What a computed clause says of its two figures when the question asks which one (`哪个更多`) or whether they
+    agree (`一样吗`); the verifier re-judges it from the operands (citations.computation_holds)."""
+
+    asked: Asked
+    names: tuple[str, str] = ("", "")  # the two mentions in the question's words
+    signs: tuple[int, int] = (1, 1)  # change figures: -1 for a decline as its clause writes it (`同比下降17.7%`)
+    winner: int | None = None  # which: the figure named
+    agree: bool | None = None  # agree: whether the two state one quantity
+
+
+def verdict_text(v: Verdict) -> str:
+    """`上半年青浦检察院向法院提起公诉的案件数更多` / `两者一致` / `两者不一致`."""
+    if v.asked.kind == "which":
+        return computed_winner(v.names[v.winner or 0], v.asked.wording)
+    return agreement(bool(v.agree))
 
 
 @dataclass(frozen=True)
@@ -19,6 +39,7 @@ class Computation:
     operands: tuple[str, str]
     result: str
     scale: str = "1"  # takes the second operand into the first one's unit (万元 -> 亿元: 0.0001)
+    verdict: Verdict | None = None  # which one, or whether they agree; `result` may then be "" (nothing computed)
 
 
 @dataclass

@@ -10,19 +10,34 @@ passes when the question compares nothing or two figures with their passages are
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from ingest.models import Chunk
 from ingest.zh import char_bigrams, match_key
-from ingest.zh.comparison import Compared, common_unit, compared, compute, is_comparison, same_quantity
+from ingest.zh.comparison import (
+    Asked,
+    Compared,
+    agrees,
+    asked_verdict,
+    change_sign,
+    common_unit,
+    compared,
+    compute,
+    is_comparison,
+    same_quantity,
+    winner,
+)
 from ingest.zh.numbers import FIGURE_TOKEN_RE
 
 from . import messages
-from .claims import Claim, Computation, DraftAnswer
+from .claims import Claim, Computation, DraftAnswer, Verdict, verdict_text
 from .figure_locator import PASSAGES, TIMES_RE, Found, Mention, figure_claim, locate
 
 if TYPE_CHECKING:
+    from .analysis import QueryAnalysis
     from .answerers import AnswerContext
 
 
@@ -35,26 +50,67 @@ class ComparisonAnswerer:
         passages = [p.chunk for p in ctx.retrieved.passages[:PASSAGES]]
         if not is_comparison(analysis.text):
             return None
-        pair = compared(analysis.text)
-        if pair is not None:
-            mentions, op = _text_mentions(analysis.question.weights, pair, analysis.question.norm), pair.op
-        elif analysis.scope.is_comparison:
-            mentions, op = _group_mentions(analysis.question.weights, analysis.scope.groups, passages), "difference"
+        asked = asked_verdict(analysis.text)
+        for mentions, names, op in _readings(analysis, passages, asked):
+            found = _two_figures(mentions, passages, asked)
+            if found is not None:
+                break
         else:
             return None
-        if len(mentions) != 2 or any(not m.terms for m in mentions):
-            return None
-        first = locate(mentions[0], passages, exclude=None)
-        second = locate(mentions[1], passages, exclude=first)
-        if first is None or second is None or common_unit(first.figure.unit, second.figure.unit) is None:
-            return None  # 520件 against 89.81% measure different things: not two figures to compare
-        if same_quantity(first.figure, second.figure):
-            return None  # one figure found twice (in 万元 and in 亿元) is no comparison
-        claims = [figure_claim(found, m.prefix) for found, m in zip((first, second), mentions)]
-        computed = _computed(op, first, second)
+        first, second = found
+        if names is None:
+            names = (messages.document_name(first.chunk.doc_title), messages.document_name(second.chunk.doc_title))
+        claims = [figure_claim(f, m.prefix) for f, m in zip(found, mentions)]
+        computed = _computed(op, first, second, asked, names)
         if computed is not None:
             claims.append(computed)
         return DraftAnswer(claims=claims)
+
+
+Reading = tuple[list[Mention], tuple[str, str] | None, str]  # the two mentions, their names, the operation
+
+
+def _readings(analysis: QueryAnalysis, passages: Sequence[Chunk], asked: Asked | None) -> Iterator[Reading]:
+    """The question's two mentions as it words them, then (when it compares documents: `区政府工作报告和计划执行
+    情况报告说的一样吗`) the documents' groups, whose figures are read with the whole question's terms."""
+    pair = compared(analysis.text)
+    rate = "%" if asked is not None and asked.change else None  # `哪个同比降得更多`: the changes, not the amounts
+    if pair is not None:
+        mentions = [replace(m, unit=rate) for m in _text_mentions(analysis.question.weights, pair, analysis.question.norm)]
+        yield mentions, (pair.first, pair.second), pair.op
+    if analysis.scope.is_comparison:
+        weights = analysis.question.weights
+        if pair is not None:  # the words naming the documents are not by their figures: what both measure is
+            context = match_key(pair.shared)
+            weights = {t: w for t, w in weights.items() if t in context and not FIGURE_TOKEN_RE.fullmatch(t)} or weights
+        mentions = [replace(m, unit=rate) for m in _group_mentions(weights, analysis.scope.groups, passages)]
+        yield mentions, None, "difference"  # named by their documents: groups are not in the question's order
+
+
+def _two_figures(mentions: Sequence[Mention], passages: Sequence[Chunk], asked: Asked | None) -> tuple[Found, Found] | None:
+    if len(mentions) != 2 or any(not m.terms for m in mentions):
+        return None
+    first = locate(mentions[0], passages, exclude=None)
+    second = locate(mentions[1], passages, exclude=first)
+    if first is None or second is None:
+        return None
+    if common_unit(first.figure.unit, second.figure.unit) is None and asked is not None:
+        # Only when it asks which or whether: `认罪认罚案件520件，占同期刑事案件的89.81%` states the share asked.
+        first, second = _in_one_unit(mentions, passages, first, second)
+    if first is None or second is None or common_unit(first.figure.unit, second.figure.unit) is None:
+        return None  # 520件 against 89.81% measure different things: not two figures to compare
+    if same_quantity(first.figure, second.figure) and (asked is None or asked.kind != "agree"):
+        return None  # one figure found twice (in 万元 and in 亿元) is no comparison, unless agreement is asked
+    return first, second
+
+
+def _in_one_unit(mentions: Sequence[Mention], passages: Sequence[Chunk], first: Found, second: Found) -> tuple[Found | None, Found | None]:
+    """Two compared figures measure one thing: when the best figures of the two mentions differ in unit
+    (`团组数47个` against `公务接待费375万元`), each mention's figure in the other's unit, the better pair kept."""
+    again_first = locate(replace(mentions[0], unit=second.figure.unit), passages, exclude=second)
+    again_second = locate(replace(mentions[1], unit=first.figure.unit), passages, exclude=first)
+    pairs = [(f, s) for f, s in ((again_first, second), (first, again_second)) if f is not None and s is not None]
+    return max(pairs, key=lambda fs: fs[0].score + fs[1].score, default=(None, None))
 
 
 def _text_mentions(weights: dict[str, float], pair: Compared, question: str) -> list[Mention]:
@@ -78,25 +134,50 @@ def _group_mentions(weights: dict[str, float], groups: Sequence[Sequence[str]], 
     return out
 
 
-def _computed(op: str, a: Found, b: Found) -> Claim | None:
-    """The difference, ratio or sum of two figures in the same unit, as a computed clause."""
+def _computed(op: str, a: Found, b: Found, asked: Asked | None, names: tuple[str, str]) -> Claim | None:
+    """The difference, ratio or sum of two figures in the same unit, with which one the question picks or whether
+    they agree, as a computed clause."""
     unit = common_unit(a.figure.unit, b.figure.unit)
-    if unit is None or (op != "ratio" and unit[2] != 1):  # 亿元 against 万元: only their ratio is shown
+    if unit is None:
         return None
     scale = unit[2] / unit[1]
-    result = compute(op, a.figure.value, b.figure.value, scale)
-    if result is None:
+    verdict = _verdict(asked, a, b, scale, names)
+    result = None
+    if op == "ratio" or unit[2] == 1:  # 亿元 against 万元: only their ratio is shown
+        result = compute(op, a.figure.value, b.figure.value, scale)
+    if verdict is not None and verdict.agree:
+        result = None  # agreeing figures: nothing to add but that they agree
+    if result is None and verdict is None:
         return None
-    if op == "ratio":
-        body = messages.computed_ratio(result)
-    elif op == "sum":
-        body = messages.computed_sum(result, a.figure.unit)
-    else:
-        body = messages.computed_difference(result, a.figure.unit)
+    body = _result_text(op, result, a.figure.unit) if result is not None else ""
+    if verdict is not None:
+        body = messages.with_verdict(verdict_text(verdict), body)
     sources = [a.chunk] if a.chunk.id == b.chunk.id else [a.chunk, b.chunk]
     return Claim(
         text=body,
         sources=sources,
         quotes=[a.quote] if len(sources) == 1 else [a.quote, b.quote],
-        computed=Computation(op, (a.figure.value, b.figure.value), result, str(scale)),
+        computed=Computation(op, (a.figure.value, b.figure.value), result or "", str(scale), verdict),
     )
+
+
+def _result_text(op: str, result: str, unit: str) -> str:
+    if op == "ratio":
+        return messages.computed_ratio(result)
+    if op == "sum":
+        return messages.computed_sum(result, unit)
+    return messages.computed_difference(result, unit)
+
+
+def _verdict(asked: Asked | None, a: Found, b: Found, scale: Decimal, names: tuple[str, str]) -> Verdict | None:
+    """Which figure the question picks (none on a tie or without both names), or whether the two agree."""
+    if asked is None:
+        return None
+    values = (a.figure.value, b.figure.value)
+    if asked.kind == "agree":
+        return Verdict(asked, names, agree=agrees(*values, scale))
+    signs = tuple(change_sign(f.chunk.text[f.start : f.figure.start]) for f in (a, b))
+    picked = winner(asked, *values, scale, signs)
+    if picked is None or not all(names):
+        return None
+    return Verdict(asked, names, signs, winner=picked)

@@ -22,7 +22,9 @@ from ingest.zh.comparison import (
     QUOTE_LEADING_MARKS,
     YEAR_RE,
     Figure,
+    counts,
     figures,
+    respective_figures,
     time_forms,
 )
 from ingest.zh.text import HAN_RE, LINE_BREAK_RE
@@ -109,16 +111,22 @@ def _sentence_figures(m: Mention, chunk: Chunk, s: int, e: int, heading: str, to
     # Chinese noun phrases are head-final: what `国考、市考断面水质优良率` measures is its last term, 优良率.
     head = max(m.terms, key=lambda t: m.text.rfind(t)) if m.text and m.terms else ""
     out = []
+    # `500件730人，同比分别下降41.7%、40.7%`: 40.7% is read as what 730人 is (its clause is the window's start;
+    # `人数` its count noun).
+    paired = respective_figures(text, s, e)
     for i, (cs, ce) in enumerate(clauses):
         window_start = clauses[i - 1][0] if i > 0 else cs
-        before = match_key(text[window_start:cs])
-        earlier = match_key(text[s:cs])
+        earlier = match_key(text[s:cs]) + "\x00" + counts([f.unit for f in figures(text[s:cs])])
         for fig in figures(text[cs:ce]):
             if m.unit is not None and fig.unit != m.unit:
                 continue
             end = cs + fig.end
-            own = match_key(text[cs:end])
-            if not any(k in own or k in before for k in key):
+            pair = paired.get(cs + fig.start)
+            start = next((c for c, _ in reversed(clauses) if pair is not None and c <= pair.start), window_start)
+            before = match_key(text[start:cs])
+            clause = match_key(text[cs:end])
+            own = clause + "\x00" + counts([fig.unit] + ([pair.unit] if pair is not None else []))
+            if not any(k in clause or k in before for k in key):
                 continue
             cover = sum(w * (1.0 if t in own else _CONTEXT_SHARE if t in earlier or t in heading else 0.0)
                         for t, w in (m.terms | m.shared).items()) / total
@@ -130,8 +138,8 @@ def _sentence_figures(m: Mention, chunk: Chunk, s: int, e: int, heading: str, to
             likeness = len(wanted & char_bigrams(upto)) / len(wanted) if wanted else 0.0
             score = cover + _LIKENESS_WEIGHT * likeness
             score += _HEAD_WEIGHT if head and head in upto else 0.0
-            score += _ASKED_WEIGHT * _asked_share(own, m.asked)
-            out.append(Found(chunk, placed, cs if any(k in own for k in key) else window_start, score))
+            score += _ASKED_WEIGHT * _asked_share(clause, m.asked)
+            out.append(Found(chunk, placed, cs if any(k in clause for k in key) else start, score))
     return out
 
 

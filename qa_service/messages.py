@@ -87,8 +87,28 @@ def computed_ratio(value: str) -> str:
     return f"前者约为后者的{value}%"
 
 
+def computed_winner(name: str, wording: str) -> str:
+    """The figure a which-question picks, in the question's words: `上半年青浦检察院向法院提起公诉的案件数更多`."""
+    return f"{name}{wording}"
+
+
+def agreement(agree: bool) -> str:
+    """Whether two figures state one quantity (after taking them to one unit)."""
+    return "两者一致" if agree else "两者不一致"
+
+
+def with_verdict(verdict: str, computed: str) -> str:
+    """A verdict and the figure computed for it: `…更多，相差84件`."""
+    return f"{verdict}，{computed}" if computed else verdict
+
+
 def computed_sum(value: str, unit: str) -> str:
     return f"两者合计{value}{unit}"
+
+
+def document_name(doc_title: str) -> str:
+    """A document named in a sentence: `《…工作报告》`."""
+    return f"《{doc_title}》"
 
 
 def document_prefix(doc_title: str) -> str:

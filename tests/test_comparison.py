@@ -45,7 +45,7 @@ def test_two_figures_each_cited_with_their_difference(tokenize):
     assert draft is not None
     text, citations = render(verify(draft, [BUDGET], tokenize, Settings().citation_min_support), {})
     assert "教育支出288337万元" in text and "农林水支出311302万元" in text
-    assert "（据[1]计算：相差22965万元）" in text
+    assert "（据[1]计算：农林水支出更多，相差22965万元）" in text
     assert [c.chunk.id for c in citations] == ["budget"]
 
 
@@ -54,7 +54,7 @@ def test_figures_from_two_documents_cite_both(tokenize):
     draft = ask(question, [PROSECUTOR, CRIMINAL], tokenize)
     assert draft is not None
     text, citations = render(verify(draft, [PROSECUTOR, CRIMINAL], tokenize, Settings().citation_min_support), {})
-    assert text == "我院向法院提起公诉714件[1]；共受理刑事案件630件[2]（据[1][2]计算：相差84件）。"
+    assert text == "我院向法院提起公诉714件[1]；共受理刑事案件630件[2]（据[1][2]计算：上半年青浦检察院向法院提起公诉的案件数更多，相差84件）。"
     assert [c.chunk.id for c in citations] == ["pros", "crim"]
 
 

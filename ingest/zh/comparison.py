@@ -26,7 +26,8 @@ _MENTION_END_RE = re.compile(
     "|".join(
         longest_first(tagged(name, tag))
         for name, tag in (("compare_ops", "join"), ("compare_ops", "ratio"), ("compare_ops", "sum"),
-                          ("compare_ops", "choose"), ("ask_words", "ask"))
+                          ("compare_ops", "choose"), ("ask_words", "ask"), ("compare_asks", "which"),
+                          ("compare_asks", "agree"))
     )
 )
 _ASKING_RE = re.compile(
@@ -90,7 +91,7 @@ def compared(question: str) -> Compared | None:
             continue
         rest = right[0][end.start() :] if end else ""
         shared = "，".join(p for p in [*left[:-1], rest, *right[1:]] if p.strip())
-        shared = _ASKING_RE.sub("", shared)  # `哪个多`, `几成`: how it asks, not what it measures
+        shared = _ASKING_RE.sub("", _WHICH_RE.sub("", shared))  # `哪个多`, `几成`: how it asks, not what it measures
         return Compared(first, second, shared, operation(q))
     return None
 
@@ -158,8 +159,136 @@ def _places(number: str) -> int:
 def same_quantity(a: Figure, b: Figure) -> bool:
     """Whether two figures state one quantity: 2071889万元 and 207.19亿元 (to the precision written)."""
     unit = common_unit(a.unit, b.unit)
-    if unit is None:
+    return unit is not None and agrees(a.value, b.value, unit[2])
+
+
+# -- which of the two, or whether they agree ------------------------------------------------------------
+def _tag_re(tag: str) -> str:
+    return longest_first(tagged("compare_asks", tag))
+
+
+_UPTO_PUNCT = r"[^，,。？?！!；;]"
+# `哪个同比降得更多`: a which-word, then (within its piece) the ask ending in a direction word.
+_WHICH_RE = re.compile(f"(?:{_tag_re('which')})(?:是)?({_UPTO_PUNCT}{{0,12}}?(?:{_tag_re('more')}|{_tag_re('less')}))")
+_FALL_RE = re.compile(_tag_re("fall"))
+_RISE_RE = re.compile(_tag_re("rise"))
+_DEGREE_RE = re.compile(_tag_re("degree"))
+# `说的一样吗`, `是否一致`, `是不是相同`.
+_AGREE_RE = re.compile(
+    f"(?:{_tag_re('agree')}){_UPTO_PUNCT}{{0,2}}?(?:{_tag_re('yes_no')})"
+    f"|(?:{_tag_re('yes_no')}){_UPTO_PUNCT}{{0,8}}?(?:{_tag_re('agree')})"
+)
+
+
+@dataclass(frozen=True)
+class Asked:
+    """What a comparison question asks of its two figures beyond them: which one (`哪个同比降得更多`) or whether
+    they agree (`一样吗`)."""
+
+    kind: str  # "which" | "agree"
+    wording: str = ""  # which: the ask in the question's words, with a comparative marker (`同比降得更多`)
+    larger: bool = True  # which: the larger figure (or the larger change) wins
+    change: str = ""  # which: "fall" | "rise" when the figures are changes compared in that direction
+
+
+def asked_verdict(question: str) -> Asked | None:
+    q = normalize_for_match(question)
+    m = _WHICH_RE.search(q)
+    if m:
+        ask = m.group(1).lstrip(_MENTION_TRIM)  # `谁的降幅小` -> `降幅小`
+        larger = _ends_with(ask, "more")
+        change = "fall" if _FALL_RE.search(ask) else "rise" if _RISE_RE.search(ask) else ""
+        if not _DEGREE_RE.search(ask):  # `哪个多` -> `更多`, `花得多` -> `花得更多`
+            end = _direction_start(ask)
+            ask = ask[:end] + tagged("compare_asks", "degree")[0] + ask[end:]
+        return Asked("which", ask, larger, change)
+    if _AGREE_RE.search(q):
+        return Asked("agree")
+    return None
+
+
+def _ends_with(ask: str, tag: str) -> bool:
+    return any(ask.endswith(w) for w in tagged("compare_asks", tag))
+
+
+def _direction_start(ask: str) -> int:
+    word = max((w for w in (*tagged("compare_asks", "more"), *tagged("compare_asks", "less")) if ask.endswith(w)), key=len)
+    return len(ask) - len(word)
+
+
+def _last_match(pattern: re.Pattern[str], text: str) -> int:
+    found = list(pattern.finditer(text))
+    return found[-1].start() if found else -1
+
+
+def change_sign(before: str) -> int:
+    """The sign of a change figure from the words before it in its clause: `同比下降17.7%` -> -1; else +1."""
+    return -1 if _last_match(_FALL_RE, before) > _last_match(_RISE_RE, before) else 1
+
+
+def winner(asked: Asked, a: str, b: str, scale: Decimal, signs: tuple[int, int] = (1, 1)) -> int | None:
+    """Which figure (0 or 1) the question's direction picks: the larger or smaller value, or for change figures
+    the larger or smaller change in the asked direction (`降得更多` of 下降17.7% and 下降8.1% -> 17.7%). None on
+    a tie or an unreadable number."""
+    try:
+        x, y = Decimal(a), Decimal(b) * scale
+    except InvalidOperation:
+        return None
+    if asked.change:
+        toward = -1 if asked.change == "fall" else 1
+        x, y = x * signs[0] * toward, y * signs[1] * toward
+    if x == y:
+        return None
+    return 0 if (x > y) == asked.larger else 1
+
+
+def agrees(a: str, b: str, scale: Decimal) -> bool:
+    """Whether two values state one quantity once b is in a's unit: 207.19 and 2071889 × 0.0001, to the precision
+    written (half a unit of the last shown place, and 0.05% for rounded large figures)."""
+    try:
+        x, y = Decimal(a), Decimal(b) * scale
+    except InvalidOperation:
         return False
-    x, y = Decimal(a.value), Decimal(b.value) * unit[2]
-    places = min(_places(a.value), _places(str(y.normalize())))
+    places = min(_places(a), _places(str(y.normalize())))
     return abs(x - y) <= Decimal(1).scaleb(-places) / 2 + abs(x) * Decimal("0.0005")
+
+
+# -- what a figure counts -------------------------------------------------------------------------------------
+_RESPECTIVE_RE = re.compile(_tag_re("respective"))
+_COUNT_SUFFIX = tagged("compare_asks", "count")[0]
+_LIST_MARKS = "、和及与"  # between the figures of one list (`41.7%、40.7%`)
+
+
+def counts(units: list[str]) -> str:
+    """The count nouns a figure's unit answers (`人` -> `人数`), joined by a character no term holds."""
+    return "\x00".join(f"{u}{_COUNT_SUFFIX}" for u in units)
+
+
+def respective_figures(text: str, start: int, end: int) -> dict[int, Figure]:
+    """Figures after `分别` paired in order with the figures just before it, in text[start:end]:
+    `受理…案件500件730人，同比分别下降41.7%、40.7%` -> {offset of 41.7%: 500件, offset of 40.7%: 730人}."""
+    out: dict[int, Figure] = {}
+    sentence = text[start:end]
+    for m in _RESPECTIVE_RE.finditer(sentence):
+        after = []
+        for fig in figures(sentence[m.end() :]):
+            gap = sentence[m.end() + (after[-1].end if after else 0) : m.end() + fig.start]
+            if after and gap.strip(_LIST_MARKS + " "):
+                break  # the list ended
+            after.append(fig)
+        before = _last_run(sentence, figures(sentence[: m.start()]))
+        if len(after) < 2 or len(before) != len(after):
+            continue
+        for a, b in zip(after, before):
+            out[start + m.end() + a.start] = Figure(b.value, b.unit, start + b.start, start + b.end)
+    return out
+
+
+def _last_run(sentence: str, found: list[Figure]) -> list[Figure]:
+    """The last figures before a point written together (`500件730人`, `12个、8个`), nothing but marks between."""
+    run: list[Figure] = []
+    for fig in reversed(found):
+        if run and sentence[fig.end : run[0].start].strip(_LIST_MARKS + " "):
+            break
+        run.insert(0, fig)
+    return run
