@@ -10,8 +10,8 @@ passes when the question compares nothing or two figures with their passages are
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from dataclasses import replace
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -27,7 +27,11 @@ from ingest.zh.comparison import (
     compared,
     compute,
     is_comparison,
+    measured,
+    mention_places,
+    mention_queries,
     same_quantity,
+    time_forms,
     winner,
 )
 from ingest.zh.numbers import FIGURE_TOKEN_RE
@@ -41,62 +45,116 @@ if TYPE_CHECKING:
     from .answerers import AnswerContext
 
 
+PlaceDocs = Callable[[str], set[str] | frozenset[str]]
+Sides = tuple[Sequence[Chunk], Sequence[Chunk]]  # the passages each mention's figure is looked for in
+
+
 class ComparisonAnswerer:
     mode = "extractive"
     free_text = False
 
+    def __init__(self, place_docs: PlaceDocs | None = None):
+        self.place_docs = place_docs  # documents naming a place: a mention naming one reads only those
+
     def answer(self, ctx: AnswerContext) -> DraftAnswer | None:
         analysis = ctx.analysis
-        passages = [p.chunk for p in ctx.retrieved.passages[:PASSAGES]]
         if not is_comparison(analysis.text):
             return None
+        passages = [p.chunk for p in ctx.retrieved.passages[:PASSAGES]]
         asked = asked_verdict(analysis.text)
-        for mentions, names, op in _readings(analysis, passages, asked):
-            found = _two_figures(mentions, passages, asked)
-            if found is not None:
-                break
-        else:
+        readings = list(_readings(analysis, passages, asked, self.place_docs))
+        read = next(((r, f) for r in readings if (f := _two_figures(r.mentions, (passages, passages), asked))), None)
+        if readings and readings[0].queries is not None:
+            again = _in_own_rankings(ctx, readings[0], passages, asked, failed=read is None)
+            read = again or read
+        if read is None:
             return None
+        reading, found = read
         first, second = found
-        if names is None:
-            names = (messages.document_name(first.chunk.doc_title), messages.document_name(second.chunk.doc_title))
-        claims = [figure_claim(f, m.prefix) for f, m in zip(found, mentions)]
-        computed = _computed(op, first, second, asked, names)
+        names = reading.names or (messages.document_name(first.chunk.doc_title), messages.document_name(second.chunk.doc_title))
+        claims = [figure_claim(f, m.prefix) for f, m in zip(found, reading.mentions)]
+        computed = _computed(reading.op, first, second, asked, names)
         if computed is not None:
             claims.append(computed)
         return DraftAnswer(claims=claims)
 
 
-Reading = tuple[list[Mention], tuple[str, str] | None, str]  # the two mentions, their names, the operation
+@dataclass(frozen=True)
+class Reading:
+    mentions: list[Mention]
+    names: tuple[str, str] | None  # as the question names them; None: by their documents
+    op: str
+    queries: tuple[str, str] | None = None  # each mention with what both measure, retrieved on its own
 
 
-def _readings(analysis: QueryAnalysis, passages: Sequence[Chunk], asked: Asked | None) -> Iterator[Reading]:
+def _readings(analysis: QueryAnalysis, passages: Sequence[Chunk], asked: Asked | None, place_docs: PlaceDocs | None) -> Iterator[Reading]:
     """The question's two mentions as it words them, then (when it compares documents: `区政府工作报告和计划执行
     情况报告说的一样吗`) the documents' groups, whose figures are read with the whole question's terms."""
     pair = compared(analysis.text)
     rate = "%" if asked is not None and asked.change else None  # `哪个同比降得更多`: the changes, not the amounts
     if pair is not None:
-        mentions = [replace(m, unit=rate) for m in _text_mentions(analysis.question.weights, pair, analysis.question.norm)]
-        yield mentions, (pair.first, pair.second), pair.op
+        whole = measured(pair)  # `川沙新镇和青浦区的财政收入`: 川沙新镇 measures 财政收入 too
+        mentions = _text_mentions(analysis.question.weights, whole, analysis.question.norm)
+        mentions = [replace(m, unit=rate) for m in _placed(mentions, place_docs)]
+        yield Reading(mentions, (pair.first, pair.second), pair.op, mention_queries(whole))
     if analysis.scope.is_comparison:
         weights = analysis.question.weights
         if pair is not None:  # the words naming the documents are not by their figures: what both measure is
             context = match_key(pair.shared)
             weights = {t: w for t, w in weights.items() if t in context and not FIGURE_TOKEN_RE.fullmatch(t)} or weights
         mentions = [replace(m, unit=rate) for m in _group_mentions(weights, analysis.scope.groups, passages)]
-        yield mentions, None, "difference"  # named by their documents: groups are not in the question's order
+        yield Reading(mentions, None, "difference")  # named by their documents: groups are not in the question's order
 
 
-def _two_figures(mentions: Sequence[Mention], passages: Sequence[Chunk], asked: Asked | None) -> tuple[Found, Found] | None:
+def _placed(mentions: list[Mention], place_docs: PlaceDocs | None) -> list[Mention]:
+    """A mention naming a place reads the documents naming it (the index's lookup), the place as their heading."""
+    if place_docs is None:
+        return mentions
+    out = []
+    for m in mentions:
+        places = mention_places(m.text)
+        docs = [frozenset(place_docs(p)) for p in places]
+        if docs and all(docs):
+            out.append(replace(m, doc_ids=frozenset.intersection(*docs), place="".join(places)))
+        else:
+            out.append(m)
+    return out
+
+
+def _in_own_rankings(ctx: AnswerContext, reading: Reading, passages: Sequence[Chunk], asked: Asked | None, failed: bool) -> tuple[Reading, tuple[Found, Found]] | None:
+    """Each mention retrieved on its own (`川沙新镇1-7月财政总收入` and `青浦区上半年区级一般公共预算收入` live in two
+    documents; one retrieval of the whole question ranks one of them): at most two more retrievals, for the mentions
+    whose words the passages read do not hold, or both when no two figures were found there."""
+    search = getattr(ctx, "search", None)  # None: a context without a retriever to ask (tiny tests)
+    todo = [i for i, m in enumerate(reading.mentions) if not _covered(m, passages)]
+    if search is None or reading.queries is None or not (todo or failed):
+        return None
+    sides = [list(passages), list(passages)]
+    for i in todo or (0, 1):
+        own = [p.chunk for p in search(reading.queries[i], PASSAGES).passages]
+        ids = {c.id for c in own}
+        sides[i] = own + [c for c in passages if c.id not in ids]  # its own ranking first, then the common one
+    found = _two_figures(reading.mentions, (sides[0], sides[1]), asked)
+    return None if found is None else (reading, found)
+
+
+def _covered(m: Mention, passages: Sequence[Chunk]) -> bool:
+    """Whether the passages a mention may read hold each of its words (its time scopes in any of their forms)."""
+    read = [c for c in passages if m.doc_ids is None or c.doc_id in m.doc_ids]
+    held = m.place + "\x00".join(match_key(c.text + " ".join(c.heading_path)) for c in read)
+    return bool(read) and all(any(form in held for form in time_forms(t)) for t in m.terms)
+
+
+def _two_figures(mentions: Sequence[Mention], sides: Sides, asked: Asked | None) -> tuple[Found, Found] | None:
     if len(mentions) != 2 or any(not m.terms for m in mentions):
         return None
-    first = locate(mentions[0], passages, exclude=None)
-    second = locate(mentions[1], passages, exclude=first)
+    first = locate(mentions[0], sides[0], exclude=None)
+    second = locate(mentions[1], sides[1], exclude=first)
     if first is None or second is None:
         return None
     if common_unit(first.figure.unit, second.figure.unit) is None and asked is not None:
         # Only when it asks which or whether: `认罪认罚案件520件，占同期刑事案件的89.81%` states the share asked.
-        first, second = _in_one_unit(mentions, passages, first, second)
+        first, second = _in_one_unit(mentions, sides, first, second)
     if first is None or second is None or common_unit(first.figure.unit, second.figure.unit) is None:
         return None  # 520件 against 89.81% measure different things: not two figures to compare
     if same_quantity(first.figure, second.figure) and (asked is None or asked.kind != "agree"):
@@ -104,11 +162,11 @@ def _two_figures(mentions: Sequence[Mention], passages: Sequence[Chunk], asked: 
     return first, second
 
 
-def _in_one_unit(mentions: Sequence[Mention], passages: Sequence[Chunk], first: Found, second: Found) -> tuple[Found | None, Found | None]:
+def _in_one_unit(mentions: Sequence[Mention], sides: Sides, first: Found, second: Found) -> tuple[Found | None, Found | None]:
     """Two compared figures measure one thing: when the best figures of the two mentions differ in unit
     (`团组数47个` against `公务接待费375万元`), each mention's figure in the other's unit, the better pair kept."""
-    again_first = locate(replace(mentions[0], unit=second.figure.unit), passages, exclude=second)
-    again_second = locate(replace(mentions[1], unit=first.figure.unit), passages, exclude=first)
+    again_first = locate(replace(mentions[0], unit=second.figure.unit), sides[0], exclude=second)
+    again_second = locate(replace(mentions[1], unit=first.figure.unit), sides[1], exclude=first)
     pairs = [(f, s) for f, s in ((again_first, second), (first, again_second)) if f is not None and s is not None]
     return max(pairs, key=lambda fs: fs[0].score + fs[1].score, default=(None, None))
 

@@ -53,6 +53,9 @@ class Mention:
     prefix: str = ""
     asked: frozenset[str] = field(default_factory=frozenset)  # the question's character bigrams
     unit: str | None = None  # the unit asked for (`多少件` -> 件, a rate -> %): figures in others are not read
+    # The place it names when doc_ids are the documents naming it: the town report states 川沙新镇 in its opening
+    # lines, not by its figures, so the place is read as a heading of every passage of those documents.
+    place: str = ""
 
 
 @dataclass(frozen=True)
@@ -75,7 +78,7 @@ def locate(m: Mention, passages: Sequence[Chunk], exclude: Found | None) -> Foun
     for rank, chunk in enumerate(passages):
         if m.doc_ids is not None and chunk.doc_id not in m.doc_ids:
             continue
-        heading = match_key(" ".join(chunk.heading_path))
+        heading = match_key(" ".join(chunk.heading_path)) + ("\x00" + m.place if m.place else "")
         for s, e in sentence_spans(chunk.text, FIGURE_SENTENCE_ENDS):
             for found in _sentence_figures(m, chunk, s, e, heading, total, key):
                 if exclude is not None and found.chunk.id == exclude.chunk.id and found.figure == exclude.figure:
@@ -88,7 +91,8 @@ def locate(m: Mention, passages: Sequence[Chunk], exclude: Found | None) -> Foun
 
 def _key_terms(m: Mention) -> frozenset[str]:
     """The mention's rarest terms other than its time scopes: one of them must be by the figure."""
-    content = {t: w for t, w in m.terms.items() if not TIMES_RE.fullmatch(t)} or m.terms
+    content = {t: w for t, w in m.terms.items() if not TIMES_RE.fullmatch(t) and not (m.place and t in m.place)}
+    content = content or m.terms
     top = max(content.values())
     return frozenset(t for t, w in content.items() if w >= _KEY_SHARE * top)
 

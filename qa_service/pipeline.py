@@ -20,6 +20,7 @@ failure and its reason is the result's `fallback`.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -187,7 +188,8 @@ class AnswerPipeline:
         retrieved = self._retrieve(queries, analysis, request)
         top = [p.chunk for p in retrieved.passages][: request.context_k or request.top_k]
         follow_up = question != request.question
-        context = AnswerContext(analysis, top, retrieved, self.retriever, llm, follow_up)
+        search = functools.partial(self._search_within, request)
+        context = AnswerContext(analysis, top, retrieved, self.retriever, llm, follow_up, search)
         return PreparedRequest(self, request, question, context, t0, time.perf_counter())
 
     def finish(self, prepared: PreparedRequest, streamed_reply: str | None = None) -> PipelineResult:
@@ -226,6 +228,12 @@ class AnswerPipeline:
             rq = RetrievalQuery(query=q, top_k=depth, doc_ids=doc_ids, heading_prefix=request.heading_prefix)
             results.append(self.retriever.retrieve(rq, qa))
         return results[0] if len(results) == 1 else fuse_queries(results, depth, self.config.rrf_k)
+
+    def _search_within(self, request: PipelineRequest, query: str, top_k: int) -> RetrievalResult:
+        """One more query (an answerer's) through the same retriever, within the request's documents and headings."""
+        doc_ids = list(request.doc_ids) if request.doc_ids else None
+        rq = RetrievalQuery(query=query, top_k=top_k, doc_ids=doc_ids, heading_prefix=request.heading_prefix)
+        return self.retriever.retrieve(rq, self.analyzer.analyze(query, request.doc_ids))
 
     def _answer(self, ctx: AnswerContext) -> tuple[Answerer, DraftAnswer]:
         for answerer in self.answerers:
@@ -282,7 +290,7 @@ def build_pipeline(
     answerers: list[Answerer] = [LLMAnswerer()]
     if documents is not None:
         answerers.append(ReporterAnswerer(documents))
-    answerers += [ComparisonAnswerer(), FollowUpFigureAnswerer()]
+    answerers += [ComparisonAnswerer(place_docs), FollowUpFigureAnswerer()]
     answerers.append(extractive_answerer(settings, place_docs, similarity))
     config = settings.pipeline_config()
     return AnswerPipeline(

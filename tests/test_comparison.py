@@ -36,7 +36,7 @@ def tokenize():
 def ask(question: str, passages: list[Chunk], tokenize) -> DraftAnswer | None:
     analysis = QueryAnalyzer(tokenize, None, None).analyze(question)
     ranked = RetrievalResult(passages=[RetrievedPassage(chunk=c, score=1.0) for c in passages])
-    ctx = SimpleNamespace(analysis=analysis, passages=passages, retrieved=ranked)
+    ctx = SimpleNamespace(analysis=analysis, passages=passages, retrieved=ranked, search=None)
     return ComparisonAnswerer().answer(ctx)
 
 

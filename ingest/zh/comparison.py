@@ -13,6 +13,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from .lexicon import longest_first, rows, tagged
 from .numbers import UNITS
+from .places import question_places
 from .text import normalize_for_match
 from .time import YEAR_OR_DATE_RE
 
@@ -94,6 +95,31 @@ def compared(question: str) -> Compared | None:
         shared = _ASKING_RE.sub("", _WHICH_RE.sub("", shared))  # `哪个多`, `几成`: how it asks, not what it measures
         return Compared(first, second, shared, operation(q))
     return None
+
+
+def measured(pair: Compared) -> Compared:
+    """A mention that is only a place measures what the other mention's words after its place do:
+    `川沙新镇和青浦区的财政收入` -> (`川沙新镇的财政收入`, `青浦区的财政收入`); else the pair as it is."""
+    first, second = _place_only(pair.first, pair.second), _place_only(pair.second, pair.first)
+    return Compared(first, second, pair.shared, pair.op) if (first, second) != (pair.first, pair.second) else pair
+
+
+def _place_only(mention: str, other: str) -> str:
+    places, others = question_places(mention), question_places(other)
+    if places != [mention] or not others or not other.startswith(others[0]) or len(other) <= len(others[0]):
+        return mention
+    return mention + other[len(others[0]) :]
+
+
+def mention_queries(pair: Compared) -> tuple[str, str]:
+    """Each mention with what both measure, as a query of its own: (`川沙新镇1-7月财政总收入…`, `青浦区…收入…`)."""
+    shared = pair.shared.strip("，, ")
+    return pair.first + shared, pair.second + shared
+
+
+def mention_places(mention: str) -> list[str]:
+    """The places a mention names (`川沙新镇1-7月财政总收入` -> [川沙新镇])."""
+    return question_places(mention)
 
 
 @dataclass(frozen=True)
