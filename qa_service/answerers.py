@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -36,9 +36,10 @@ class AnswerContext:
     corpus: PassageRetriever  # the retriever's corpus, for a document's opening passage
     llm: LLMSession
     follow_up: bool = False  # the question was rewritten from a follow-up with the conversation's history
-    # Another query through the same retriever, with the request's filters: (query, top_k) -> its ranking. The
-    # comparison answerer retrieves each mention on its own when one ranking does not hold both; None: no retriever.
-    search: Callable[[str, int], RetrievalResult] | None = None
+    # Another query through the same retriever, with the request's filters: (query, top_k, within these documents)
+    # -> its ranking. The comparison answerer retrieves each mention on its own when one ranking does not hold
+    # both; None: no retriever.
+    search: Callable[[str, int, Collection[str] | None], RetrievalResult] | None = None
 
 
 class Answerer(Protocol):

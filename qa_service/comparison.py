@@ -64,9 +64,10 @@ class ComparisonAnswerer:
         asked = asked_verdict(analysis.text)
         readings = list(_readings(analysis, passages, asked, self.place_docs))
         read = next(((r, f) for r in readings if (f := _two_figures(r.mentions, (passages, passages), asked))), None)
-        if readings and readings[0].queries is not None:
-            again = _in_own_rankings(ctx, readings[0], passages, asked, failed=read is None)
-            read = again or read
+        # Documents named (their groups are the mentions) or not: the one reading whose mentions are retrieved again.
+        again = next((r for r in readings if r.queries is not None and (r.names is None) == analysis.scope.is_comparison), None)
+        if again is not None:
+            read = _in_own_rankings(ctx, again, passages, asked, failed=read is None) or read
         if read is None:
             return None
         reading, found = read
@@ -103,7 +104,8 @@ def _readings(analysis: QueryAnalysis, passages: Sequence[Chunk], asked: Asked |
             context = match_key(pair.shared)
             weights = {t: w for t, w in weights.items() if t in context and not FIGURE_TOKEN_RE.fullmatch(t)} or weights
         mentions = [replace(m, unit=rate) for m in _group_mentions(weights, analysis.scope.groups, passages)]
-        yield Reading(mentions, None, "difference")  # named by their documents: groups are not in the question's order
+        measure = analysis.scope.residual_query  # what both documents state, within each group
+        yield Reading(mentions, None, "difference", (measure, measure))  # named by their documents: groups are not in the question's order
 
 
 def _placed(mentions: list[Mention], place_docs: PlaceDocs | None) -> list[Mention]:
@@ -124,14 +126,16 @@ def _placed(mentions: list[Mention], place_docs: PlaceDocs | None) -> list[Menti
 def _in_own_rankings(ctx: AnswerContext, reading: Reading, passages: Sequence[Chunk], asked: Asked | None, failed: bool) -> tuple[Reading, tuple[Found, Found]] | None:
     """Each mention retrieved on its own (`川沙新镇1-7月财政总收入` and `青浦区上半年区级一般公共预算收入` live in two
     documents; one retrieval of the whole question ranks one of them): at most two more retrievals, for the mentions
-    whose words the passages read do not hold, or both when no two figures were found there."""
+    whose words the passages read do not hold, or both when no two figures were found there. Each is retrieved
+    within the documents the mention may read (its place's, its document group)."""
     search = getattr(ctx, "search", None)  # None: a context without a retriever to ask (tiny tests)
     todo = [i for i, m in enumerate(reading.mentions) if not _covered(m, passages)]
     if search is None or reading.queries is None or not (todo or failed):
         return None
     sides = [list(passages), list(passages)]
     for i in todo or (0, 1):
-        own = [p.chunk for p in search(reading.queries[i], PASSAGES).passages]
+        m = reading.mentions[i]
+        own = [p.chunk for p in search(reading.queries[i], PASSAGES, m.doc_ids).passages]
         ids = {c.id for c in own}
         sides[i] = own + [c for c in passages if c.id not in ids]  # its own ranking first, then the common one
     found = _two_figures(reading.mentions, (sides[0], sides[1]), asked)

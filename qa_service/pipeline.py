@@ -22,7 +22,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 from ingest.models import Chunk, Document
@@ -229,9 +229,12 @@ class AnswerPipeline:
             results.append(self.retriever.retrieve(rq, qa))
         return results[0] if len(results) == 1 else fuse_queries(results, depth, self.config.rrf_k)
 
-    def _search_within(self, request: PipelineRequest, query: str, top_k: int) -> RetrievalResult:
-        """One more query (an answerer's) through the same retriever, within the request's documents and headings."""
+    def _search_within(self, request: PipelineRequest, query: str, top_k: int, within: Collection[str] | None = None) -> RetrievalResult:
+        """One more query (an answerer's) through the same retriever, within the request's documents and headings
+        (and `within`, when given)."""
         doc_ids = list(request.doc_ids) if request.doc_ids else None
+        if within is not None:
+            doc_ids = sorted(set(within) & set(doc_ids)) if doc_ids else sorted(within)
         rq = RetrievalQuery(query=query, top_k=top_k, doc_ids=doc_ids, heading_prefix=request.heading_prefix)
         return self.retriever.retrieve(rq, self.analyzer.analyze(query, request.doc_ids))
 

@@ -98,8 +98,11 @@ def compared(question: str) -> Compared | None:
 
 
 def measured(pair: Compared) -> Compared:
-    """A mention that is only a place measures what the other mention's words after its place do:
-    `川沙新镇和青浦区的财政收入` -> (`川沙新镇的财政收入`, `青浦区的财政收入`); else the pair as it is."""
+    """A mention that is only a place measures what the other mention's words after its place do, when the
+    question names the measure nowhere else: `川沙新镇和青浦区的财政收入` -> (`川沙新镇的财政收入`, `青浦区的财政收入`);
+    else the pair as it is (`上半年…的户数，川沙新镇和青浦区实事工程(表2)相比` names it before)."""
+    if pair.shared.strip("，, "):
+        return pair
     first, second = _place_only(pair.first, pair.second), _place_only(pair.second, pair.first)
     return Compared(first, second, pair.shared, pair.op) if (first, second) != (pair.first, pair.second) else pair
 
