@@ -30,6 +30,7 @@ from ingest.zh.comparison import (
     measured,
     mention_places,
     mention_queries,
+    names_or_asks,
     same_quantity,
     time_forms,
     winner,
@@ -102,7 +103,9 @@ def _readings(analysis: QueryAnalysis, passages: Sequence[Chunk], asked: Asked |
         weights = analysis.question.weights
         if pair is not None:  # the words naming the documents are not by their figures: what both measure is
             context = match_key(pair.shared)
-            weights = {t: w for t, w in weights.items() if t in context and not FIGURE_TOKEN_RE.fullmatch(t)} or weights
+            measure = {t: w for t, w in weights.items() if t in context and not FIGURE_TOKEN_RE.fullmatch(t)}
+            # `审计报告和财政决算报告中2019年…收入的数额一致吗`: the measure is in a mention, by the report's name.
+            weights = measure or {t: w for t, w in weights.items() if not names_or_asks(t)} or weights
         mentions = [replace(m, unit=rate) for m in _group_mentions(weights, analysis.scope.groups, passages)]
         measure = analysis.scope.residual_query  # what both documents state, within each group
         yield Reading(mentions, None, "difference", (measure, measure))  # named by their documents: groups are not in the question's order

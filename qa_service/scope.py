@@ -18,7 +18,7 @@ from ingest.lookups import DocumentMentions
 from ingest.models import Document
 from ingest.zh import match_key
 from ingest.zh.names import body_aliases
-from ingest.zh.places import known_places, scope_place_name_re
+from ingest.zh.places import known_places, scope_place_names
 from ingest.zh.question import COMPARE_RE, MENTION_SPLIT_RE, REPORT_NOUN_RE
 
 from .config import ScopeConfig
@@ -182,7 +182,7 @@ class ScopeDetector:
         A place is named with its suffix (`川沙新镇`, `嘉定区`) or, for places the reports themselves
         name, without it (`青浦上半年…`).
         """
-        places = {m.group(1) for m in scope_place_name_re().finditer(q)} | {p for p in self._known_places if p in q}
+        places = scope_place_names(q) | {p for p in self._known_places if p in q}
         allowed = set(range(len(self.profiles)))
         for place in places:
             holders = {self._position[doc_id] for doc_id in self.mentions.docs_mentioning(place)}

@@ -87,3 +87,18 @@ def test_a_cross_document_comparison_through_the_api(api):
     assert "13.2%" in quotes and "8.1%" in quotes
     computed = re.search(r"（据\[1\]\[2\]计算：([^）]*)）", body["answer"])
     assert computed is not None and "川沙新镇" in computed.group(1) and "降得更多" in computed.group(1)
+
+
+def test_two_reports_named_by_short_names_are_compared(api):
+    # `2019年全区` names no place (年全 is no place name): the two reports are each found by their title words.
+    from ingest.zh.places import scope_place_names
+
+    assert scope_place_names("财政决算报告中2019年全区一般公共预算收入") == set()
+    with api.client() as c:
+        r = c.post("/v1/ask", json={"question": "审计报告和财政决算报告中2019年全区一般公共预算收入的数额一致吗？"})
+    assert r.status_code == 200
+    body = r.json()
+    assert len({c["doc_id"] for c in body["citations"]}) == 2
+    quotes = " ".join(c["quote"] for c in body["citations"])
+    assert "207.19" in quotes and "2071889" in quotes
+    assert "两者一致" in body["answer"]

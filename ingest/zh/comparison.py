@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
-from .lexicon import longest_first, rows, tagged
+from .lexicon import alternation, longest_first, rows, tagged, words
 from .numbers import UNITS
 from .places import question_places
 from .text import normalize_for_match
@@ -118,6 +118,15 @@ def mention_queries(pair: Compared) -> tuple[str, str]:
     """Each mention with what both measure, as a query of its own: (`川沙新镇1-7月财政总收入…`, `青浦区…收入…`)."""
     shared = pair.shared.strip("，, ")
     return pair.first + shared, pair.second + shared
+
+
+def names_or_asks(term: str) -> bool:
+    """A term naming a report (`审计报告`, `决算`) or asking whether two agree (`一致`): not what a figure measures
+    when the question compares two named documents."""
+    return bool(_NAMING_OR_ASKING_RE.search(term))
+
+
+_NAMING_OR_ASKING_RE = re.compile(alternation((*words("report_nouns"), *tagged("compare_asks", "agree"))))
 
 
 def mention_places(mention: str) -> list[str]:

@@ -96,6 +96,12 @@ def scope_place_name_re() -> re.Pattern[str]:
     return re.compile(place_pattern("scope_name", capture="name"))
 
 
+def scope_place_names(norm: str) -> set[str]:
+    """The names before a place suffix that scope detection filters by, without phrases (`2019年全区` -> 年全 is
+    none: the same noise characters as a question's places)."""
+    return {m.group(1) for m in scope_place_name_re().finditer(norm) if not place_name_noise_re().search(m.group(1))}
+
+
 @cache
 def known_body_place_re() -> re.Pattern[str]:
     """A 2-character place right before a people's body, not inside a longer word (group 1):
