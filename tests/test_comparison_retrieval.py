@@ -8,6 +8,7 @@ from types import SimpleNamespace
 
 from ingest.models import Chunk
 from ingest.zh.comparison import compared, measured
+from ingest.zh.places import scope_place_names
 from qa_service.analysis import QueryAnalyzer
 from qa_service.citations import verify
 from qa_service.claims import render
@@ -91,8 +92,6 @@ def test_a_cross_document_comparison_through_the_api(api):
 
 def test_two_reports_named_by_short_names_are_compared(api):
     # `2019年全区` names no place (年全 is no place name): the two reports are each found by their title words.
-    from ingest.zh.places import scope_place_names
-
     assert scope_place_names("财政决算报告中2019年全区一般公共预算收入") == set()
     with api.client() as c:
         r = c.post("/v1/ask", json={"question": "审计报告和财政决算报告中2019年全区一般公共预算收入的数额一致吗？"})
