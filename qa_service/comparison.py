@@ -23,6 +23,7 @@ from ingest.zh.comparison import (
     agrees,
     asked_verdict,
     change_sign,
+    is_change,
     common_unit,
     compared,
     compute,
@@ -166,6 +167,8 @@ def _two_figures(mentions: Sequence[Mention], sides: Sides, asked: Asked | None)
         return None  # 520件 against 89.81% measure different things: not two figures to compare
     if same_quantity(first.figure, second.figure) and (asked is None or asked.kind != "agree"):
         return None  # one figure found twice (in 万元 and in 亿元) is no comparison, unless agreement is asked
+    if asked is not None and asked.change and not all(is_change(f.chunk.text[f.start : f.figure.start]) for f in (first, second)):
+        return None  # `哪个降得多` compares two changes: `为预算的94.5%` is none, and no verdict is drawn from it
     return first, second
 
 

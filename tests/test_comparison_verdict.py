@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from ingest.zh.comparison import Asked, agrees, asked_verdict, change_sign, winner
+from ingest.zh.comparison import Asked, agrees, asked_verdict, change_sign, is_change, winner
 from qa_service.citations import computation_holds, verify
 from qa_service.claims import Claim, Computation, Verdict, render, verdict_text
 from qa_service.config import Settings
@@ -68,6 +68,17 @@ def test_two_figures_in_one_sentence_compared_as_changes(tokenize):
     text, _ = render(verify(draft, [income], tokenize, Settings().citation_min_support), {})
     assert "13.2%" in text and "17.7%" in text
     assert "一般公共预算收入同比降得更多，相差4.5个百分点" in text
+
+
+def test_changes_are_compared_only_with_changes(tokenize):
+    town = chunk("town", "川沙新镇政府上半年工作情况报告", "1-7月，一般公共预算收入3.23亿元，同比下降17.7%。")
+    district = chunk("dist", "青浦区2019年财政决算报告", "2019年，全区一般公共预算收入2071889万元，为预算的94.5%。")
+    question = "1-7月一般公共预算收入和2019年全区一般公共预算收入，哪个同比降得更多？"
+    draft = ask(question, [town, district], tokenize)
+    # 94.5% of the budget is no change: no verdict, no difference of a decline and a share
+    text = render(verify(draft, [town, district], tokenize, Settings().citation_min_support), {})[0] if draft else ""
+    assert "降得更多" not in text and "76.8" not in text
+    assert is_change("同比下降") and is_change("增长") and not is_change("全区一般公共预算收入2071889万元，为预算的")
 
 
 def test_an_agreement_question_says_whether_they_agree(tokenize):

@@ -264,6 +264,11 @@ def change_sign(before: str) -> int:
     return -1 if _last_match(_FALL_RE, before) > _last_match(_RISE_RE, before) else 1
 
 
+def is_change(before: str) -> bool:
+    """Whether a figure is a change, from the words before it in its clause: `同比下降17.7%` is, `为预算的94.5%` is not."""
+    return _last_match(_FALL_RE, before) >= 0 or _last_match(_RISE_RE, before) >= 0
+
+
 def winner(asked: Asked, a: str, b: str, scale: Decimal, signs: tuple[int, int] = (1, 1)) -> int | None:
     """Which figure (0 or 1) the question's direction picks: the larger or smaller value, or for change figures
     the larger or smaller change in the asked direction (`降得更多` of 下降17.7% and 下降8.1% -> 17.7%). None on
