@@ -21,8 +21,6 @@ Candidate (unit or clause window) features, `UNIT_FEATURES`:
   figures       share of the figures the question states found in the candidate, its headings or document period
   intent_fit    the old gate's test: a figure question's candidate has a count that is not a date
   log_len       log of the candidate's length; kind flags is_row, is_definition, is_list, is_window
-  cov_syn       cov_ctx counting a term also when one of its cilin synonyms is there (ingest.zh.synonyms): a
-                paraphrase (检察官 for 检察员) is covered
   cov_rel, semantic_rel   cov_ctx and semantic minus their best among the candidates compared with it
   word_inv, char_inv, dense_inv   1/rank of the candidate's passage in each retrieval arm (0 when the arm missed
                 it): the fused order alone hid that word BM25 often ranks the answer's paragraph first
@@ -48,7 +46,6 @@ from ingest.zh.answer_types import has_figure_unit, question_type, typed_spans
 from ingest.zh.headings import LIST_NUMBER_RE
 from ingest.zh.numbers import CN_COUNT_RE
 from ingest.zh.places import strip_place_suffix
-from ingest.zh.synonyms import synonyms_of
 from ingest.zh.time import YEAR_OR_DATE_RE
 
 from .candidates import AnswerCandidate
@@ -57,7 +54,7 @@ from .question import QuestionAnalysis
 UNIT_FEATURES: tuple[str, ...] = (
     "cov_unit", "cov_ctx", "bigram", "proximity", "type_match", "type_missing", "figure_unit", "heading",
     "rank_inv", "ret_score", "ret_margin", "time_agree", "place_agree", "semantic", "figures", "intent_fit",
-    "log_len", "is_row", "is_definition", "is_list", "is_window", "cov_syn", "cov_rel", "semantic_rel",
+    "log_len", "is_row", "is_definition", "is_list", "is_window", "cov_rel", "semantic_rel",
     "word_inv", "char_inv", "dense_inv",
 )
 SECOND_FEATURES: tuple[str, ...] = ("top_p", "second_p", "margin", "same_passage", "top_log_len", "second_log_len")
@@ -83,7 +80,6 @@ class QuestionView:
     stated: tuple[str, ...]  # figures the question states (2+ digits or a decimal)
     scopes: tuple[str, ...]
     unknown_share: float  # share of the question's terms the corpus never uses
-    synonyms: dict[str, frozenset[str]] = field(default_factory=dict)  # term -> its cilin synonyms (terms with some)
 
 
 @dataclass
@@ -109,7 +105,6 @@ def question_view(q: QuestionAnalysis) -> QuestionView:
         stated=tuple(n for n in q.numbers if len(n) >= 2 or "." in n),
         scopes=tuple(dict.fromkeys(q.time_scopes)),
         unknown_share=1.0 - known / len(q.terms) if q.terms else 0.0,
-        synonyms={t: syn for t in q.weights if (syn := synonyms_of(t))},
     )
 
 
@@ -170,36 +165,13 @@ def add_similarity(qv: QuestionView, cands: Sequence[AnswerCandidate], ev: Evide
 
 def features(qv: QuestionView, cands: Sequence[AnswerCandidate], ev: Evidence) -> np.ndarray:
     """The UNIT_FEATURES matrix of the candidates (one row each)."""
-    present = _present_synonyms(qv, cands)
-    rows = [_row(qv, c, ev, i < _POSSEG_UNITS or qv.atype not in _POSSEG_TYPES, present) for i, c in enumerate(cands)]
+    rows = [_row(qv, c, ev, i < _POSSEG_UNITS or qv.atype not in _POSSEG_TYPES) for i, c in enumerate(cands)]
     x = np.asarray(rows, dtype=np.float64).reshape(len(rows), _N_ROW)
     if not len(rows):
         return np.zeros((0, len(UNIT_FEATURES)))
     # Relative to the best of the question's candidates: a pointwise model then sees how a candidate compares.
     rel = [x[:, _COL[name]] - x[:, _COL[name]].max() for name in _RELATIVE.values()]
     return np.column_stack([x, *rel, _arm_ranks(cands, ev)])
-
-
-def _present_synonyms(qv: QuestionView, cands: Sequence[AnswerCandidate]) -> dict[str, tuple[str, ...]]:
-    """Per question term, its synonyms found anywhere in the candidates or their headings: one scan of all the
-    text per synonym, so each candidate then tests only the few that occur (a term has ~10 synonyms)."""
-    if not qv.synonyms:
-        return {}
-    blob = "\n".join({match_key(c.text) for c in cands} | {match_key(" ".join(c.chunk.heading_path)) for c in cands})
-    found = {t: tuple(s for s in syn if s in blob) for t, syn in qv.synonyms.items()}
-    return {t: f for t, f in found.items() if f}
-
-
-def _cov_syn(qv: QuestionView, unit: str, heading: str, present: dict[str, tuple[str, ...]]) -> float:
-    """cov_ctx where a term also counts when one of its synonyms is there."""
-    got = 0.0
-    for t, w in qv.q.weights.items():
-        forms = (t, *present.get(t, ()))
-        if any(f in unit for f in forms):
-            got += w
-        elif any(f in heading for f in forms):
-            got += 0.6 * w
-    return got / qv.total
 
 
 def _arm_ranks(cands: Sequence[AnswerCandidate], ev: Evidence) -> np.ndarray:
@@ -224,8 +196,7 @@ def best_sentence_pick(cands: Sequence[AnswerCandidate], x: np.ndarray, shared: 
     return max(eligible, key=lambda i: (shared[i], -eligible.index(i)))
 
 
-def _row(qv: QuestionView, cand: AnswerCandidate, ev: Evidence, typed: bool,
-         present: dict[str, tuple[str, ...]]) -> list[float]:
+def _row(qv: QuestionView, cand: AnswerCandidate, ev: Evidence, typed: bool) -> list[float]:
     q = qv.q
     chunk = cand.chunk
     unit = match_key(cand.text)
@@ -259,7 +230,6 @@ def _row(qv: QuestionView, cand: AnswerCandidate, ev: Evidence, typed: bool,
         float(cand.kind == "definition"),
         float(cand.kind == "list"),
         float(cand.kind == "window"),
-        _cov_syn(qv, unit, heading, present) if present else got_ctx / qv.total,
     ]
 
 

@@ -37,7 +37,6 @@ QUESTION_FEATURES: tuple[str, ...] = (
     "passage_cov_top", "rarest_in_top", "rarest_in_best", "common_run_best", "missing_max_best", "missing_top",
     "gate_place", "gate_figures", "gate_intent", "gate_coverage",
     "word_inv_best", "dense_inv_best", "bigram_log_best", "bigram_log_max", "bs_agree",
-    "cov_syn_best", "cov_syn_max", "cov_syn_gain",
 )
 
 _COL = {name: i for i, name in enumerate(UNIT_FEATURES)}
@@ -80,15 +79,7 @@ def question_features(f: Featurized, logits: np.ndarray, best: int) -> np.ndarra
         _lexical(f.qv, f.units, best),
         np.asarray(f.gates, dtype=np.float64),
         _yardstick(f.qv, f.units, f.x, best),
-        _synonym(f.x, best),
     ])
-
-
-def _synonym(unit_x: np.ndarray, best: int) -> np.ndarray:
-    """Synonym-aware coverage of the best unit, the most of any unit, and the best unit's gain over cov_ctx:
-    a paraphrase question's answer covers little of it word for word."""
-    syn = unit_x[:, _COL["cov_syn"]]
-    return np.array([syn[best], syn.max(), syn[best] - unit_x[best, _COL["cov_ctx"]]], dtype=np.float64)
 
 
 def _yardstick(qv: QuestionView, units: Sequence[AnswerCandidate], unit_x: np.ndarray, best: int) -> np.ndarray:
