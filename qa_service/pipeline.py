@@ -235,6 +235,8 @@ class AnswerPipeline:
         doc_ids = list(request.doc_ids) if request.doc_ids else None
         if within is not None:
             doc_ids = sorted(set(within) & set(doc_ids)) if doc_ids else sorted(within)
+            if not doc_ids:  # no document both: nothing, never the whole corpus (an empty filter is no filter)
+                return RetrievalResult([])
         rq = RetrievalQuery(query=query, top_k=top_k, doc_ids=doc_ids, heading_prefix=request.heading_prefix)
         return self.retriever.retrieve(rq, self.analyzer.analyze(query, request.doc_ids))
 

@@ -101,3 +101,15 @@ def test_two_reports_named_by_short_names_are_compared(api):
     quotes = " ".join(c["quote"] for c in body["citations"])
     assert "207.19" in quotes and "2071889" in quotes
     assert "两者一致" in body["answer"]
+
+
+def test_a_mention_retrieved_on_its_own_stays_inside_the_request_filter(api):
+    # Filtered to the district's work report, 川沙新镇's mention reads the documents naming 川沙新镇: none of them is
+    # allowed, so it finds nothing there rather than searching the whole corpus.
+    with api.client() as c:
+        titles = {d["title"]: d["id"] for d in c.get("/v1/documents").json()}
+        district = titles["青浦区人民政府关于上半年工作情况和下半年重点工作安排的报告"]
+        r = c.post("/v1/ask", json={"question": "川沙新镇1-7月财政总收入和青浦区上半年区级一般公共预算收入相比，哪个降得多？",
+                                    "filters": {"doc_ids": [district]}})
+    assert r.status_code == 200
+    assert {cite["doc_id"] for cite in r.json()["citations"]} <= {district}
