@@ -18,7 +18,7 @@ from ingest.lookups import DocumentMentions
 from ingest.models import Document
 from ingest.zh import match_key
 from ingest.zh.names import body_aliases
-from ingest.zh.places import known_places, scope_place_name_re, scope_place_names
+from ingest.zh.places import known_places, scope_place_names
 from ingest.zh.question import COMPARE_RE, MENTION_SPLIT_RE, REPORT_NOUN_RE
 
 from .config import ScopeConfig
@@ -122,7 +122,7 @@ class ScopeDetector:
             return None
         groups: list[list[str]] = []
         for mention in mentions:
-            scope = self._detect(mention, min_score=self.mention_min_score, single=True, phrases=False)
+            scope = self._detect(mention, min_score=self.mention_min_score, single=True)
             if scope.doc_ids and scope.doc_ids not in groups:
                 groups.append(scope.doc_ids)
         if len(groups) < 2:
@@ -131,10 +131,10 @@ class ScopeDetector:
         aliases = [p.alias_text for p in self.profiles if p.doc_id in doc_ids]
         return Scope(doc_ids=doc_ids, groups=groups, residual_query=self._residual(question, aliases), score=0.0)
 
-    def _detect(self, question: str, min_score: float | None = None, single: bool = False, phrases: bool = True) -> Scope:
+    def _detect(self, question: str, min_score: float | None = None, single: bool = False) -> Scope:
         q = match_key(question)
         qb = _bigrams(q)
-        allowed = self._place_filter(q, phrases)
+        allowed = self._place_filter(q)
         matched = [qb & bs if i in allowed else set() for i, bs in enumerate(self._bigram_sets)]
         scores = [
             sum(self._idf.get(b, 0.0) * (1.0 if b in strong else PREAMBLE_WEIGHT) for b in m)
@@ -176,16 +176,14 @@ class ScopeDetector:
             score=scores[best],
         )
 
-    def _place_filter(self, q: str, phrases: bool = True) -> set[int]:
+    def _place_filter(self, q: str) -> set[int]:
         """Documents that never mention a place the question names are out of scope (川沙 vs 青浦).
 
         A place is named with its suffix (`川沙新镇`, `嘉定区`) or, for places the reports themselves
-        name, without it (`青浦上半年…`). A compared document's phrase (`phrases=False`) filters by no phrase taken
-        for a place (`财政决算报告中2019年全区…`: 年全); the whole question still does (`…任命谁为青浦区…`: 为青浦
-        happens to keep the appointment lists, and changing that is out of this comparison's scope).
+        name, without it (`青浦上半年…`). A phrase taken for a place name (`财政决算报告中2019年全区…`: 年全) filters
+        nothing.
         """
-        names = {m.group(1) for m in scope_place_name_re().finditer(q)} if phrases else scope_place_names(q)
-        places = names | {p for p in self._known_places if p in q}
+        places = scope_place_names(q) | {p for p in self._known_places if p in q}
         allowed = set(range(len(self.profiles)))
         for place in places:
             holders = {self._position[doc_id] for doc_id in self.mentions.docs_mentioning(place)}
