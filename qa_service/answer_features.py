@@ -21,6 +21,11 @@ Candidate (unit or clause window) features, `UNIT_FEATURES`:
   figures       share of the figures the question states found in the candidate, its headings or document period
   intent_fit    the old gate's test: a figure question's candidate has a count that is not a date
   log_len       log of the candidate's length; kind flags is_row, is_definition, is_list, is_window
+  year_clash, period_clash   the question names a year (a period of the year: 上半年, 全年, 1-7月) and the
+                candidate names only others; where the candidate names none, its headings, then its document's
+                title speak for it. Absence is not a clash (a report states its period once), and a year that
+                restates the report's own period agrees: `2016年…合同外资` against `2017-2019年…` clashes,
+                `2020年1-7月…政务信息` against `1-7月发布…` in the 2020 report does not
   cov_rel, semantic_rel   cov_ctx and semantic minus their best among the candidates compared with it
   word_inv, char_inv, dense_inv   1/rank of the candidate's passage in each retrieval arm (0 when the arm missed
                 it): the fused order alone hid that word BM25 often ranks the answer's paragraph first
@@ -46,7 +51,7 @@ from ingest.zh.answer_types import has_figure_unit, question_type, typed_spans
 from ingest.zh.headings import LIST_NUMBER_RE
 from ingest.zh.numbers import CN_COUNT_RE
 from ingest.zh.places import strip_place_suffix
-from ingest.zh.time import YEAR_OR_DATE_RE
+from ingest.zh.time import YEAR_OR_DATE_RE, periods_named, years_named
 
 from .candidates import AnswerCandidate
 from .question import QuestionAnalysis
@@ -54,7 +59,7 @@ from .question import QuestionAnalysis
 UNIT_FEATURES: tuple[str, ...] = (
     "cov_unit", "cov_ctx", "bigram", "proximity", "type_match", "type_missing", "figure_unit", "heading",
     "rank_inv", "ret_score", "ret_margin", "time_agree", "place_agree", "semantic", "figures", "intent_fit",
-    "log_len", "is_row", "is_definition", "is_list", "is_window", "cov_rel", "semantic_rel",
+    "log_len", "is_row", "is_definition", "is_list", "is_window", "year_clash", "period_clash", "cov_rel", "semantic_rel",
     "word_inv", "char_inv", "dense_inv",
 )
 SECOND_FEATURES: tuple[str, ...] = ("top_p", "second_p", "margin", "same_passage", "top_log_len", "second_log_len")
@@ -79,6 +84,8 @@ class QuestionView:
     bigrams: frozenset[str]
     stated: tuple[str, ...]  # figures the question states (2+ digits or a decimal)
     scopes: tuple[str, ...]
+    years: frozenset[int]  # the years the question names
+    periods: frozenset[str]  # the periods of a year it names (ingest.zh.time.periods_named)
     unknown_share: float  # share of the question's terms the corpus never uses
 
 
@@ -104,6 +111,8 @@ def question_view(q: QuestionAnalysis) -> QuestionView:
         bigrams=frozenset(char_bigrams(q.norm)),
         stated=tuple(n for n in q.numbers if len(n) >= 2 or "." in n),
         scopes=tuple(dict.fromkeys(q.time_scopes)),
+        years=years_named(q.norm),
+        periods=periods_named(q.norm),
         unknown_share=1.0 - known / len(q.terms) if q.terms else 0.0,
     )
 
@@ -230,7 +239,21 @@ def _row(qv: QuestionView, cand: AnswerCandidate, ev: Evidence, typed: bool) -> 
         float(cand.kind == "definition"),
         float(cand.kind == "list"),
         float(cand.kind == "window"),
+        _clash(qv.years, years_named, unit, heading, chunk.doc_title),
+        _clash(qv.periods, periods_named, unit, heading, chunk.doc_title),
     ]
+
+
+def _clash(asked: frozenset, named: Callable[[str], frozenset], unit: str, heading: str, title: str) -> float:
+    """1.0 when the nearest of candidate, headings and document title that names any year (period) names none of
+    the question's; 0.0 when it names one of them, when none names any, or when the question names none."""
+    if not asked:
+        return 0.0
+    for text in (unit, heading, match_key(title)):
+        found = named(text)
+        if found:
+            return float(not (found & asked))
+    return 0.0
 
 
 def _proximity(unit: str, spans: list[tuple[int, int]], terms: list[str]) -> float:

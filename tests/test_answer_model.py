@@ -56,6 +56,30 @@ def test_table_rows_definitions_and_enumerations_are_whole_units():
     assert {"list", "definition", "sentence"} <= kinds
 
 
+def test_year_and_period_clash_only_when_the_candidate_names_others(tokenize):
+    col = {n: i for i, n in enumerate(UNIT_FEATURES)}
+    ev = Evidence([1.0] * 4, {"town": ""}, {"town": 1.0}, {})
+    plain = {"title": "青浦区报告", "path": ["青浦区报告"]}
+    cands = units([
+        chunk("2017-2019 年全区完成合同外资 8.1 亿美元、9 亿美元、14 亿美元。", start=0, **plain),
+        chunk("2019年，区本级“三公”经费财政拨款支出合计4752万元。", start=200, **plain),
+        chunk("上半年，全区完成合同外资 5 亿美元。", start=400, **plain),
+        chunk("全区完成合同外资 5 亿美元。", start=600, title="关于青浦区2020年上半年计划执行情况的报告", path=[]),
+    ])
+    x = features(question_view(analyze("2016年青浦全区完成合同外资多少亿美元？", tokenize)), cands, ev)
+    # 2016 is outside 2017-2019 and is not 2019; a sentence naming no year says nothing, so its title speaks
+    assert list(x[:, col["year_clash"]]) == [1.0, 1.0, 0.0, 1.0]
+    x = features(question_view(analyze("2018年青浦全区完成合同外资多少亿美元？", tokenize)), cands, ev)
+    assert list(x[:, col["year_clash"]]) == [0.0, 1.0, 0.0, 1.0]
+    # 全年 against 上半年 clashes; 1-6月 is 上半年 written another way; no period asked, no clash
+    x = features(question_view(analyze("青浦全年完成合同外资多少亿美元？", tokenize)), cands, ev)
+    assert list(x[:, col["period_clash"]]) == [0.0, 0.0, 1.0, 1.0]
+    x = features(question_view(analyze("青浦1-6月完成合同外资多少亿美元？", tokenize)), cands, ev)
+    assert list(x[:, col["period_clash"]]) == [0.0, 0.0, 0.0, 0.0]
+    x = features(question_view(analyze("青浦完成合同外资多少亿美元？", tokenize)), cands, ev)
+    assert not x[:, [col["year_clash"], col["period_clash"]]].any()
+
+
 def test_question_types_from_question_words():
     assert question_type("川沙新镇1-7月财政总收入是多少？") == "number"
     assert question_type("任命谁为区法院副院长？") == "person"

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from functools import cache
 
-from .lexicon import alternation, tagged
+from .lexicon import alternation, rows, tagged
 
 # A report's date as written in its header, stray spaces allowed: `2020年7月16日`, `2020 年 7 月 16 日`.
 REPORT_DATE_RE = re.compile(r"\d{4}\s*年\s*\d{1,2}\s*月(?:\s*\d{1,2}\s*日)?")
@@ -25,6 +25,11 @@ YEAR_OR_DATE_RE = re.compile(
 )
 # A four-digit year before 年 (normalised text), group 1: `2020年上半年` -> 2020; not part of a longer number.
 YEAR_RE = re.compile(r"(?<!\d)(1[5-9]\d\d|20\d\d)(?=年)")
+# A span of years (normalised text, where `2017—2019 年` reads `2017-2019年`): groups 1 and 2.
+YEAR_SPAN_RE = re.compile(r"(?<!\d)(1[5-9]\d\d|20\d\d)-(1[5-9]\d\d|20\d\d)(?=年)")
+_MAX_YEAR_SPAN = 30  # a longer "span" is a figure range, not years
+# A month range (normalised text): `1-7月`.
+MONTH_RANGE_RE = re.compile(r"(?<!\d)\d{1,2}-\d{1,2}月")
 # Digit time scopes (normalised text): a month range `1-7月`, a year `2020年`/`2020年度`, a month `7月`/`7月底`.
 _DIGIT_SCOPES = r"\d{1,2}-\d{1,2}月|\d{4}年度?|\d{1,2}月底?"
 
@@ -47,3 +52,35 @@ def scope_clause_re() -> re.Pattern[str]:
     `截至7月底`, `今年以来`; the answerer keeps it in front of the figure clause it scopes."""
     words = alternation(tagged("time_scopes", "scope_clause"))
     return re.compile(r"^(?:\d{1,2}-\d{1,2}月|\d{4}年(?:度|上半年|1-\d{1,2}月)?|截至.{1,8}|" + words + r")$")
+
+
+def years_named(norm: str) -> frozenset[int]:
+    """The years a normalised text names, spans spelled out: `2017-2019年全区…，2020年` -> 2017…2020."""
+    years = {int(y) for y in YEAR_RE.findall(norm)}
+    for a, b in YEAR_SPAN_RE.findall(norm):
+        if 0 < int(b) - int(a) <= _MAX_YEAR_SPAN:
+            years.update(range(int(a), int(b) + 1))
+    return frozenset(years)
+
+
+@cache
+def _period_forms() -> dict[str, str]:
+    """Each way of writing a period of the year (data: the `period` scopes, and the scopes with month ranges of
+    `time_equivalents`, such as 前三季度) -> its word."""
+    forms = {w: w for w in tagged("time_scopes", "period")}
+    for word, *months in rows("time_equivalents"):
+        forms[word] = word
+        forms.update({m: word for m in months})
+    return forms
+
+
+@cache
+def _period_re() -> re.Pattern[str]:
+    return re.compile(alternation(sorted(_period_forms(), key=len, reverse=True)) + "|" + MONTH_RANGE_RE.pattern)
+
+
+def periods_named(norm: str) -> frozenset[str]:
+    """The periods of a year a normalised text names, each as one form: `1-6月` and `上半年` -> 上半年; another
+    month range stays itself (`1-7月`). Periods exclude each other: a figure of 上半年 is not one of 全年."""
+    forms = _period_forms()
+    return frozenset(forms.get(m, m) for m in _period_re().findall(norm))
