@@ -21,6 +21,9 @@ Candidate (unit or clause window) features, `UNIT_FEATURES`:
   figures       share of the figures the question states found in the candidate, its headings or document period
   intent_fit    the old gate's test: a figure question's candidate has a count that is not a date
   log_len       log of the candidate's length; kind flags is_row, is_definition, is_list, is_window
+  defines_asked the candidate is a glossary definition of a term the question names (`“三定”指什么？` and
+                `三定：定人、定时、定岗。`): a definition repeats only its term, so its coverage of the question is
+                low next to any sentence that uses the term in the question's context
   cov_rel, semantic_rel   cov_ctx and semantic minus their best among the candidates compared with it
   word_inv, char_inv, dense_inv   1/rank of the candidate's passage in each retrieval arm (0 when the arm missed
                 it): the fused order alone hid that word BM25 often ranks the answer's paragraph first
@@ -42,6 +45,7 @@ import numpy as np
 
 from ingest.models import Chunk
 from ingest.zh import bare_numbers, char_bigrams, match_key, normalize_for_match
+from ingest.zh.text import defined_term, without_quotes
 from ingest.zh.answer_types import has_figure_unit, question_type, typed_spans
 from ingest.zh.headings import LIST_NUMBER_RE
 from ingest.zh.numbers import CN_COUNT_RE
@@ -54,7 +58,7 @@ from .question import QuestionAnalysis
 UNIT_FEATURES: tuple[str, ...] = (
     "cov_unit", "cov_ctx", "bigram", "proximity", "type_match", "type_missing", "figure_unit", "heading",
     "rank_inv", "ret_score", "ret_margin", "time_agree", "place_agree", "semantic", "figures", "intent_fit",
-    "log_len", "is_row", "is_definition", "is_list", "is_window", "cov_rel", "semantic_rel",
+    "log_len", "is_row", "is_definition", "is_list", "is_window", "defines_asked", "cov_rel", "semantic_rel",
     "word_inv", "char_inv", "dense_inv",
 )
 SECOND_FEATURES: tuple[str, ...] = ("top_p", "second_p", "margin", "same_passage", "top_log_len", "second_log_len")
@@ -79,6 +83,7 @@ class QuestionView:
     bigrams: frozenset[str]
     stated: tuple[str, ...]  # figures the question states (2+ digits or a decimal)
     scopes: tuple[str, ...]
+    unquoted: str  # the question's match key without quote marks
     unknown_share: float  # share of the question's terms the corpus never uses
 
 
@@ -104,6 +109,7 @@ def question_view(q: QuestionAnalysis) -> QuestionView:
         bigrams=frozenset(char_bigrams(q.norm)),
         stated=tuple(n for n in q.numbers if len(n) >= 2 or "." in n),
         scopes=tuple(dict.fromkeys(q.time_scopes)),
+        unquoted=match_key(without_quotes(q.text)),
         unknown_share=1.0 - known / len(q.terms) if q.terms else 0.0,
     )
 
@@ -230,7 +236,13 @@ def _row(qv: QuestionView, cand: AnswerCandidate, ev: Evidence, typed: bool) -> 
         float(cand.kind == "definition"),
         float(cand.kind == "list"),
         float(cand.kind == "window"),
+        float(cand.kind == "definition" and _defines(cand.text, qv.unquoted)),
     ]
+
+
+def _defines(definition: str, question: str) -> bool:
+    term = defined_term(definition)
+    return len(term) >= 2 and term in question
 
 
 def _proximity(unit: str, spans: list[tuple[int, int]], terms: list[str]) -> float:
