@@ -26,6 +26,9 @@ Candidate (unit or clause window) features, `UNIT_FEATURES`:
                 title speak for it. Absence is not a clash (a report states its period once), and a year that
                 restates the report's own period agrees: `2016年…合同外资` against `2017-2019年…` clashes,
                 `2020年1-7月…政务信息` against `1-7月发布…` in the 2020 report does not
+  defines_asked the candidate is a glossary definition of a term the question names (`“三定”指什么？` and
+                `三定：定人、定时、定岗。`): a definition repeats only its term, so its coverage of the question is
+                low next to any sentence that uses the term in the question's context
   cov_rel, semantic_rel   cov_ctx and semantic minus their best among the candidates compared with it
   word_inv, char_inv, dense_inv   1/rank of the candidate's passage in each retrieval arm (0 when the arm missed
                 it): the fused order alone hid that word BM25 often ranks the answer's paragraph first
@@ -47,6 +50,7 @@ import numpy as np
 
 from ingest.models import Chunk
 from ingest.zh import bare_numbers, char_bigrams, match_key, normalize_for_match
+from ingest.zh.text import defined_term, without_quotes
 from ingest.zh.answer_types import has_figure_unit, question_type, typed_spans
 from ingest.zh.headings import LIST_NUMBER_RE
 from ingest.zh.numbers import CN_COUNT_RE
@@ -59,7 +63,8 @@ from .question import QuestionAnalysis
 UNIT_FEATURES: tuple[str, ...] = (
     "cov_unit", "cov_ctx", "bigram", "proximity", "type_match", "type_missing", "figure_unit", "heading",
     "rank_inv", "ret_score", "ret_margin", "time_agree", "place_agree", "semantic", "figures", "intent_fit",
-    "log_len", "is_row", "is_definition", "is_list", "is_window", "year_clash", "period_clash", "cov_rel", "semantic_rel",
+    "log_len", "is_row", "is_definition", "is_list", "is_window", "year_clash", "period_clash", "defines_asked",
+    "cov_rel", "semantic_rel",
     "word_inv", "char_inv", "dense_inv",
 )
 SECOND_FEATURES: tuple[str, ...] = ("top_p", "second_p", "margin", "same_passage", "top_log_len", "second_log_len")
@@ -86,6 +91,7 @@ class QuestionView:
     scopes: tuple[str, ...]
     years: frozenset[int]  # the years the question names
     periods: frozenset[str]  # the periods of a year it names (ingest.zh.time.periods_named)
+    unquoted: str  # the question's match key without quote marks
     unknown_share: float  # share of the question's terms the corpus never uses
 
 
@@ -113,6 +119,7 @@ def question_view(q: QuestionAnalysis) -> QuestionView:
         scopes=tuple(dict.fromkeys(q.time_scopes)),
         years=years_named(q.norm),
         periods=periods_named(q.norm),
+        unquoted=match_key(without_quotes(q.text)),
         unknown_share=1.0 - known / len(q.terms) if q.terms else 0.0,
     )
 
@@ -241,6 +248,7 @@ def _row(qv: QuestionView, cand: AnswerCandidate, ev: Evidence, typed: bool) -> 
         float(cand.kind == "window"),
         _clash(qv.years, years_named, unit, heading, chunk.doc_title),
         _clash(qv.periods, periods_named, unit, heading, chunk.doc_title),
+        float(cand.kind == "definition" and _defines(cand.text, qv.unquoted)),
     ]
 
 
@@ -254,6 +262,11 @@ def _clash(asked: frozenset, named: Callable[[str], frozenset], unit: str, headi
         if found:
             return float(not (found & asked))
     return 0.0
+
+
+def _defines(definition: str, question: str) -> bool:
+    term = defined_term(definition)
+    return len(term) >= 2 and term in question
 
 
 def _proximity(unit: str, spans: list[tuple[int, int]], terms: list[str]) -> float:

@@ -3,7 +3,8 @@
 `QUESTION_FEATURES` summarise the evidence for a question's best answer: the ranker's score of the best unit
 and its margin over the runner-up, coverage, answer-type match, time/place agreement, figures of the question
 found, intent fit and semantic similarity (of the best unit and the best over all units), whether the best
-unit names another year or period than the question's, the retrieval's lead
+unit names another year or period than the question's and whether it defines a term the question names,
+the retrieval's lead
 of its top passage and whether its arms agree on it, the share of question words the corpus never uses, and the
 best-sentence yardstick's signals (the best unit's word/dense ranks and shared question bigrams, the most any
 unit shares, whether the yardstick would pick the same unit): counts of shared bigrams do not depend on the
@@ -38,7 +39,7 @@ QUESTION_FEATURES: tuple[str, ...] = (
     "passage_cov_top", "rarest_in_top", "rarest_in_best", "common_run_best", "missing_max_best", "missing_top",
     "gate_place", "gate_figures", "gate_intent", "gate_coverage",
     "word_inv_best", "dense_inv_best", "bigram_log_best", "bigram_log_max", "bs_agree",
-    "year_clash_best", "period_clash_best",
+    "year_clash_best", "period_clash_best", "defines_asked_best",
 )
 
 _COL = {name: i for i, name in enumerate(UNIT_FEATURES)}
@@ -66,6 +67,7 @@ _REASONS: dict[str, str] = {
     "bs": "no passage shares a phrase with the question",
     "year": "the passage states another year than the question's",
     "period": "the passage states another period than the question's",
+    "defines": "no candidate answer scores well",
 }
 _REASONS_BY_NAME: dict[str, str] = {
     "gate_place": "the place the question names is not in the passages",
@@ -84,6 +86,7 @@ def question_features(f: Featurized, logits: np.ndarray, best: int) -> np.ndarra
         np.asarray(f.gates, dtype=np.float64),
         _yardstick(f.qv, f.units, f.x, best),
         f.x[best, [_COL["year_clash"], _COL["period_clash"]]],
+        f.x[best, [_COL["defines_asked"]]],
     ])
 
 

@@ -23,7 +23,8 @@ from ingest.zh.time import scope_clause_re
 MIN_UNIT_CHARS = 4
 MAX_WINDOW_CLAUSES = 3
 MAX_LIST_CHARS = 400
-_TITLE_LINE_MAX = 60  # a first line this short without a sentence mark reads as a title
+_TITLE_LINE_MAX = 60
+_MAX_WRAPPED_LINES = 3  # a first line this short without a sentence mark reads as a title
 
 
 @dataclass(frozen=True)
@@ -54,10 +55,33 @@ def _chunk_units(chunk: Chunk, rank: int) -> list[AnswerCandidate]:
         return [AnswerCandidate(chunk, rank, 0, len(chunk.text), "definition")]
     if chunk.kind == "table":
         return [AnswerCandidate(chunk, rank, s, e, "row") for s, e in _line_spans(chunk.text) if not _is_title(chunk, s, e)]
-    spans = [(s, e) for s, e in sentence_spans(chunk.text) if len(chunk.text[s:e].strip()) >= MIN_UNIT_CHARS]
+    spans = [(s, e) for s, e in _join_wrapped(chunk.text, sentence_spans(chunk.text)) if len(chunk.text[s:e].strip()) >= MIN_UNIT_CHARS]
     out = [AnswerCandidate(chunk, rank, s, e, "sentence") for s, e in spans if not _is_title(chunk, s, e)]
     out.extend(AnswerCandidate(chunk, rank, s, e, "list") for s, e in _enumerations(chunk.text))
     return out
+
+
+def _join_wrapped(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """A line break inside brackets does not end a sentence: a document's date line wraps as
+    `（2020 年 7 月 16 日青浦区第五届人民代表大会常务委员会` / `第三十六次会议通过）`, and split there neither half
+    says what was passed when. A span ending at a line break with a bracket still open takes the next span
+    (up to `_MAX_WRAPPED_LINES` lines)."""
+    out: list[tuple[int, int]] = []
+    i = 0
+    while i < len(spans):
+        start, end = spans[i]
+        lines = 1
+        while i + 1 < len(spans) and lines < _MAX_WRAPPED_LINES and text[end - 1] == "\n" and _open_bracket(text[start:end]):
+            i += 1
+            end = spans[i][1]
+            lines += 1
+        out.append((start, end))
+        i += 1
+    return out
+
+
+def _open_bracket(text: str) -> bool:
+    return text.count("（") + text.count("(") > text.count("）") + text.count(")")
 
 
 def _line_spans(text: str) -> list[tuple[int, int]]:

@@ -78,6 +78,27 @@ def test_year_and_period_clash_only_when_the_candidate_names_others(tokenize):
     assert list(x[:, col["period_clash"]]) == [0.0, 0.0, 0.0, 0.0]
     x = features(question_view(analyze("青浦完成合同外资多少亿美元？", tokenize)), cands, ev)
     assert not x[:, [col["year_clash"], col["period_clash"]]].any()
+def test_a_definition_of_the_term_asked_is_marked(tokenize):
+    col = {n: i for i, n in enumerate(UNIT_FEATURES)}
+    cands = units([
+        chunk("加强生活垃圾分类管理，178个小区建立“三定”巡检制度。", start=0),
+        chunk("三定：定人、定时、定岗。", kind="definition", start=200),
+        chunk("**“四个优先”**：优先保障医疗机构、基层社区联防联控。", kind="definition", start=400),
+        chunk("“三会”制度：即听证会、协调会和评议会。", kind="definition", start=600),
+    ])
+    ev = Evidence([1.0] * 4, {"town": ""}, {"town": 1.0}, {})
+    x = features(question_view(analyze("垃圾分类“三定”巡检制度里的“三定”指什么？", tokenize)), cands, ev)
+    assert list(x[:, col["defines_asked"]]) == [0.0, 1.0, 0.0, 0.0]
+    # bold marks and quotes around a term do not hide it; nor do the question's own quotes
+    x = features(question_view(analyze("四个优先指什么？", tokenize)), cands, ev)
+    assert list(x[:, col["defines_asked"]]) == [0.0, 0.0, 1.0, 0.0]
+
+
+def test_a_line_wrapped_inside_brackets_is_one_unit():
+    text = "决议\n（2020 年 7 月 16 日青浦区第五届人民代表大会常务委员会\n第三十六次会议通过）\n\n会议听取了报告（草案）。"
+    texts = [u.text.strip() for u in units([chunk(text, start=0, title="决议", path=["决议"])])]
+    assert "（2020 年 7 月 16 日青浦区第五届人民代表大会常务委员会\n第三十六次会议通过）" in texts
+    assert "会议听取了报告（草案）。" in texts
 
 
 def test_question_types_from_question_words():

@@ -139,6 +139,25 @@ PUNCT_ONLY_RE = re.compile(r"^[\W_]+$")
 QUOTES = "“”‘’\"'「」『』《》〈〉"
 # A term in quotes inside a question: `“四个最严”是什么？` -> 四个最严.
 QUOTED_TERM_RE = re.compile(r"[“\"]([^”\"]{2,20})[”\"]")
+# A definition's term is short: `“四史”：党史、…`, `“三会”制度：即…`.
+_DEFINED_TERM_MAX = 30
+_QUOTE_TABLE = {ord(ch): None for ch in QUOTES}
+
+
+def without_quotes(text: str) -> str:
+    """The text with every quote and title mark removed: `“三定”巡检制度` -> 三定巡检制度."""
+    return text.translate(_QUOTE_TABLE)
+
+
+def defined_term(definition: str) -> str:
+    """The term a definition line defines, as a match key without quotes or bold marks: `“四史”：党史、…` and
+    `**“四史”**：…` -> 四史; '' when the line has no short head before a colon."""
+    head, colon, _ = definition.replace(":", "：", 1).partition("：")
+    if not colon or len(head) > _DEFINED_TERM_MAX:
+        return ""
+    return match_key(without_quotes(head.replace("*", "")))
+
+
 # Sentence punctuation inside a short line: `主任、各位副主任、各位委员：` is a salutation, not a header.
 SENTENCE_PUNCT_RE = re.compile(r"[，。；：！？、,;:!?“”]")
 # Prose punctuation: a line with it is a sentence, never a table cell or leaked page furniture (`单位：万元` aside).
