@@ -12,6 +12,8 @@ Usage::
 What is removed (and nothing else): Word-conversion markup (bookmarks, footnote references and inline
 footnote definitions), lone `]` lines, page furniture (running headers, issue lines, page numbers) that
 leaked into the text, and whitespace debris (trailing spaces, indentation spaces, runs of blank lines).
+One repair moves text without changing it: a sentence that PDF conversion split around a page's foot notes is
+rejoined, the notes after it (counted as `rejoined_sentence`).
 No NFKC, no width folding: `2020 年` and `（` stay exactly as written, because answers and evidence quotes
 are checked against this text.
 """
@@ -33,9 +35,10 @@ from ingest.zh.markup import (
     ISSUE_LINE_RE,
     LONE_BRACKET_RE,
     PAGE_NUMBER_RE,
+    SUPERSCRIPT_LINE_RE,
 )
 from ingest.zh.names import ANY_GAZETTE_RE, INSTITUTION_GAZETTE_RE
-from ingest.zh.text import BLANK_LINES_RE, LINE_END_PUNCT, SENTENCE_PUNCT_RE
+from ingest.zh.text import BLANK_LINES_RE, LINE_END_PUNCT, PROSE_PUNCT_RE, SENTENCE_PUNCT_RE
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +82,7 @@ def clean_text(text: str) -> Cleaned:
     lines = [_strip_line(line) for line in text.split("\n")]
     lines = _drop_lone_brackets(lines, removed)
     lines = _drop_page_furniture(lines, removed)
+    lines = _rejoin_around_page_notes(lines, removed)
     text = _collapse_blank_lines("\n".join(lines))
 
     text, footnotes = _resolve_footnote_refs(text, sentinel, ref_numbers, definitions)
@@ -282,6 +286,40 @@ def _continues_previous_line(lines: list[str], index: int) -> bool:
         return False
     text = lines[previous]
     return not _is_table_row(text) and text[-1] not in LINE_END_PUNCT
+
+
+def _rejoin_around_page_notes(lines: list[str], removed: Counter[str]) -> list[str]:
+    """A paragraph that runs onto the next page has that page's foot notes between its halves:
+    `…2017 年来，累计立案查处各类违法案件` / `⁵ “四个最严”：…` / `4486 件，入库罚没款…`. The halves become one
+    line and the notes follow it, so the sentence (and its figure) is one sentence again.
+
+    Only a prose line (it has a comma or stop inside, so it is no heading) that ends without closing
+    punctuation, followed by nothing but blank and superscript note lines and then a line that is neither a
+    heading nor a table row."""
+    out = list(lines)
+    for i, line in enumerate(out):
+        if not _breaks_off(line):
+            continue
+        j = i + 1
+        while j < len(out) and (not out[j] or SUPERSCRIPT_LINE_RE.match(out[j])):
+            j += 1
+        has_notes = any(out[k] for k in range(i + 1, j))
+        if has_notes and j < len(out) and out[j] and not _is_table_row(out[j]) and not HEADING_LIKE_RE.match(out[j]):
+            out[i] = line + out[j]
+            out[j] = ""
+            removed["rejoined_sentence"] += 1
+    return out
+
+
+def _breaks_off(line: str) -> bool:
+    return (
+        bool(line)
+        and not _is_table_row(line)
+        and line[-1] not in LINE_END_PUNCT
+        and not SUPERSCRIPT_LINE_RE.match(line)
+        and not HEADING_LIKE_RE.match(line)
+        and bool(PROSE_PUNCT_RE.search(line))
+    )
 
 
 def _collapse_blank_lines(text: str) -> str:

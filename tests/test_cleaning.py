@@ -117,6 +117,32 @@ def test_characters_never_changed_only_whitespace() -> None:
     assert "2020 年" in cleaned.text and "（" in cleaned.text and "１" in cleaned.text
 
 
+def test_sentence_split_around_page_notes_is_rejoined() -> None:
+    text = (
+        "一方面，提高执法覆盖面。2017 年来，累计立案查处各类违法案件\n\n"
+        "⁵ “四个最严”：最严谨的标准、最严格的监管。\n\n⁶ “五进”：进社区、进乡村。\n\n"
+        "4486 件，入库罚没款 7710.66 万元。\n\n另一方面，积极融入全区重点工作。"
+    )
+    cleaned = clean_text(text)
+    assert cleaned.text.split("\n\n") == [
+        "一方面，提高执法覆盖面。2017 年来，累计立案查处各类违法案件4486 件，入库罚没款 7710.66 万元。",
+        "⁵ “四个最严”：最严谨的标准、最严格的监管。",
+        "⁶ “五进”：进社区、进乡村。",
+        "另一方面，积极融入全区重点工作。",
+    ]
+    assert cleaned.removed == {"rejoined_sentence": 1}
+
+
+def test_complete_lines_and_headings_around_page_notes_stay_apart() -> None:
+    # A finished sentence, and a heading (no prose punctuation, a numbered heading), are not halves of a sentence.
+    for first in ("持续开展执法稽查。", "（三）创新社会治理", "三、深耕主责主业"):
+        text = f"{first}\n\n⁵ “四个最严”：最严谨的标准。\n\n4486 件，入库罚没款。"
+        assert clean_text(text).text == text
+    # Nor is a line whose next non-note line is a heading.
+    text = "累计立案查处各类违法案件，共\n\n⁵ “四个最严”：最严谨的标准。\n\n（三）创新社会治理"
+    assert clean_text(text).text == text
+
+
 def test_windows_line_endings() -> None:
     assert clean_text("第一行\r\n第二行\r\n").text == "第一行\n第二行"
 
@@ -124,14 +150,16 @@ def test_windows_line_endings() -> None:
 def test_gazette_only_furniture_removed() -> None:
     raw = GAZETTE.read_text(encoding="utf-8")
     cleaned = clean_text(raw)
-    assert cleaned.removed == {"page_furniture": 2}
+    assert cleaned.removed == {"page_furniture": 2, "rejoined_sentence": 5}
     assert "上海市青浦区人民代表大会常务委员会公报" not in cleaned.text
     assert "公报第四号" not in cleaned.text
-    # Apart from whitespace, the cleaned text is the raw text minus exactly those two lines.
+    # Apart from whitespace, the cleaned text is the raw text minus exactly those two lines; the five sentences
+    # split around a page's foot notes only moved their second halves.
     expected = strip_ws(raw).replace("上海市青浦区人民代表大会常务委员会公报", "").replace(
         strip_ws("2020 年公报第四号（总第 154 号）"), ""
     )
-    assert strip_ws(cleaned.text) == expected
+    assert sorted(strip_ws(cleaned.text)) == sorted(expected)
+    assert "累计立案查处各类违法案件4486 件，入库罚没款" in cleaned.text
     assert "目 录" in cleaned.text  # the contents stays for documents.py
     assert "5\t全社会固定资产投资\t450 亿元\t241.5\t1.4\t53.7\n6\t合同外资" in cleaned.text
 
