@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from ingest.models import Chunk, Document
@@ -40,6 +40,9 @@ class AnswerContext:
     # -> its ranking. The comparison answerer retrieves each mention on its own when one ranking does not hold
     # both; None: no retriever.
     search: Callable[[str, int, Collection[str] | None], RetrievalResult] | None = None
+    # The score each passage had in the ranking that `search` first found it in: a citation of a passage that only
+    # such a retrieval found shows that score (the request's ranking does not hold it).
+    searched_scores: dict[str, float] = field(default_factory=dict)
 
 
 class Answerer(Protocol):

@@ -188,8 +188,9 @@ class AnswerPipeline:
         retrieved = self._retrieve(queries, analysis, request)
         top = [p.chunk for p in retrieved.passages][: request.context_k or request.top_k]
         follow_up = question != request.question
-        search = functools.partial(self._search_within, request)
-        context = AnswerContext(analysis, top, retrieved, self.retriever, llm, follow_up, search)
+        searched: dict[str, float] = {}
+        search = functools.partial(self._search_within, request, searched)
+        context = AnswerContext(analysis, top, retrieved, self.retriever, llm, follow_up, search, searched)
         return PreparedRequest(self, request, question, context, t0, time.perf_counter())
 
     def finish(self, prepared: PreparedRequest, streamed_reply: str | None = None) -> PipelineResult:
@@ -203,7 +204,7 @@ class AnswerPipeline:
             answerer, draft = self._answer(ctx)
         passages = [p.chunk for p in ctx.retrieved.passages]
         draft = self.verifier.check(draft, passages, ctx.analysis.question, answerer.free_text)
-        text, citations = render(draft, {p.chunk.id: p.score for p in ctx.retrieved.passages})
+        text, citations = render(draft, ctx.searched_scores | {p.chunk.id: p.score for p in ctx.retrieved.passages})
         t2 = time.perf_counter()
         return PipelineResult(
             question=prepared.question,
@@ -229,16 +230,20 @@ class AnswerPipeline:
             results.append(self.retriever.retrieve(rq, qa))
         return results[0] if len(results) == 1 else fuse_queries(results, depth, self.config.rrf_k)
 
-    def _search_within(self, request: PipelineRequest, query: str, top_k: int, within: Collection[str] | None = None) -> RetrievalResult:
+    def _search_within(self, request: PipelineRequest, searched: dict[str, float], query: str, top_k: int,
+                       within: Collection[str] | None = None) -> RetrievalResult:
         """One more query (an answerer's) through the same retriever, within the request's documents and headings
-        (and `within`, when given)."""
+        (and `within`, when given); each passage's score is kept in `searched` for its citation."""
         doc_ids = list(request.doc_ids) if request.doc_ids else None
         if within is not None:
             doc_ids = sorted(set(within) & set(doc_ids)) if doc_ids else sorted(within)
             if not doc_ids:  # no document both: nothing, never the whole corpus (an empty filter is no filter)
                 return RetrievalResult([])
         rq = RetrievalQuery(query=query, top_k=top_k, doc_ids=doc_ids, heading_prefix=request.heading_prefix)
-        return self.retriever.retrieve(rq, self.analyzer.analyze(query, request.doc_ids))
+        result = self.retriever.retrieve(rq, self.analyzer.analyze(query, request.doc_ids))
+        for p in result.passages:
+            searched.setdefault(p.chunk.id, p.score)
+        return result
 
     def _answer(self, ctx: AnswerContext) -> tuple[Answerer, DraftAnswer]:
         for answerer in self.answerers:

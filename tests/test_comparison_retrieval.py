@@ -86,6 +86,8 @@ def test_a_cross_document_comparison_through_the_api(api):
     assert len({c["doc_id"] for c in body["citations"]}) == 2  # one figure from each report, each cited
     quotes = " ".join(c["quote"] for c in body["citations"])
     assert "13.2%" in quotes and "8.1%" in quotes
+    # a passage only the mention's own retrieval found carries that retrieval's score, not 0
+    assert all(c["score"] > 0 for c in body["citations"])
     computed = re.search(r"（据\[1\]\[2\]计算：([^）]*)）", body["answer"])
     assert computed is not None and "川沙新镇" in computed.group(1) and "降得更多" in computed.group(1)
 
