@@ -21,6 +21,7 @@ from ingest.tokenize import Tokenizer
 from ingest.zh import match_key
 from qa_service.analysis import QueryAnalyzer
 from qa_service.answerers import AnswerContext, LLMAnswerer, ReporterAnswerer
+from qa_service.claims import Claim, DraftAnswer
 from qa_service.config import ExtractiveConfig, RetrieverConfig, Settings
 from qa_service.extractive import ExtractiveAnswerer
 from qa_service.llm import LLMSession, LLMUnavailable
@@ -232,6 +233,29 @@ def test_run_answers_with_numbered_citations_and_search_ranks_alike(index):
     assert [c.chunk for c in result.citations] == [FINANCE]
     searched = pipeline.search(RetrievalQuery(query=FIGURE_QUESTION, top_k=10))
     assert [p.chunk.id for p in searched.passages] == [p.chunk.id for p in result.retrieved.passages]
+
+
+class _SearchingAnswerer:
+    """Cites the first passage of one more retrieval (as the comparison answerer does for a mention)."""
+
+    mode = "extractive"
+    free_text = False
+
+    def answer(self, ctx):
+        found = ctx.search("青浦区人民法院院长", 1, None).passages[0].chunk
+        quote = "院长 李四"
+        return DraftAnswer(claims=[Claim(text=quote, sources=[found], quotes=[quote])])
+
+
+def test_a_passage_only_another_retrieval_found_is_cited_with_its_score(index):
+    base = _pipeline(index)
+    pipeline = dataclasses.replace(base, answerers=(_SearchingAnswerer(), *base.answerers))
+    result = pipeline.run(PipelineRequest(question=FIGURE_QUESTION, top_k=1))
+    # the request's ranking lacks the court's opening passage; the answerer's own retrieval found it
+    assert COURT_OPENING.id not in {p.chunk.id for p in result.retrieved.passages}
+    searched = pipeline.search(RetrievalQuery(query="青浦区人民法院院长", top_k=1))
+    assert [(c.chunk.id, c.score) for c in result.citations] == [(COURT_OPENING.id, searched.passages[0].score)]
+    assert result.citations[0].score > 0
 
 
 def test_fallback_is_a_field_of_the_result(index):
