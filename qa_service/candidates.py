@@ -17,7 +17,7 @@ from ingest.models import Chunk
 from ingest.zh import SENTENCE_ENDS, match_key, sentence_spans
 from ingest.zh.answer import CONTINUATION_RE
 from ingest.zh.headings import LIST_NUMBER_RE
-from ingest.zh.text import CLAUSE_SPLIT_RE
+from ingest.zh.text import CLAUSE_SPLIT_RE, bracket_open
 from ingest.zh.time import scope_clause_re
 
 MIN_UNIT_CHARS = 4
@@ -71,17 +71,13 @@ def _join_wrapped(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, in
     while i < len(spans):
         start, end = spans[i]
         lines = 1
-        while i + 1 < len(spans) and lines < _MAX_WRAPPED_LINES and text[end - 1] == "\n" and _open_bracket(text[start:end]):
+        while i + 1 < len(spans) and lines < _MAX_WRAPPED_LINES and text[end - 1] == "\n" and bracket_open(text[start:end]):
             i += 1
             end = spans[i][1]
             lines += 1
         out.append((start, end))
         i += 1
     return out
-
-
-def _open_bracket(text: str) -> bool:
-    return text.count("（") + text.count("(") > text.count("）") + text.count(")")
 
 
 def _line_spans(text: str) -> list[tuple[int, int]]:

@@ -144,6 +144,11 @@ _DEFINED_TERM_MAX = 30
 _QUOTE_TABLE = {ord(ch): None for ch in QUOTES}
 
 
+def bracket_open(text: str) -> bool:
+    """More opening than closing round brackets, full- or half-width: `（2020 年 7 月 16 日…常务委员会`."""
+    return text.count("（") + text.count("(") > text.count("）") + text.count(")")
+
+
 def without_quotes(text: str) -> str:
     """The text with every quote and title mark removed: `“三定”巡检制度` -> 三定巡检制度."""
     return text.translate(_QUOTE_TABLE)
