@@ -49,7 +49,7 @@ from .gate import CEILED, GATED, gate_failures, thresholds_from
 
 __all__ = [
     "BIGRAM_SHARE", "CEILED", "DEPTH", "GATED", "KEY_TERM_SHARE", "MARKER_RE", "AbstentionCounts", "CitedSentence",
-    "abstention_counts", "abstention_summary", "answer_summary", "bigram_share", "citation_scores",
+    "abstention_auc", "abstention_counts", "abstention_summary", "answer_summary", "bigram_share", "citation_scores",
     "citation_supports", "cited_sentences", "cmrc_chars", "contains_gold", "exact", "f1_char", "f1_jieba",
     "f1_tokens", "gate_failures", "hit_at", "hit_rank", "jieba_words", "key_terms", "latency_summary",
     "longest_common_substring", "mean", "metric_stopwords", "mrr", "normalize_answer", "percentile",
@@ -160,6 +160,19 @@ def abstention_summary(counts: AbstentionCounts) -> dict[str, float]:
         "recall": round(_ratio(counts.tp, counts.tp + counts.fn), 4),
         "false_abstain_rate": round(_ratio(counts.fp, counts.fp + counts.tn), 4),
     }
+
+
+def abstention_auc(pairs: Iterable[tuple[bool, float | None]]) -> float | None:
+    """ROC AUC of the abstain probability between unanswerable and answerable items (unanswerable, probability):
+    how well the abstainer orders them whatever its threshold, so two models are compared apart from where their
+    thresholds land. None unless every item has a probability and both kinds are present."""
+    pairs = list(pairs)
+    labels = [unanswerable for unanswerable, _ in pairs]
+    if not pairs or any(p is None for _, p in pairs) or all(labels) or not any(labels):
+        return None
+    from sklearn.metrics import roc_auc_score
+
+    return round(float(roc_auc_score(labels, [p for _, p in pairs])), 4)
 
 
 # -- latency and means --------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from typing import Any
 from .dataset import EvalItem
 from .metrics import (
     DEPTH,
+    abstention_auc,
     abstention_counts,
     abstention_summary,
     answer_summary,
@@ -181,7 +182,9 @@ def summarize(results: Sequence[ItemResult], retrieval_only: bool) -> dict[str, 
         "n": len(cited),
     } if gold else None
     labelled = [r for r in results if r.item.labelled]
-    summary["abstention"] = abstention_summary(abstention_counts((r.unanswerable, bool(r.abstained)) for r in labelled)) if labelled else None
+    if labelled:
+        summary["abstention"] = abstention_summary(abstention_counts((r.unanswerable, bool(r.abstained)) for r in labelled))
+        summary["abstention"]["roc_auc"] = abstention_auc((r.unanswerable, r.abstain_probability) for r in labelled)
     return summary
 
 

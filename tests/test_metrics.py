@@ -6,6 +6,7 @@ import pytest
 
 from eval.metrics import (
     AbstentionCounts,
+    abstention_auc,
     abstention_counts,
     abstention_summary,
     bigram_share,
@@ -158,6 +159,15 @@ def test_abstention_confusion_counts():
     assert s["precision"] == pytest.approx(2 / 3, abs=1e-4)
     assert s["recall"] == pytest.approx(2 / 3, abs=1e-4)
     assert s["false_abstain_rate"] == 0.25
+
+
+def test_abstention_auc_orders_unanswerable_above_answerable_whatever_the_threshold():
+    # every unanswerable item above every answerable one: 1.0; one pair out of order of 2 x 2: 0.75
+    assert abstention_auc([(True, 0.9), (True, 0.6), (False, 0.5), (False, 0.1)]) == 1.0
+    assert abstention_auc([(True, 0.9), (True, 0.3), (False, 0.5), (False, 0.1)]) == 0.75
+    # undefined without both kinds, or when an item has no probability (a baseline that never abstains)
+    assert abstention_auc([(False, 0.5), (False, 0.1)]) is None
+    assert abstention_auc([(True, 0.9), (False, None)]) is None
 
 
 def test_abstention_empty_denominators_are_zero():
