@@ -100,7 +100,8 @@ def test_summary_hand_computed(run):
     c = summary["citation"]  # over answered gold items a, b: a is (1, 1), b is (0, 0)
     assert (c["recall"], c["precision"], c["n"]) == (0.5, 0.5, 2)
     ab = summary["abstention"]  # labelled a..e: tp=d, fp=c, fn=e, tn=a,b
-    assert ab == {"precision": 0.5, "recall": 0.5, "false_abstain_rate": pytest.approx(1 / 3, abs=1e-4)}
+    assert ab == {"precision": 0.5, "recall": 0.5, "false_abstain_rate": pytest.approx(1 / 3, abs=1e-4),
+                  "roc_auc": None}  # the stand-in system gives no abstain probability
     assert set(summary["latency_ms"]) == {"p50", "p95", "retrieve_p50", "retrieve_p95"}
     assert summary["latency_ms"]["retrieve_p50"] == 1.0
     assert set(summary["by_type"]) == {"numeric", "table", "unanswerable"}
