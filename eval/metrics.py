@@ -162,17 +162,20 @@ def abstention_summary(counts: AbstentionCounts) -> dict[str, float]:
     }
 
 
-def abstention_auc(pairs: Iterable[tuple[bool, float | None]]) -> float | None:
-    """ROC AUC of the abstain probability between unanswerable and answerable items (unanswerable, probability):
-    how well the abstainer orders them whatever its threshold, so two models are compared apart from where their
-    thresholds land. None unless every item has a probability and both kinds are present."""
-    pairs = list(pairs)
-    labels = [unanswerable for unanswerable, _ in pairs]
-    if not pairs or any(p is None for _, p in pairs) or all(labels) or not any(labels):
+def abstention_auc(items: Iterable[tuple[bool, bool, float | None]]) -> float | None:
+    """ROC AUC of the abstain probability between unanswerable and answerable items, from (unanswerable,
+    abstained, probability): how well the abstainer orders them whatever its threshold, so two models are
+    compared apart from where their thresholds land. An item answered or declined without the abstainer (a
+    comparison, the reporter) counts as 0 or 1. None when no item has a probability (a baseline that never
+    abstains) or the items are not of both kinds."""
+    items = list(items)
+    labels = [unanswerable for unanswerable, _, _ in items]
+    if all(p is None for _, _, p in items) or all(labels) or not any(labels):
         return None
     from sklearn.metrics import roc_auc_score
 
-    return round(float(roc_auc_score(labels, [p for _, p in pairs])), 4)
+    scores = [p if p is not None else float(abstained) for _, abstained, p in items]
+    return round(float(roc_auc_score(labels, scores)), 4)
 
 
 # -- latency and means --------------------------------------------------------------------------------------

@@ -184,7 +184,7 @@ def summarize(results: Sequence[ItemResult], retrieval_only: bool) -> dict[str, 
     labelled = [r for r in results if r.item.labelled]
     if labelled:
         summary["abstention"] = abstention_summary(abstention_counts((r.unanswerable, bool(r.abstained)) for r in labelled))
-        summary["abstention"]["roc_auc"] = abstention_auc((r.unanswerable, r.abstain_probability) for r in labelled)
+        summary["abstention"]["roc_auc"] = abstention_auc((r.unanswerable, bool(r.abstained), r.abstain_probability) for r in labelled)
     return summary
 
 

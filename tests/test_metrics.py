@@ -163,11 +163,13 @@ def test_abstention_confusion_counts():
 
 def test_abstention_auc_orders_unanswerable_above_answerable_whatever_the_threshold():
     # every unanswerable item above every answerable one: 1.0; one pair out of order of 2 x 2: 0.75
-    assert abstention_auc([(True, 0.9), (True, 0.6), (False, 0.5), (False, 0.1)]) == 1.0
-    assert abstention_auc([(True, 0.9), (True, 0.3), (False, 0.5), (False, 0.1)]) == 0.75
-    # undefined without both kinds, or when an item has no probability (a baseline that never abstains)
-    assert abstention_auc([(False, 0.5), (False, 0.1)]) is None
-    assert abstention_auc([(True, 0.9), (False, None)]) is None
+    assert abstention_auc([(True, True, 0.9), (True, False, 0.6), (False, False, 0.5), (False, False, 0.1)]) == 1.0
+    assert abstention_auc([(True, True, 0.9), (True, False, 0.3), (False, False, 0.5), (False, False, 0.1)]) == 0.75
+    # answered without the abstainer (a comparison): 0; declined without it: 1
+    assert abstention_auc([(True, True, None), (True, False, 0.3), (False, False, None), (False, False, 0.5)]) == 0.75
+    # undefined without both kinds, or when no item has a probability (a baseline that never abstains)
+    assert abstention_auc([(False, False, 0.5), (False, True, 0.9)]) is None
+    assert abstention_auc([(True, False, None), (False, False, None)]) is None
 
 
 def test_abstention_empty_denominators_are_zero():
