@@ -142,8 +142,9 @@ class ReportQASystem(PipelineSystem):
 class RankerRetriever:
     """A baseline's retrieval step: its own chunks and ranking function behind the PassageRetriever protocol.
 
-    `ranker(question, depth)` returns (chunk rows, scores) best first. It ranks the whole corpus: the
-    request filters (doc_ids, heading_prefix) are reportqa's and are refused here.
+    `ranker(question, depth)` returns (chunk rows, scores) best first. It ranks the whole corpus. A `doc_ids`
+    filter (the comparison answerer reads a mention within the documents naming its place) keeps that ranking's
+    passages of those documents; `heading_prefix` is reportqa's own and is refused here.
     """
 
     def __init__(self, chunks: list[Chunk], ranker: Callable[[str, int], tuple[list[int], list[float]]]) -> None:
@@ -152,9 +153,15 @@ class RankerRetriever:
         self._openings = first_text_chunks(chunks)
 
     def retrieve(self, query: RetrievalQuery, analysis: QueryAnalysis) -> RetrievalResult:
-        if query.doc_ids or query.heading_prefix:
-            raise ValueError("a baseline ranker does not filter by doc_ids or heading_prefix")
-        rows, scores = self.ranker(query.query, query.top_k)
+        if query.heading_prefix:
+            raise ValueError("a baseline ranker does not filter by heading_prefix")
+        if query.doc_ids:
+            wanted = set(query.doc_ids)
+            ranked = zip(*self.ranker(query.query, len(self.chunks)))
+            kept = [(i, s) for i, s in ranked if self.chunks[i].doc_id in wanted]
+            rows, scores = [i for i, _ in kept], [s for _, s in kept]
+        else:
+            rows, scores = self.ranker(query.query, query.top_k)
         rows, scores = rows[: query.top_k], scores[: query.top_k]
         return RetrievalResult(passages=[RetrievedPassage(self.chunks[i], float(s)) for i, s in zip(rows, scores)])
 

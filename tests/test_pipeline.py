@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from eval.baselines import ablated, bm25_only
-from eval.systems import ChunkRankingSystem, ReportQASystem
+from eval.systems import ChunkRankingSystem, RankerRetriever, ReportQASystem
 from ingest.lookups import ChunkLookups, DocumentMentions
 from ingest.models import Chunk, Document
 from ingest.tokenize import Tokenizer
@@ -330,6 +330,20 @@ def test_bm25_only_differs_from_reportqa_only_in_its_retriever(index, question):
     req = PipelineRequest(question=question, top_k=3)
     a, b = ours.pipeline.with_retriever(fixed).run(req), baseline.pipeline.with_retriever(fixed).run(req)
     assert (a.answer, a.abstained, a.citations) == (b.answer, b.abstained, b.citations)
+
+
+def test_a_baseline_ranker_keeps_a_document_filter_and_refuses_a_heading_filter(index):
+    def ranker(question, depth):  # every chunk, in corpus order
+        return list(range(len(CHUNKS)))[:depth], [1.0 / (k + 1) for k in range(len(CHUNKS))][:depth]
+
+    retriever = RankerRetriever(CHUNKS, ranker)
+    analysis = _pipeline(index).analyzer.analyze(FIGURE_QUESTION)
+    court = retriever.retrieve(RetrievalQuery(query=FIGURE_QUESTION, top_k=1, doc_ids=["d2"]), analysis)
+    assert [p.chunk.id for p in court.passages] == [COURT_OPENING.id]
+    both = retriever.retrieve(RetrievalQuery(query=FIGURE_QUESTION, top_k=10), analysis)
+    assert [p.chunk.id for p in both.passages] == [c.id for c in CHUNKS]
+    with pytest.raises(ValueError, match="heading_prefix"):
+        retriever.retrieve(RetrievalQuery(query=FIGURE_QUESTION, top_k=1, heading_prefix=TOWN), analysis)
 
 
 def test_chunk_ranking_baseline_reuses_every_other_step(index):
