@@ -23,8 +23,8 @@ from ingest.zh.time import scope_clause_re
 MIN_UNIT_CHARS = 4
 MAX_WINDOW_CLAUSES = 3
 MAX_LIST_CHARS = 400
-_TITLE_LINE_MAX = 60
-_MAX_WRAPPED_LINES = 3  # a first line this short without a sentence mark reads as a title
+_TITLE_LINE_MAX = 60  # a first line this short without a sentence mark reads as a title
+_MAX_WRAPPED_LINES = 3  # a bracket left open carries a unit over this many lines at most
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,8 @@ def _chunk_units(chunk: Chunk, rank: int) -> list[AnswerCandidate]:
         return [AnswerCandidate(chunk, rank, 0, len(chunk.text), "definition")]
     if chunk.kind == "table":
         return [AnswerCandidate(chunk, rank, s, e, "row") for s, e in _line_spans(chunk.text) if not _is_title(chunk, s, e)]
-    spans = [(s, e) for s, e in _join_wrapped(chunk.text, sentence_spans(chunk.text)) if len(chunk.text[s:e].strip()) >= MIN_UNIT_CHARS]
+    spans = _join_wrapped(chunk.text, sentence_spans(chunk.text))
+    spans = [(s, e) for s, e in spans if len(chunk.text[s:e].strip()) >= MIN_UNIT_CHARS]
     out = [AnswerCandidate(chunk, rank, s, e, "sentence") for s, e in spans if not _is_title(chunk, s, e)]
     out.extend(AnswerCandidate(chunk, rank, s, e, "list") for s, e in _enumerations(chunk.text))
     return out
