@@ -136,8 +136,11 @@ class ScopeDetector:
         qb = _bigrams(q)
         allowed = self._place_filter(q)
         matched = [qb & bs if i in allowed else set() for i, bs in enumerate(self._bigram_sets)]
+        # fsum: a set's order changes with the interpreter's hash seed, and a plain float sum with it, so two
+        # documents matching equally would win by the seed (the same question scoped to -16 in one process, -02 in
+        # another); fsum's sum is exact whatever the order, and ties break by document order.
         scores = [
-            sum(self._idf.get(b, 0.0) * (1.0 if b in strong else PREAMBLE_WEIGHT) for b in m)
+            math.fsum(self._idf.get(b, 0.0) * (1.0 if b in strong else PREAMBLE_WEIGHT) for b in m)
             for m, strong in zip(matched, self._strong)
         ]
         best = max(range(len(scores)), key=lambda i: scores[i])
@@ -154,7 +157,7 @@ class ScopeDetector:
         # (法院 *and* 检察院), not merely a subset of the same title words.
         while True:
             extras = [
-                (sum(self._idf.get(b, 0.0) for b in matched[i] - covered), i)
+                (math.fsum(self._idf.get(b, 0.0) for b in matched[i] - covered), i)
                 for i in range(len(scores))
                 if i not in {j for g in groups for j in g}
             ]

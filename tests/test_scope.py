@@ -6,6 +6,10 @@ memory by ingest.documents, at the production minimum score (Settings().scope_mi
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
@@ -125,3 +129,24 @@ def test_hand_made_documents_and_an_empty_list():
     assert scopes.detect("财政收入多少？").doc_ids == []  # words of c's text, not of its title: too weak
     empty = detector([]).detect("乙镇人民法院受理了多少案件？")
     assert empty.doc_ids == [] and empty.residual_query == "乙镇人民法院受理了多少案件？"
+
+
+_SCOPE_IN_ANOTHER_PROCESS = """
+import json, sys
+sys.path.insert(0, {tests!r})
+from test_scope import detector
+print(json.dumps(detector().detect({question!r}).doc_ids))
+"""
+
+
+def test_the_scope_does_not_depend_on_the_hash_seed(scopes):
+    # Two documents matching a question equally used to be told apart by the order a set of bigrams was summed
+    # in, which the interpreter's hash seed sets: under seed 3 this question was scoped to -02, under 1 to -16.
+    question = "青浦区人大常委会第三十六次会议任命谁为青浦区发展和改革委员会主任？"
+    code = _SCOPE_IN_ANOTHER_PROCESS.format(tests=str(Path(__file__).parent), question=question)
+    seen = set()
+    for seed in ("1", "3"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True, cwd=Path(__file__).parents[1])
+        seen.add(tuple(json.loads(out.stdout.strip().splitlines()[-1])))
+    assert seen == {tuple(scopes.detect(question).doc_ids)}
