@@ -43,6 +43,7 @@ QUESTION_FEATURES: tuple[str, ...] = (
 )
 
 _COL = {name: i for i, name in enumerate(UNIT_FEATURES)}
+_BEST_ONLY = ("year_clash", "period_clash", "defines_asked")  # unit features the abstainer reads of the best unit
 
 _REASONS: dict[str, str] = {
     "best": "no candidate answer scores well",
@@ -85,8 +86,7 @@ def question_features(f: Featurized, logits: np.ndarray, best: int) -> np.ndarra
         _lexical(f.qv, f.units, best),
         np.asarray(f.gates, dtype=np.float64),
         _yardstick(f.qv, f.units, f.x, best),
-        f.x[best, [_COL["year_clash"], _COL["period_clash"]]],
-        f.x[best, [_COL["defines_asked"]]],
+        f.x[best, [_COL[name] for name in _BEST_ONLY]],
     ])
 
 
