@@ -28,7 +28,7 @@ from ingest.zh.comparison import (
     time_forms,
 )
 from ingest.zh.text import HAN_RE, LINE_BREAK_RE
-from ingest.zh.time import time_scope_re
+from ingest.zh.time import time_scope_re, whole_year_stated
 
 from .claims import Claim
 
@@ -105,7 +105,7 @@ def _sentence_figures(m: Mention, chunk: Chunk, s: int, e: int, heading: str, to
     text = chunk.text
     clauses = [c.span() for c in FIGURE_CLAUSE_RE.finditer(text, s, e) if c.group(0).strip()]
     sentence = match_key(text[s:e]) + heading
-    if any(not any(form in sentence for form in time_forms(t)) for t in m.times):
+    if any(not any(form in sentence for form in time_forms(t)) and not whole_year_stated(t, sentence) for t in m.times):
         return []
     years = {t for t in m.times if YEAR_RE.fullmatch(t)}
     stated = set(YEAR_RE.findall(match_key(text[s:e])))

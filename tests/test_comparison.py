@@ -129,3 +129,52 @@ def test_a_follow_up_about_another_place_is_not_answered_from_this_one(tokenize)
         analysis = QueryAnalyzer(tokenize, None, None).analyze(question)
         draft = answerer.answer(SimpleNamespace(analysis=analysis, passages=[town], retrieved=ranked, follow_up=True))
         assert (draft is not None) == answered
+
+
+def test_readings_of_a_part_against_its_whole():
+    share = compared("2019年区本级“三公”经费中，公务接待费占多大比例？")
+    assert share is not None and (share.first, share.second, share.op) == ("公务接待费", "2019年区本级“三公”经费", "ratio")
+    remain = compared("上半年受理的刑事案件中，还有多少件没有审结？")
+    assert remain is not None and (remain.first, remain.second, remain.op) == ("上半年受理的刑事案件", "审结", "difference")
+    gap = compared("截至年底，区级债务余额离债务限额还差多少？")
+    assert gap is not None and (gap.first, gap.second, gap.op) == ("区级债务余额", "债务限额", "difference")
+    assert gap.shared == "截至年底"
+    # `购置及运行费` is one thing: the part-of-whole reading comes before the join words.
+    cars = compared("“三公”经费中，公务用车购置及运行费占了多大比例？")
+    assert cars is not None and cars.first == "公务用车购置及运行费"
+    assert all(is_comparison(q) for q in ("上半年受理的刑事案件中，还有多少件没有审结？", "区级债务余额离债务限额还差多少？"))
+    assert not is_comparison("上半年受理的案件中，有多少件是刑事案件？")  # one figure asked, nothing left over
+
+
+def test_a_hedge_before_the_join_is_not_a_mention():
+    pair = compared("2020年上半年区级一般公共预算收入，大约相当于2019年全区一般公共预算收入的几成？")
+    assert pair is not None and pair.first == "2020年上半年区级一般公共预算收入"
+
+
+DEBT = chunk("debt", "关于青浦区2019年财政决算的报告", "市财政局核定本区2019年政府债务限额为135.40亿元。截至2019年底，本区地方政府债务余额为74.43亿元。")
+FEES = chunk("fees", "关于青浦区2019年财政决算的报告", "2019年，区本级“三公”经费财政拨款支出合计4752万元。其中，公务接待费375万元。")
+
+
+@pytest.mark.parametrize(
+    ("question", "passages", "computed"),
+    [
+        ("上半年受理的刑事案件中，还有多少件没有审结？", [CRIMINAL], "（据[1]计算：相差50件）"),
+        ("2019年区本级“三公”经费中，公务接待费占多大比例？", [FEES], "（据[1]计算：前者约为后者的7.9%）"),
+        ("截至2019年底，区地方政府债务余额离核定的债务限额还有多大空间？", [DEBT], "（据[1]计算：相差60.97亿元）"),
+    ],
+)
+def test_what_is_left_a_share_or_a_gap_is_computed(tokenize, question, passages, computed):
+    draft = ask(question, passages, tokenize)
+    assert draft is not None
+    text, _ = render(verify(draft, passages, tokenize, Settings().citation_min_support), {})
+    assert text.endswith(computed + "。")
+
+
+def test_a_year_without_a_period_is_its_whole_year(tokenize):
+    enforcement = chunk("exec", "青浦区人民法院2020年上半年工作报告", "上半年，我院共受理各类执行案件5807件。")
+    last_year = chunk("last", "区人民法院代表建议办理情况的报告", "2019年执行收案11937件，结案12023件。")
+    question = "2020年上半年受理的执行案件数，相当于2019年全年执行收案数的百分之多少？"
+    draft = ask(question, [enforcement, last_year], tokenize)
+    assert draft is not None
+    text, _ = render(verify(draft, [enforcement, last_year], tokenize, Settings().citation_min_support), {})
+    assert "5807件[1]" in text and "11937件[2]" in text and "前者约为后者的48.6%" in text

@@ -175,3 +175,12 @@ def test_answer_text_helpers() -> None:
 def test_place_noise_examples_from_the_data_comments() -> None:
     assert places.question_place_re().findall("我镇工业区产值") == ["工业区"]
     assert places.known_places(["在全区人民代表大会上"] * 2) == set()
+
+
+def test_a_year_named_without_a_period_states_the_whole_year() -> None:
+    from ingest.zh.time import whole_year_stated
+
+    assert whole_year_stated("全年", "2019年执行收案11937件")
+    assert not whole_year_stated("全年", "2019年1-6月执行收案5000件")  # a period of the year, not all of it
+    assert not whole_year_stated("全年", "执行收案11937件")  # no year named
+    assert not whole_year_stated("上半年", "2019年执行收案11937件")

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
-from .lexicon import alternation, longest_first, rows, tagged, words
+from .lexicon import alternation, longest_first, rows, tagged, word_set, words
 from .numbers import UNITS
 from .places import question_places
 from .text import normalize_for_match
@@ -35,6 +35,17 @@ _ASKING_RE = re.compile(
     "|".join(longest_first(tagged("compare_ops", tag)) for tag in ("choose", "compare", "ratio", "sum", "join"))
 )
 _MENTION_TRIM = "的是有为"  # linking words left at a mention's end: `“计划解决”的`
+_WITHIN_RE = re.compile(f"(?:{longest_first(tagged('compare_ops', 'within'))})$")
+_REMAIN_RE = re.compile(
+    f"(?:{longest_first(tagged('compare_ops', 'remain'))})[^，,。？?！!；;]*?(?:{longest_first(tagged('compare_ops', 'negation'))})"
+)
+_GAP_RE = re.compile(
+    f"(?:{longest_first(tagged('compare_ops', 'gap'))})([^，,。？?！!；;]+?)(?:{longest_first(tagged('compare_ops', 'gap_ask'))})"
+)
+# `占了多大比例`: the share asked right after 占, so the whole is named elsewhere (in a `…中` piece).
+_SHARE_RE = re.compile(f"占[了的]?(?:{longest_first(tagged('compare_ops', 'ratio'))})")
+_ASKED_TAIL_RE = re.compile(f"(?:{longest_first(tagged('ask_words', 'ask'))}).*$")
+_STOPWORDS = word_set("stopwords")
 # Where a figure's sentence ends when its scope is read: not at `；`, since in `1—6月，我院共受理各类案件20813件；
 # 审结19567件` the second figure shares the first one's scope.
 FIGURE_SENTENCE_ENDS = "。！？!?"
@@ -69,19 +80,26 @@ def operation(question: str) -> str:
 
 
 def is_comparison(question: str) -> bool:
-    """It asks to compare or combine two figures (a compare cue, which of two, a ratio or a sum)."""
-    return any(p.search(question) for p in (_COMPARE_RE, _CHOOSE_RE, _RATIO_RE, _SUM_RE))
+    """It asks to compare or combine two figures (a compare cue, which of two, a ratio or a sum), or one figure
+    against another it is part of (compared_parts)."""
+    return any(p.search(question) for p in (_COMPARE_RE, _CHOOSE_RE, _RATIO_RE, _SUM_RE)) or compared_parts(
+        normalize_for_match(question)
+    ) is not None
 
 
 def compared(question: str) -> Compared | None:
     """The two mentions around the question's join word: `2019年…的教育支出和农林水支出，哪一项更多？` ->
     (`2019年…的教育支出`, `农林水支出`, shared `哪一项更多`)."""
     q = normalize_for_match(question).strip()
+    parts = compared_parts(q)
+    if parts is not None:  # before the join words: `购置及运行费` is one thing, not two joined by 及
+        return parts
     for m in _JOIN_RE.finditer(q):
         before, after = q[: m.start()], q[m.end() :]
         left = _PIECE_SPLIT_RE.split(before)
         right = _PIECE_SPLIT_RE.split(after)
-        while left and not left[-1].strip():  # `A，相当于B`: the mention is the piece before the comma
+        # `A，相当于B`, `A，大约相当于B`: the mention is the last piece before the comma that names something
+        while left and not _names_something(left[-1]):
             left.pop()
         if not left or not right or not right[0].strip():
             continue
@@ -95,6 +113,50 @@ def compared(question: str) -> Compared | None:
         shared = _ASKING_RE.sub("", _WHICH_RE.sub("", shared))  # `哪个多`, `几成`: how it asks, not what it measures
         return Compared(first, second, shared, operation(q))
     return None
+
+
+def _names_something(piece: str) -> bool:
+    """Whether a piece holds more than stopwords (`大约` does not)."""
+    rest = piece.strip()
+    for word in sorted((w for w in _STOPWORDS if w in rest), key=len, reverse=True):
+        rest = rest.replace(word, "")
+    return bool(rest.strip())
+
+
+def compared_parts(q: str) -> Compared | None:
+    """One figure against another it is part of or measured against, in a normalised question:
+    - a share of a whole named in a `…中` piece: `“三公”经费中，公务用车购置及运行费占了多大比例` ->
+      (`公务用车购置及运行费`, `“三公”经费`, ratio);
+    - what of a whole is not yet done: `受理的各类案件中，还有多少件没有审结` -> (`受理的各类案件`, `审结`, difference);
+    - how far one figure is from another: `债务余额离市里核定的债务限额还有多大空间` -> (`债务余额`, `…债务限额`,
+      difference).
+    The pieces naming neither are the shared context."""
+    pieces = [p.strip() for p in _PIECE_SPLIT_RE.split(q) if p.strip()]
+    gap = next(((i, m) for i, p in enumerate(pieces) if (m := _GAP_RE.search(p))), None)
+    if gap is not None:
+        i, m = gap
+        first, second = pieces[i][: m.start()].rstrip(_MENTION_TRIM), m.group(1).strip().rstrip(_MENTION_TRIM)
+        return _parts(first, second, pieces[:i] + pieces[i + 1 :], "difference")
+    whole_at = next((i for i, p in enumerate(pieces) if _WITHIN_RE.search(p) and i + 1 < len(pieces)), None)
+    if whole_at is None:
+        return None
+    whole = _WITHIN_RE.sub("", pieces[whole_at]).rstrip(_MENTION_TRIM)
+    rest = pieces[:whole_at] + pieces[whole_at + 2 :]
+    asked = pieces[whole_at + 1]
+    share = _SHARE_RE.search(asked)
+    if share is not None:
+        return _parts(asked[: share.start()].rstrip(_MENTION_TRIM), whole, rest, "ratio")
+    remain = _REMAIN_RE.search(asked)
+    if remain is not None:
+        part = _ASKED_TAIL_RE.sub("", asked[remain.end() :]).rstrip(_MENTION_TRIM + "吗呢")
+        return _parts(whole, part, rest, "difference")
+    return None
+
+
+def _parts(first: str, second: str, rest: list[str], op: str) -> Compared | None:
+    if len(first) < 2 or len(second) < 2:
+        return None
+    return Compared(first, second, "，".join(rest), op)
 
 
 def measured(pair: Compared) -> Compared:

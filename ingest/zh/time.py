@@ -84,3 +84,15 @@ def periods_named(norm: str) -> frozenset[str]:
     month range stays itself (`1-7月`). Periods exclude each other: a figure of 上半年 is not one of 全年."""
     forms = _period_forms()
     return frozenset(forms.get(m, m) for m in _period_re().findall(norm))
+
+
+@cache
+def _whole_year() -> str:
+    """The word for a whole year: the scope `time_equivalents` writes as `1-12月` (全年)."""
+    return next((word for word, *months in rows("time_equivalents") if "1-12月" in months), "")
+
+
+def whole_year_stated(scope: str, norm: str) -> bool:
+    """Whether `scope` is the whole year and a normalised text states it by naming a year and no period of it:
+    `2019年执行收案11937件` is a figure of 2019年全年."""
+    return scope == _whole_year() and bool(YEAR_RE.search(norm)) and not periods_named(norm)
