@@ -9,12 +9,13 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from ingest.models import Chunk, Document
-from ingest.zh import strip_ws
+from ingest.zh import match_key, strip_ws
 from ingest.zh.answer import NOT_FOUND_RE
 
 from .analysis import QueryAnalysis
@@ -71,10 +72,17 @@ class LLMAnswerer:
         return DraftAnswer(claims=parse_marked_text(reply, ctx.passages))
 
 
+READ_DOCUMENTS = 5  # the top passages whose documents a reporter question may name
+HEADER_CHARS = 200  # a document's opening read as its header (title, date and meeting lines, reporter)
+
+
 class ReporterAnswerer:
     """`…报告是由谁作的？`: the reporter the document states, cited to its opening passage.
 
-    The document is the one the question names, else the top passage's."""
+    The document is the one whose header (title, opening lines, reporter) holds most of the question's idf-weighted terms, among
+    those the question names and those of the top passages (`在…会议上作讲话的是谁？` names the speech, whose passage
+    may rank below the meeting's attendance list; `作履职报告的…经济委员会主任是谁？` tells two reports titled 履职报告
+    apart by their reporters); on a tie, the top passage's."""
 
     mode = "extractive"
     free_text = False
@@ -85,13 +93,30 @@ class ReporterAnswerer:
     def answer(self, ctx: AnswerContext) -> DraftAnswer | None:
         if not ctx.analysis.question.wants_reporter:
             return None
-        doc_ids = ctx.analysis.scope.doc_ids or [p.chunk.doc_id for p in ctx.retrieved.passages[:1]]
-        if len(doc_ids) != 1:
-            return None
-        doc = self.documents.get(doc_ids[0])
-        opening = ctx.corpus.opening(doc_ids[0]) if doc else None
+        doc = self._named(ctx)
+        opening = ctx.corpus.opening(doc.doc_id) if doc else None
         if not doc or not doc.reporter or opening is None or strip_ws(doc.reporter) not in strip_ws(opening.text):
             return None
         reporter = strip_ws(doc.reporter)
         quote = next((line.strip() for line in opening.text.splitlines() if reporter in strip_ws(line)), doc.reporter)
         return DraftAnswer(claims=[Claim(text=doc.reporter, sources=[opening], quotes=[quote], prefix=reporter_prefix(doc.title))])
+
+    def _named(self, ctx: AnswerContext) -> Document | None:
+        ranked = [p.chunk.doc_id for p in ctx.retrieved.passages[:READ_DOCUMENTS]]
+        ids = dict.fromkeys([*ctx.analysis.scope.doc_ids, *ranked])
+        docs = [d for i in ids if (d := self.documents.get(i)) is not None and d.reporter]
+        if not docs:
+            return None
+        weights = ctx.analysis.question.weights
+        shared = {d.doc_id: math.fsum(w for t, w in weights.items() if t in self._header(ctx, d)) for d in docs}
+        best = max(shared.values())
+        named = [d for d in docs if shared[d.doc_id] == best]
+        if len(named) == 1:
+            return named[0]
+        return next((d for d in named if ranked and d.doc_id == ranked[0]), None)
+
+    @staticmethod
+    def _header(ctx: AnswerContext, doc: Document) -> str:
+        """Title, reporter and opening lines (`——2020年7月15日在…第三十六次会议上`), as a match key."""
+        opening = ctx.corpus.opening(doc.doc_id)
+        return match_key(doc.title + (doc.reporter or "") + (opening.text[:HEADER_CHARS] if opening is not None else ""))

@@ -207,6 +207,16 @@ def test_reporter_answerer_answers_only_reporter_questions(index):
     assert draft.claims[0].sources == [OPENING] and draft.claims[0].quotes == ["镇长 张三"]
 
 
+def test_reporter_answerer_reads_the_document_whose_header_the_question_names(index):
+    pipeline = _pipeline(index)
+    answerer = ReporterAnswerer(DOCS)
+    # `作…报告的…是谁`: a reporter question; the header (meeting line, reporter's office) names the document
+    town = answerer.answer(_context(pipeline, "在川沙新镇人民代表大会上作工作情况报告的镇长是谁？"))
+    assert [c.text for c in town.claims] == ["镇长 张三"]
+    court = answerer.answer(_context(pipeline, "青浦区人民法院作上半年工作报告的院长是谁？"))
+    assert [c.text for c in court.claims] == ["院长 李四"] and court.claims[0].sources == [COURT_OPENING]
+
+
 def test_extractive_answerer_answers_or_abstains(index):
     pipeline = _pipeline(index)
     answerer = ExtractiveAnswerer(SMALL_CORPUS.extractive_config(), _place_docs)
