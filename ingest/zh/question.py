@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from .lexicon import alternation, tagged, word_set, words
+from .lexicon import alternation, longest_first, tagged, word_set, words
 
 # Question words and fillers that carry no content: matching them in a passage proves nothing.
 STOPWORDS: frozenset[str] = word_set("stopwords")
@@ -28,6 +28,12 @@ LIST_RE = re.compile(alternation(words("list_cues")))
 REPORTER_RE = re.compile(
     r"由谁|谁作|谁做|谁(?:提交|报告|宣读)|报告人|哪个部门(?:提交|作|报告)|(?:作|提交|作了)(?:该|这份|此)?报告的是"
     r"|(?:作|提交|宣读|发表)了?[^，,。？?；;]{0,12}?(?:报告|讲话|说明)的[^，,。？?；;]{0,16}?(?:是谁|是哪位|是哪个部门)"
+)
+# `…的决议是哪天通过的？`, `…的讲话是什么时候发表的？`: asks for the date of a document (its header's), not of
+# something it reports.
+DOCUMENT_DATE_RE = re.compile(
+    f"(?:{longest_first(tagged('document_acts', 'noun'))})[^，,。？?；;]{{0,3}}?(?:{longest_first(words('when_cues'))})"
+    f"[^，,。？?；;]{{0,2}}?(?:{longest_first(tagged('document_acts', 'act'))})"
 )
 # `什么时候`, `哪一天`: the question wants a date.
 WHEN_RE = re.compile(alternation(words("when_cues")))
