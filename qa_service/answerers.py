@@ -2,6 +2,7 @@
 
     LLMAnswerer        the model's answer, when the request asks for mode=llm and the model is reachable
     ReporterAnswerer   `…报告是由谁作的？`: the reporter a document states
+    DocumentDateAnswerer `…的决议是哪天通过的？`: the date a document's header states
     ComparisonAnswerer (qa_service.comparison) two figures compared, each cited, with a computed clause
     FollowUpFigureAnswerer (qa_service.follow_up_answer) a follow-up's figure, read by clause with its scope
     ExtractiveAnswerer (qa_service.extractive) always answers or abstains: the last of the list
@@ -9,12 +10,13 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from ingest.models import Chunk, Document
-from ingest.zh import strip_ws
+from ingest.zh import match_key, strip_ws
 from ingest.zh.answer import NOT_FOUND_RE
 
 from .analysis import QueryAnalysis
@@ -22,7 +24,7 @@ from .citations import parse_marked_text
 from .claims import Claim, DraftAnswer
 from .extractive import abstain
 from .llm import LLMSession
-from .messages import reporter_prefix
+from .messages import document_date_prefix, reporter_prefix
 from .retriever import PassageRetriever, RetrievalResult
 
 
@@ -71,10 +73,45 @@ class LLMAnswerer:
         return DraftAnswer(claims=parse_marked_text(reply, ctx.passages))
 
 
-class ReporterAnswerer:
-    """`…报告是由谁作的？`: the reporter the document states, cited to its opening passage.
+READ_DOCUMENTS = 5  # the top passages whose documents a reporter question may name
+HEADER_CHARS = 200  # a document's opening read as its header (title, date and meeting lines, reporter)
 
-    The document is the one the question names, else the top passage's."""
+
+def named_document(ctx: AnswerContext, documents: Mapping[str, Document]) -> Document | None:
+    """The document a question about a document names: among those of its scope and of the top passages, the one
+    whose header (title, opening lines, reporter) holds most of the question's
+    idf-weighted terms; on a tie, the top passage's. `在…会议上作讲话的是谁？` names the speech, whose passage may
+    rank below the meeting's attendance list; `作履职报告的…经济委员会主任是谁？` tells two reports titled 履职报告
+    apart by their reporters."""
+    ranked = [p.chunk.doc_id for p in ctx.retrieved.passages[:READ_DOCUMENTS]]
+    ids = dict.fromkeys([*ctx.analysis.scope.doc_ids, *ranked])
+    docs = [d for i in ids if (d := documents.get(i)) is not None]
+    if not docs:
+        return None
+    weights = ctx.analysis.question.weights
+    shared = {d.doc_id: math.fsum(w for t, w in weights.items() if t in _header(ctx, d)) for d in docs}
+    best = max(shared.values())
+    named = [d for d in docs if shared[d.doc_id] == best]
+    if len(named) == 1:
+        return named[0]
+    return next((d for d in named if ranked and d.doc_id == ranked[0]), None)
+
+
+def _header(ctx: AnswerContext, doc: Document) -> str:
+    """Title, reporter and opening lines (`——2020年7月15日在…第三十六次会议上`), as a match key."""
+    opening = ctx.corpus.opening(doc.doc_id)
+    return match_key(doc.title + (doc.reporter or "") + (opening.text[:HEADER_CHARS] if opening is not None else ""))
+
+
+def _header_line(opening: Chunk, value: str) -> str | None:
+    """The opening's line that states `value` (whitespace ignored): the quote a header answer cites."""
+    key = strip_ws(value)
+    return next((line.strip() for line in opening.text.splitlines() if key in strip_ws(line)), None)
+
+
+class ReporterAnswerer:
+    """`…报告是由谁作的？`, `在…会议上作讲话的是谁？`: the reporter the document states, cited to its opening passage.
+    The document is the one the question names (named_document); it passes when that one states no reporter."""
 
     mode = "extractive"
     free_text = False
@@ -85,13 +122,30 @@ class ReporterAnswerer:
     def answer(self, ctx: AnswerContext) -> DraftAnswer | None:
         if not ctx.analysis.question.wants_reporter:
             return None
-        doc_ids = ctx.analysis.scope.doc_ids or [p.chunk.doc_id for p in ctx.retrieved.passages[:1]]
-        if len(doc_ids) != 1:
+        doc = named_document(ctx, self.documents)
+        opening = ctx.corpus.opening(doc.doc_id) if doc else None
+        quote = _header_line(opening, doc.reporter) if doc and doc.reporter and opening is not None else None
+        if doc is None or quote is None:
             return None
-        doc = self.documents.get(doc_ids[0])
-        opening = ctx.corpus.opening(doc_ids[0]) if doc else None
-        if not doc or not doc.reporter or opening is None or strip_ws(doc.reporter) not in strip_ws(opening.text):
-            return None
-        reporter = strip_ws(doc.reporter)
-        quote = next((line.strip() for line in opening.text.splitlines() if reporter in strip_ws(line)), doc.reporter)
         return DraftAnswer(claims=[Claim(text=doc.reporter, sources=[opening], quotes=[quote], prefix=reporter_prefix(doc.title))])
+
+
+class DocumentDateAnswerer:
+    """`…的决议是哪天通过的？`, `…的讲话是哪天发表的？`: the date the document's header states, cited to its opening
+    passage. The document is the one the question names (named_document); it passes when that one states no date."""
+
+    mode = "extractive"
+    free_text = False
+
+    def __init__(self, documents: Mapping[str, Document]):
+        self.documents = documents
+
+    def answer(self, ctx: AnswerContext) -> DraftAnswer | None:
+        if not ctx.analysis.question.wants_document_date:
+            return None
+        doc = named_document(ctx, self.documents)
+        opening = ctx.corpus.opening(doc.doc_id) if doc else None
+        quote = _header_line(opening, doc.date) if doc and doc.date and opening is not None else None
+        if doc is None or quote is None:
+            return None
+        return DraftAnswer(claims=[Claim(text=doc.date, sources=[opening], quotes=[quote], prefix=document_date_prefix(doc.title))])

@@ -121,6 +121,11 @@ def reporter_prefix(doc_title: str) -> str:
     return f"《{doc_title}》的报告人："
 
 
+def document_date_prefix(doc_title: str) -> str:
+    """Before the date a document's header states: `《…的决议》的日期：`."""
+    return f"《{doc_title}》的日期："
+
+
 # -- service ---------------------------------------------------------------------------------------------
 # Asked once at start-up so that the first user request does not pay for lazy loading.
 WARM_UP_QUESTION = "财政收入是多少？"

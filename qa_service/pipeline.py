@@ -31,7 +31,7 @@ from . import conversation
 from .analysis import QueryAnalysis, QueryAnalyzer
 from .answer_features import Similarity
 from .answer_model import load_answer_model
-from .answerers import AnswerContext, Answerer, LLMAnswerer, ReporterAnswerer
+from .answerers import AnswerContext, Answerer, DocumentDateAnswerer, LLMAnswerer, ReporterAnswerer
 from .citations import verify
 from .claims import DraftAnswer, RenderedCitation, render
 from .comparison import ComparisonAnswerer
@@ -299,7 +299,7 @@ def build_pipeline(
     in tests); the service passes them all."""
     answerers: list[Answerer] = [LLMAnswerer()]
     if documents is not None:
-        answerers.append(ReporterAnswerer(documents))
+        answerers += [ReporterAnswerer(documents), DocumentDateAnswerer(documents)]
     answerers += [ComparisonAnswerer(place_docs), FollowUpFigureAnswerer()]
     answerers.append(extractive_answerer(settings, place_docs, similarity))
     config = settings.pipeline_config()

@@ -11,6 +11,7 @@ from ingest.zh.question import (
     DEFINITION_RE,
     FIGURE_RE,
     LIST_RE,
+    DOCUMENT_DATE_RE,
     REPORTER_RE,
     STOPWORDS,
     WHEN_RE,
@@ -39,6 +40,7 @@ class QuestionAnalysis:
     weights: dict[str, float] = field(default_factory=dict)
     asked_unit: str | None = None
     wants_reporter: bool = False
+    wants_document_date: bool = False  # the date a document was passed, given or delivered
     places: list[str] = field(default_factory=list)
     quoted: list[str] = field(default_factory=list)  # terms in quotes: “四个最严”
 
@@ -70,6 +72,7 @@ def analyze(question: str, tokenize: Callable[[str], list[str]], idf: Callable[[
         weights=weights,
         asked_unit=unit_asked(norm),
         wants_reporter=bool(REPORTER_RE.search(norm)),
+        wants_document_date=bool(DOCUMENT_DATE_RE.search(norm)),
         places=question_places(norm),
         quoted=[t for t in QUOTED_TERM_RE.findall(question)],
     )

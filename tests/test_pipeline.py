@@ -20,7 +20,7 @@ from ingest.models import Chunk, Document
 from ingest.tokenize import Tokenizer
 from ingest.zh import match_key
 from qa_service.analysis import QueryAnalyzer
-from qa_service.answerers import AnswerContext, LLMAnswerer, ReporterAnswerer
+from qa_service.answerers import AnswerContext, DocumentDateAnswerer, LLMAnswerer, ReporterAnswerer
 from qa_service.claims import Claim, DraftAnswer
 from qa_service.config import ExtractiveConfig, RetrieverConfig, Settings
 from qa_service.extractive import ExtractiveAnswerer
@@ -32,7 +32,7 @@ from qa_service.scope import ScopeDetector
 TOWN = "川沙新镇人民政府关于2020年1-7月工作情况的报告"
 COURT = "青浦区人民法院2020年上半年工作报告"
 DOCS = {
-    "d1": Document(doc_id="d1", title=TOWN, source_file="town.txt", reporter="镇长 张三",
+    "d1": Document(doc_id="d1", title=TOWN, source_file="town.txt", reporter="镇长 张三", date="2020年8月18日",
                    text=f"{TOWN}\n──2020年8月18日在川沙新镇人民代表大会上\n镇长 张三\n1-7月，财政总收入12.42亿元，同比下降13.2%。"),
     "d2": Document(doc_id="d2", title=COURT, source_file="court.txt", reporter="院长 李四",
                    text=f"{COURT}\n院长 李四\n上半年，共受理各类案件15234件，审结13876件，结案率91.1%。"),
@@ -205,6 +205,29 @@ def test_reporter_answerer_answers_only_reporter_questions(index):
     draft = answerer.answer(_context(pipeline, f"{TOWN}是由谁作的？"))
     assert [c.text for c in draft.claims] == ["镇长 张三"]
     assert draft.claims[0].sources == [OPENING] and draft.claims[0].quotes == ["镇长 张三"]
+
+
+def test_reporter_answerer_reads_the_document_whose_header_the_question_names(index):
+    pipeline = _pipeline(index)
+    answerer = ReporterAnswerer(DOCS)
+    # `作…报告的…是谁`: a reporter question; the header (meeting line, reporter's office) names the document
+    town = answerer.answer(_context(pipeline, "在川沙新镇人民代表大会上作工作情况报告的镇长是谁？"))
+    assert [c.text for c in town.claims] == ["镇长 张三"]
+    court = answerer.answer(_context(pipeline, "青浦区人民法院作上半年工作报告的院长是谁？"))
+    assert [c.text for c in court.claims] == ["院长 李四"] and court.claims[0].sources == [COURT_OPENING]
+
+
+def test_document_date_answerer_answers_with_the_header_date(index):
+    pipeline = _pipeline(index)
+    answerer = DocumentDateAnswerer(DOCS)
+    draft = answerer.answer(_context(pipeline, f"{TOWN}是哪天作的？"))
+    assert [c.text for c in draft.claims] == ["2020年8月18日"]
+    assert draft.claims[0].sources == [OPENING] and draft.claims[0].quotes == ["──2020年8月18日在川沙新镇人民代表大会上"]
+    # a date of something the report tells, or a figure, is not the document's date
+    assert answerer.answer(_context(pipeline, "川沙新镇人民代表大会是什么时候召开的？")) is None
+    assert answerer.answer(_context(pipeline, FIGURE_QUESTION)) is None
+    # a document whose header states no date is not answered from
+    assert answerer.answer(_context(pipeline, f"{COURT}是哪天作的？")) is None
 
 
 def test_extractive_answerer_answers_or_abstains(index):

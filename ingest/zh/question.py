@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from .lexicon import alternation, tagged, word_set, words
+from .lexicon import alternation, longest_first, tagged, word_set, words
 
 # Question words and fillers that carry no content: matching them in a passage proves nothing.
 STOPWORDS: frozenset[str] = word_set("stopwords")
@@ -24,8 +24,16 @@ RETRIEVAL_DEFINITION_RE = re.compile(alternation(tagged("definition_cues", "retr
 # `有哪些`, `分别是`: the question wants a list.
 LIST_RE = re.compile(alternation(words("list_cues")))
 # `…的报告是由谁作的？` / `…是哪个部门提交的？`: asks for the document's reporter.
+# `在…会议上作讲话的是谁？`, `…作履职报告的…主任是谁？`: who gave the speech or report a document is.
 REPORTER_RE = re.compile(
     r"由谁|谁作|谁做|谁(?:提交|报告|宣读)|报告人|哪个部门(?:提交|作|报告)|(?:作|提交|作了)(?:该|这份|此)?报告的是"
+    r"|(?:作|提交|宣读|发表)了?[^，,。？?；;]{0,12}?(?:报告|讲话|说明)的[^，,。？?；;]{0,16}?(?:是谁|是哪位|是哪个部门)"
+)
+# `…的决议是哪天通过的？`, `…的讲话是什么时候发表的？`: asks for the date of a document (its header's), not of
+# something it reports.
+DOCUMENT_DATE_RE = re.compile(
+    f"(?:{longest_first(tagged('document_acts', 'noun'))})[^，,。？?；;]{{0,3}}?(?:{longest_first(words('when_cues'))})"
+    f"[^，,。？?；;]{{0,2}}?(?:{longest_first(tagged('document_acts', 'act'))})"
 )
 # `什么时候`, `哪一天`: the question wants a date.
 WHEN_RE = re.compile(alternation(words("when_cues")))
