@@ -235,3 +235,24 @@ def test_bagged_tree_ensembles_average_their_log_odds():
     first, again = (fit_abstainer(x, y, np.ones(len(y)), trees=True) for _ in range(2))
     assert np.array_equal(first.probability(x), again.probability(x))
     assert first.trees is not None and first.trees.feature.shape[0] > TREE_PARAMS["max_iter"]
+
+
+def test_the_threshold_is_the_rules_bootstrap_mean_and_moves_little_with_one_question():
+    from eval.train_answerer import QuestionExample, _lowest_threshold, choose_threshold
+
+    def examples(n: int) -> list[QuestionExample]:
+        return [QuestionExample("s", f"q{i}", False, None, np.zeros(1), np.zeros((1, 1)), np.zeros(0)) for i in range(n)]
+
+    # a sparse top tail, as on a tune split: 14 answerable questions high, the rest low
+    rng = np.random.default_rng(3)
+    p = np.concatenate([rng.uniform(0.0, 0.2, 116), np.linspace(0.4, 0.6, 14)])
+    mean = choose_threshold(examples(130), p, 0.10)
+    assert mean == choose_threshold(examples(130), p, 0.10)  # seeded: the same fit, the same threshold
+    rule = _lowest_threshold([p], 0.10)
+    assert rule == pytest.approx(0.4)  # read once: the 14th highest
+    # one of the 14 falling to the bottom drops the rule's threshold into the low group; the mean moves less
+    moved = p.copy()
+    moved[-1] = 0.0
+    rule_move = rule - _lowest_threshold([moved], 0.10)
+    mean_move = mean - choose_threshold(examples(130), moved, 0.10)
+    assert rule_move > 0.2 and 0 < mean_move < rule_move
