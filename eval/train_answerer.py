@@ -28,7 +28,7 @@ Fit (sklearn LogisticRegression, lbfgs, C=1, on standardised features; fixed fol
   bootstrap resamples of each source's answerable questions (THRESHOLD_BOOTSTRAPS).
   With `trees` (`reportqa train-answerer --trees`, the shipped model) the abstainer's probability comes from
   gradient-boosted trees (sklearn HistGradientBoostingClassifier, TREE_PARAMS) fitted on the same rows, exported
-  as arrays (`export_trees`), TREE_BAGS bootstrap fits averaged (`average_trees`); the logistic model is still fitted, to name the reason of an abstention. Out of
+  as arrays (`export_trees`); the logistic model is still fitted, to name the reason of an abstention. Out of
   fold on DRCD dev, at false abstention <= 0.10 on every source, the trees declined 0.74 of the unanswerable
   questions at precision 0.79 against the logistic model's 0.69 at 0.67 (on an intermediate feature set).
 With `reportqa train-answerer --near-miss` (off by default) each fitting source's answerable questions also
@@ -175,48 +175,15 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, w: np.ndarray, names: tuple[str, 
 TREE_PARAMS = {"max_iter": 100, "learning_rate": 0.05, "max_leaf_nodes": 8, "min_samples_leaf": 30, "random_state": 0}
 
 
-# Bootstrap fits of the trees averaged (bagging): one fit's probabilities moved with every small change of the
-# features, and the threshold, chosen on a few dozen tune questions, moved report figures by ±0.04 with them. Out
-# of fold on main's examples (eval/runs/ex_*.pkl), the abstention AUC per fitting source (DRCD dev / the two tune
-# splits) went from 0.956 / 0.701 / 0.673 with one fit to 0.962 / 0.709 / 0.675 with 5 bags (0.964 / 0.724 /
-# 0.664 with 10).
-TREE_BAGS = 5
-BAG_SEED = 0
-
-
 def fit_abstainer(x: np.ndarray, y: np.ndarray, w: np.ndarray, trees: bool) -> Abstainer:
-    """The logistic abstainer, with boosted trees beside it when `trees` (and both classes are present): TREE_BAGS
-    fits on bootstrap samples of the rows, averaged."""
+    """The logistic abstainer, with boosted trees beside it when `trees` (and both classes are present)."""
     linear = fit_logistic(x, y, w, QUESTION_FEATURES)
     if not trees or len(set(y.tolist())) < 2:
         return Abstainer(linear)
     from sklearn.ensemble import HistGradientBoostingClassifier
 
-    rng = np.random.default_rng(BAG_SEED)
-    parts = []
-    for _ in range(TREE_BAGS):
-        rows = rng.integers(0, len(y), len(y))
-        if len(set(y[rows].tolist())) < 2:  # a sample of one class (tiny sets): the rows themselves
-            rows = np.arange(len(y))
-        parts.append(export_trees(HistGradientBoostingClassifier(**TREE_PARAMS).fit(x[rows], y[rows], sample_weight=w[rows])))
-    return Abstainer(linear, average_trees(parts))
-
-
-def average_trees(parts: Sequence[Trees]) -> Trees:
-    """Several boosted ensembles as one whose log-odds is their mean: the mean baseline, every tree kept with its
-    leaf values divided by the number of ensembles (trees padded to the widest)."""
-    width = max(p.feature.shape[1] for p in parts)
-
-    def stack(field: str, fill: float | bool) -> np.ndarray:
-        return np.concatenate([
-            np.pad(getattr(p, field), ((0, 0), (0, width - getattr(p, field).shape[1])), constant_values=fill) for p in parts
-        ])
-
-    return Trees(
-        feature=stack("feature", 0), threshold=stack("threshold", 0.0), left=stack("left", 0), right=stack("right", 0),
-        leaf=stack("leaf", True), value=stack("value", 0.0) / len(parts),
-        baseline=float(np.mean([p.baseline for p in parts])), depth=max(p.depth for p in parts),
-    )
+    model = HistGradientBoostingClassifier(**TREE_PARAMS).fit(x, y, sample_weight=w)
+    return Abstainer(linear, export_trees(model))
 
 
 def export_trees(model) -> Trees:
@@ -323,8 +290,8 @@ def fit(examples: Sequence[QuestionExample], target_false_abstention: float = 0.
     second, runner_report = fit_second(examples, weights, lambda i: fold_rankers[fold_of[i]], fold_of)
     points = {f"{t:.2f}": choose_threshold(examples, oof, t) for t in OPERATING_POINTS}
     report = {
-        "target_false_abstention": target_false_abstention, "folds": len(folds), "reproducible": f"lbfgs, fixed folds, bootstrap seed {BAG_SEED}",
-        "abstainer": {"trees": TREE_PARAMS, "bags": TREE_BAGS} if trees else "logistic",
+        "target_false_abstention": target_false_abstention, "folds": len(folds), "reproducible": f"lbfgs, fixed folds, threshold bootstrap seed {THRESHOLD_SEED}",
+        "abstainer": {"trees": TREE_PARAMS} if trees else "logistic",
         "out_of_fold": out_of_fold_report(examples, qx, oof, threshold, fold_rankers, fold_of),
         # other operating points of the same abstainer (REPORTQA_ANSWER_ABSTAIN_AT): threshold and out-of-fold figures
         "operating_points": {t: {"threshold": round(th, 6), "out_of_fold": out_of_fold_report(examples, qx, oof, th, fold_rankers, fold_of)}

@@ -218,25 +218,6 @@ def test_boosted_trees_exported_to_json_score_as_sklearn_does():
         Trees.from_dict(export_trees(fitted).to_dict(), n_features=2)
 
 
-def test_bagged_tree_ensembles_average_their_log_odds():
-    from sklearn.ensemble import HistGradientBoostingClassifier
-
-    from eval.train_answerer import TREE_PARAMS, average_trees, export_trees, fit_abstainer
-
-    rng = np.random.default_rng(1)
-    x = rng.normal(size=(300, 3))
-    y = (x[:, 0] + 0.5 * x[:, 1] > 0.2).astype(int)
-    small = export_trees(HistGradientBoostingClassifier(**{**TREE_PARAMS, "max_leaf_nodes": 3}).fit(x, y))
-    large = export_trees(HistGradientBoostingClassifier(**TREE_PARAMS).fit(x[::2], y[::2]))
-    assert small.feature.shape[1] != large.feature.shape[1]  # padded to one width when joined
-    both = average_trees([small, large])
-    assert np.allclose(both.logit(x), (small.logit(x) + large.logit(x)) / 2)
-    # the fitted abstainer is such an average, and fitting it twice gives the same model
-    first, again = (fit_abstainer(x, y, np.ones(len(y)), trees=True) for _ in range(2))
-    assert np.array_equal(first.probability(x), again.probability(x))
-    assert first.trees is not None and first.trees.feature.shape[0] > TREE_PARAMS["max_iter"]
-
-
 def test_the_threshold_is_the_rules_bootstrap_mean_and_moves_little_with_one_question():
     from eval.train_answerer import QuestionExample, _lowest_threshold, choose_threshold
 
