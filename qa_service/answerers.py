@@ -25,6 +25,7 @@ from .claims import Claim, DraftAnswer
 from .extractive import abstain
 from .llm import LLMSession
 from .messages import document_date_prefix, reporter_prefix
+from .question import QuestionAnalysis
 from .retriever import PassageRetriever, RetrievalResult
 
 
@@ -109,9 +110,10 @@ def _header_line(opening: Chunk, value: str) -> str | None:
     return next((line.strip() for line in opening.text.splitlines() if key in strip_ws(line)), None)
 
 
-class ReporterAnswerer:
-    """`…报告是由谁作的？`, `在…会议上作讲话的是谁？`: the reporter the document states, cited to its opening passage.
-    The document is the one the question names (named_document); it passes when that one states no reporter."""
+class HeaderAnswerer:
+    """A question about a document itself, answered with what its header states, cited to its opening passage.
+    The document is the one the question names (named_document); it passes when that one's header states nothing
+    of the kind. Subclasses say which questions they take, what they read and how it is introduced."""
 
     mode = "extractive"
     free_text = False
@@ -119,33 +121,48 @@ class ReporterAnswerer:
     def __init__(self, documents: Mapping[str, Document]):
         self.documents = documents
 
-    def answer(self, ctx: AnswerContext) -> DraftAnswer | None:
-        if not ctx.analysis.question.wants_reporter:
-            return None
-        doc = named_document(ctx, self.documents)
-        opening = ctx.corpus.opening(doc.doc_id) if doc else None
-        quote = _header_line(opening, doc.reporter) if doc and doc.reporter and opening is not None else None
-        if doc is None or quote is None:
-            return None
-        return DraftAnswer(claims=[Claim(text=doc.reporter, sources=[opening], quotes=[quote], prefix=reporter_prefix(doc.title))])
+    def asks(self, question: QuestionAnalysis) -> bool:
+        raise NotImplementedError
 
+    def value(self, doc: Document) -> str | None:
+        raise NotImplementedError
 
-class DocumentDateAnswerer:
-    """`…的决议是哪天通过的？`, `…的讲话是哪天发表的？`: the date the document's header states, cited to its opening
-    passage. The document is the one the question names (named_document); it passes when that one states no date."""
-
-    mode = "extractive"
-    free_text = False
-
-    def __init__(self, documents: Mapping[str, Document]):
-        self.documents = documents
+    def prefix(self, doc_title: str) -> str:
+        raise NotImplementedError
 
     def answer(self, ctx: AnswerContext) -> DraftAnswer | None:
-        if not ctx.analysis.question.wants_document_date:
+        if not self.asks(ctx.analysis.question):
             return None
         doc = named_document(ctx, self.documents)
-        opening = ctx.corpus.opening(doc.doc_id) if doc else None
-        quote = _header_line(opening, doc.date) if doc and doc.date and opening is not None else None
-        if doc is None or quote is None:
+        value = self.value(doc) if doc is not None else None
+        opening = ctx.corpus.opening(doc.doc_id) if doc is not None and value else None
+        quote = _header_line(opening, value) if opening is not None and value else None
+        if doc is None or value is None or quote is None:
             return None
-        return DraftAnswer(claims=[Claim(text=doc.date, sources=[opening], quotes=[quote], prefix=document_date_prefix(doc.title))])
+        return DraftAnswer(claims=[Claim(text=value, sources=[opening], quotes=[quote], prefix=self.prefix(doc.title))])
+
+
+class ReporterAnswerer(HeaderAnswerer):
+    """`…报告是由谁作的？`, `在…会议上作讲话的是谁？`: the reporter the document states."""
+
+    def asks(self, question: QuestionAnalysis) -> bool:
+        return question.wants_reporter
+
+    def value(self, doc: Document) -> str | None:
+        return doc.reporter
+
+    def prefix(self, doc_title: str) -> str:
+        return reporter_prefix(doc_title)
+
+
+class DocumentDateAnswerer(HeaderAnswerer):
+    """`…的决议是哪天通过的？`, `…的讲话是哪天发表的？`: the date the document's header states."""
+
+    def asks(self, question: QuestionAnalysis) -> bool:
+        return question.wants_document_date
+
+    def value(self, doc: Document) -> str | None:
+        return doc.date
+
+    def prefix(self, doc_title: str) -> str:
+        return document_date_prefix(doc_title)
