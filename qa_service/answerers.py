@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -78,15 +79,25 @@ READ_DOCUMENTS = 5  # the top passages whose documents a reporter question may n
 HEADER_CHARS = 200  # a document's opening read as its header (title, date and meeting lines, reporter)
 
 
-def named_document(ctx: AnswerContext, documents: Mapping[str, Document]) -> Document | None:
-    """The document a question about a document names: among those of its scope and of the top passages, the one
-    whose header (title, opening lines, reporter) holds most of the question's
-    idf-weighted terms; on a tie, the top passage's. `在…会议上作讲话的是谁？` names the speech, whose passage may
-    rank below the meeting's attendance list; `作履职报告的…经济委员会主任是谁？` tells two reports titled 履职报告
-    apart by their reporters."""
+def named_document(
+    ctx: AnswerContext, documents: Mapping[str, Document], has: Callable[[Document], str | None], kinds: frozenset[str],
+) -> Document | None:
+    """The document a question about a document names, among those of its scope and of the top passages: one whose
+    whole title the question holds (`青浦区人民法院2020年上半年工作报告是哪天作的？`), whatever its header states; else,
+    of those whose header states what is asked (`has`), the one whose header (title, opening lines, reporter) holds
+    most of the question's idf-weighted terms, on a tie the top passage's. A title several documents share (`kinds`:
+    履职报告) names a kind of document, not one. `在…会议上作讲话的是谁？` names the speech,
+    whose passage may rank below the meeting's attendance list; `作履职报告的…经济委员会主任是谁？` tells two reports
+    titled 履职报告 apart by their reporters; the meeting's agenda, whose opening lists the reports but states no
+    reporter, is not the document asked about."""
     ranked = [p.chunk.doc_id for p in ctx.retrieved.passages[:READ_DOCUMENTS]]
     ids = dict.fromkeys([*ctx.analysis.scope.doc_ids, *ranked])
     docs = [d for i in ids if (d := documents.get(i)) is not None]
+    question = ctx.analysis.question.norm
+    titled = [d for d in docs if (key := match_key(d.title)) and key not in kinds and key in question]
+    if titled:
+        return max(titled, key=lambda d: len(d.title))
+    docs = [d for d in docs if has(d)]
     if not docs:
         return None
     weights = ctx.analysis.question.weights
@@ -113,13 +124,15 @@ def _header_line(opening: Chunk, value: str) -> str | None:
 class HeaderAnswerer:
     """A question about a document itself, answered with what its header states, cited to its opening passage.
     The document is the one the question names (named_document); it passes when that one's header states nothing
-    of the kind. Subclasses say which questions they take, what they read and how it is introduced."""
+    of the kind, or when none does. Subclasses say which questions they take, what they read and how it is introduced."""
 
     mode = "extractive"
     free_text = False
 
     def __init__(self, documents: Mapping[str, Document]):
         self.documents = documents
+        titles = Counter(match_key(d.title) for d in documents.values())
+        self.kinds = frozenset(t for t, n in titles.items() if n > 1)  # titles shared by several documents
 
     def asks(self, question: QuestionAnalysis) -> bool:
         raise NotImplementedError
@@ -133,7 +146,7 @@ class HeaderAnswerer:
     def answer(self, ctx: AnswerContext) -> DraftAnswer | None:
         if not self.asks(ctx.analysis.question):
             return None
-        doc = named_document(ctx, self.documents)
+        doc = named_document(ctx, self.documents, self.value, self.kinds)
         value = self.value(doc) if doc is not None else None
         opening = ctx.corpus.opening(doc.doc_id) if doc is not None and value else None
         quote = _header_line(opening, value) if opening is not None and value else None

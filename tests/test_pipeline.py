@@ -217,6 +217,39 @@ def test_reporter_answerer_reads_the_document_whose_header_the_question_names(in
     assert [c.text for c in court.claims] == ["院长 李四"] and court.claims[0].sources == [COURT_OPENING]
 
 
+def test_header_answers_read_the_named_document_not_an_agenda_or_a_kind_of_report(tokenizer):
+    from types import SimpleNamespace
+
+    from qa_service.question import analyze
+
+    def doc(doc_id: str, title: str, reporter: str | None, opening: str) -> tuple[Document, Chunk]:
+        d = Document(doc_id=doc_id, title=title, source_file="g.txt", reporter=reporter, date="2020年7月15日", text=opening)
+        return d, Chunk(id=f"{doc_id}-0", doc_id=doc_id, doc_title=title, heading_path=[title], kind="text", start=0,
+                        end=len(opening), text=opening)
+
+    agenda = doc("agenda", "第三十六次会议议题", None, "第三十六次会议议题\n（2020年7月15日第三十六次会议通过）\n听取区经委主任、区市场监管局局长履职情况的报告")
+    econ = doc("econ", "履职报告", "青浦区经济委员会主任 朱要武", "履职报告\n——2020年7月15日在第三十六次会议上\n青浦区经济委员会主任 朱要武")
+    market = doc("market", "履职报告", "区市场监管局局长 王毅荣", "履职报告\n——2020年7月15日在第三十六次会议上\n区市场监管局局长 王毅荣")
+    docs = {d.doc_id: d for d, _ in (agenda, econ, market)}
+    openings = {c.doc_id: c for _, c in (agenda, econ, market)}
+
+    def ask(answerer, question: str):
+        q = analyze(question, tokenizer.tokenize)
+        ranked = [RetrievedPassage(chunk=openings[i], score=1.0) for i in ("agenda", "econ", "market")]
+        ctx = SimpleNamespace(analysis=SimpleNamespace(question=q, scope=SimpleNamespace(doc_ids=[])),
+                              retrieved=RetrievalResult(passages=ranked), corpus=SimpleNamespace(opening=openings.get))
+        draft = answerer.answer(ctx)
+        return None if draft is None else draft.claims[0].text
+
+    reporter = ReporterAnswerer(docs)
+    # the agenda ranks first and holds the question's words, but states no reporter; two reports share a title
+    assert ask(reporter, "在第三十六次会议上作履职报告的区市场监管局局长是谁？") == "区市场监管局局长 王毅荣"
+    assert ask(reporter, "在第三十六次会议上作履职报告的青浦区经济委员会主任是谁？") == "青浦区经济委员会主任 朱要武"
+    # a document named by its whole title is the one asked about, even when its header states no reporter
+    assert ask(reporter, "第三十六次会议议题是由谁作的？") is None
+    assert ask(DocumentDateAnswerer(docs), "第三十六次会议议题是哪天通过的？") == "2020年7月15日"
+
+
 def test_document_date_answerer_answers_with_the_header_date(index):
     pipeline = _pipeline(index)
     answerer = DocumentDateAnswerer(DOCS)
