@@ -11,9 +11,10 @@ import re
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
-from .lexicon import alternation, longest_first, rows, tagged, word_set, words
+from .lexicon import alternation, longest_first, rows, tagged, words
 from .numbers import UNITS
 from .places import question_places
+from .question import STOPWORDS
 from .text import normalize_for_match
 from .time import YEAR_OR_DATE_RE
 
@@ -45,7 +46,8 @@ _GAP_RE = re.compile(
 # `占了多大比例`: the share asked right after 占, so the whole is named elsewhere (in a `…中` piece).
 _SHARE_RE = re.compile(f"占[了的]?(?:{longest_first(tagged('compare_ops', 'ratio'))})")
 _ASKED_TAIL_RE = re.compile(f"(?:{longest_first(tagged('ask_words', 'ask'))}).*$")
-_STOPWORDS = word_set("stopwords")
+# The question's stopwords (ingest.zh.question.STOPWORDS), longest first: a piece of them alone names nothing.
+_STOPWORD_RE = re.compile(longest_first(sorted(STOPWORDS)))
 # Where a figure's sentence ends when its scope is read: not at `；`, since in `1—6月，我院共受理各类案件20813件；
 # 审结19567件` the second figure shares the first one's scope.
 FIGURE_SENTENCE_ENDS = "。！？!?"
@@ -117,10 +119,7 @@ def compared(question: str) -> Compared | None:
 
 def _names_something(piece: str) -> bool:
     """Whether a piece holds more than stopwords (`大约` does not)."""
-    rest = piece.strip()
-    for word in sorted((w for w in _STOPWORDS if w in rest), key=len, reverse=True):
-        rest = rest.replace(word, "")
-    return bool(rest.strip())
+    return bool(_STOPWORD_RE.sub("", piece).strip())
 
 
 def compared_parts(q: str) -> Compared | None:
