@@ -248,7 +248,7 @@ def _row(qv: QuestionView, cand: AnswerCandidate, ev: Evidence, typed: bool) -> 
         float(cand.kind == "window"),
         _clash(qv.years, years_named, unit, heading, chunk.doc_title),
         _clash(qv.periods, periods_named, unit, heading, chunk.doc_title),
-        float(cand.kind == "definition" and _defines(cand.text, qv.unquoted)),
+        float(cand.kind == "definition" and bool(defines(cand.text, qv.unquoted))),
     ]
 
 
@@ -264,9 +264,10 @@ def _clash(asked: frozenset, named: Callable[[str], frozenset], unit: str, headi
     return 0.0
 
 
-def _defines(definition: str, question: str) -> bool:
+def defines(definition: str, question: str) -> str:
+    """The term a definition defines when the question (a match key without quotes) names it, else ''."""
     term = defined_term(definition)
-    return len(term) >= 2 and term in question
+    return term if len(term) >= 2 and term in question else ""
 
 
 def _proximity(unit: str, spans: list[tuple[int, int]], terms: list[str]) -> float:

@@ -3,6 +3,7 @@
     passages -> units (qa_service.candidates) -> features (qa_service.answer_features)
              -> ranker: the best unit -> trimmer: its best clause window when the unit is long
              -> runner-up: the second unit shown too when the `second` model finds the ranker unsure
+             -> note: the document's own definition of a term the question and the shown unit both name
              -> abstainer: P(wrong or unanswerable) from question-level evidence (qa_service.answerability)
              -> an answer with its citation, or an abstention; both carry abstain_probability
 
@@ -19,8 +20,12 @@ import numpy as np
 
 from ingest.models import Chunk
 
+from ingest.zh import match_key
+from ingest.zh.text import without_quotes
+
 from .answer_features import (
-    UNIT_FEATURES, Featurized, Similarity, add_similarity, evidence, features, question_view, runner_up, second_features,
+    UNIT_FEATURES, Featurized, Similarity, add_similarity, defines, evidence, features, question_view, runner_up,
+    second_features,
 )
 from .answer_model import AnswerModel
 from .answerability import NO_PASSAGE_REASON, abstain_reason, question_features
@@ -36,6 +41,8 @@ if TYPE_CHECKING:
 _COV = UNIT_FEATURES.index("cov_ctx")
 _GROUP_MIN_COVERAGE = 0.5  # a document's candidate must cover this much of the question to answer for it
 _GROUP_COVERAGE_SLACK = 0.05  # ...and be within this of the document's best-covering candidate
+# Answer types a definition does not answer: a figure, date, person or place is stated by the unit itself.
+_STATED_TYPES = frozenset({"number", "date", "person", "place"})
 PlaceDocs = Callable[[str], "set[str] | frozenset[str]"]
 
 
@@ -115,7 +122,8 @@ class RankedAnswerer:
         scope = ctx.analysis.scope
         # Figures asked of two named documents: each document's own figure (as the rule-based answerer gave them).
         claims = self._per_group(f, scope.groups) if scope.is_comparison and f.qv.atype == "number" else []
-        draft = DraftAnswer(claims=claims or [self._claim(f, u) for u in self._shown_units(f, best)])
+        shown = self._shown_units(f, best)
+        draft = DraftAnswer(claims=claims or [self._claim(f, u) for u in [*shown, *self._notes(f, shown)]])
         draft.abstain_probability = round(p, 4)
         return draft
 
@@ -126,6 +134,24 @@ class RankedAnswerer:
             return [f.units[best]]
         a, b = f.units[best], f.units[other]
         return [b, a] if a.chunk.id == b.chunk.id and b.start < a.start else [a, b]
+
+    def _notes(self, f: Featurized, shown: list[AnswerCandidate]) -> list[AnswerCandidate]:
+        """The document's own definition of a term that the question asks about and a shown unit names, when the
+        question asks for no figure, date, person or place. `“五大工作法”是哪五种方法？` ranks the sentence that uses the
+        term with the question's context first (`探索无证无照食品经营治理“五大工作法”⁷，…`); its footnote
+        (`“五大工作法”：即组织发动法、…`) holds what was asked, so both are shown, each cited."""
+        if f.qv.atype in _STATED_TYPES:
+            return []
+        docs = {u.chunk.doc_id for u in shown}
+        named = [match_key(without_quotes(u.text)) for u in shown]
+        notes: list[AnswerCandidate] = []
+        for u in f.units:
+            if u.kind != "definition" or u.chunk.doc_id not in docs or any(u.chunk.id == s.chunk.id for s in shown):
+                continue
+            term = defines(u.text, f.qv.unquoted)
+            if term and any(term in key for key in named) and all(n.chunk.id != u.chunk.id for n in notes):
+                notes.append(u)
+        return notes
 
     def _claim(self, f: Featurized, unit: AnswerCandidate, prefix: str = "", trim_above: int | None = None) -> Claim:
         shown = self.shown(f, unit, trim_above)

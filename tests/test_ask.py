@@ -58,6 +58,23 @@ def test_definition_cites_a_definition_passage(api):
     assert "definition" in kinds
 
 
+def test_a_term_the_answer_marks_with_a_footnote_gets_the_footnote(api):
+    # The sentence using the term with the question's context ranks first; its footnote says what the term is.
+    out = ask(api, question="青浦区市场监管局治理无证无照食品经营用的“五大工作法”都有哪些？")
+    assert not out["abstained"]
+    assert_citations_consistent(out)
+    quotes = [c["quote"] for c in out["citations"]]
+    assert any("“五大工作法”⁷" in q for q in quotes), quotes
+    assert any(q.startswith("“五大工作法”：") and "组织发动法" in q for q in quotes), quotes
+    assert "组织发动法" in out["answer"] and "群众路线法" in out["answer"]
+
+
+def test_a_figure_question_gets_no_footnote(api):
+    out = ask(api, question="青浦区市场监管局在扫黑除恶专项斗争“同步工作法”下累计上报线索多少条？")
+    assert "58" in out["answer"]
+    assert not any(c["quote"].startswith("“同步工作法”：") for c in out["citations"]), out["citations"]
+
+
 def test_unanswerable_question_abstains(api):
     # `青浦区2021年的地区生产总值是多少？` is not used: the 2020 plan table's GDP row is a near miss
     # the extractive answerer still cites. Nothing in the reports is about Shanghai's 2035 population.
