@@ -181,13 +181,25 @@ def add_similarity(qv: QuestionView, cands: Sequence[AnswerCandidate], ev: Evide
 
 def features(qv: QuestionView, cands: Sequence[AnswerCandidate], ev: Evidence) -> np.ndarray:
     """The UNIT_FEATURES matrix of the candidates (one row each)."""
-    rows = [_row(qv, c, ev, i < _POSSEG_UNITS or qv.atype not in _POSSEG_TYPES) for i, c in enumerate(cands)]
+    tagged = _tagged(qv, cands)
+    rows = [_row(qv, c, ev, tagged is None or i in tagged) for i, c in enumerate(cands)]
     x = np.asarray(rows, dtype=np.float64).reshape(len(rows), _N_ROW)
     if not len(rows):
         return np.zeros((0, len(UNIT_FEATURES)))
     # Relative to the best of the question's candidates: a pointwise model then sees how a candidate compares.
     rel = [x[:, _COL[name]] - x[:, _COL[name]].max() for name in _RELATIVE.values()]
     return np.column_stack([x, *rel, _arm_ranks(cands, ev)])
+
+
+def _tagged(qv: QuestionView, cands: Sequence[AnswerCandidate]) -> set[int] | None:
+    """Which candidates a person or place question runs the POS tagger on (None: all of them): the
+    `_POSSEG_UNITS` covering most of the question's weight, first in passage order on a tie. Passage order alone
+    left a roll of names, which comes after its passage's sentences, untyped."""
+    if qv.atype not in _POSSEG_TYPES or len(cands) <= _POSSEG_UNITS:
+        return None
+    weights = qv.q.weights
+    covered = [sum(w for t, w in weights.items() if t in match_key(c.text)) for c in cands]
+    return set(sorted(range(len(cands)), key=lambda i: (-covered[i], i))[:_POSSEG_UNITS])
 
 
 def _arm_ranks(cands: Sequence[AnswerCandidate], ev: Evidence) -> np.ndarray:

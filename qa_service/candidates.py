@@ -17,7 +17,7 @@ from ingest.models import Chunk
 from ingest.zh import SENTENCE_ENDS, match_key, sentence_spans
 from ingest.zh.answer import CONTINUATION_RE
 from ingest.zh.headings import LIST_NUMBER_RE
-from ingest.zh.text import CLAUSE_SPLIT_RE, bracket_open
+from ingest.zh.text import CLAUSE_SPLIT_RE, COUNTED_LABEL_RE, PROSE_PUNCT_RE, bracket_open
 from ingest.zh.time import scope_clause_re
 
 MIN_UNIT_CHARS = 4
@@ -58,7 +58,7 @@ def _chunk_units(chunk: Chunk, rank: int) -> list[AnswerCandidate]:
     spans = _join_wrapped(chunk.text, sentence_spans(chunk.text))
     spans = [(s, e) for s, e in spans if len(chunk.text[s:e].strip()) >= MIN_UNIT_CHARS]
     out = [AnswerCandidate(chunk, rank, s, e, "sentence") for s, e in spans if not _is_title(chunk, s, e)]
-    out.extend(AnswerCandidate(chunk, rank, s, e, "list") for s, e in _enumerations(chunk.text))
+    out.extend(AnswerCandidate(chunk, rank, s, e, "list") for s, e in [*_enumerations(chunk.text), *_rolls(chunk.text)])
     return out
 
 
@@ -120,6 +120,44 @@ def _enumerations(text: str) -> list[tuple[int, int]]:
         else:
             i += 1
     return out
+
+
+def roll_of(label: AnswerCandidate, cands: Sequence[AnswerCandidate]) -> AnswerCandidate | None:
+    """The roll a counted label line heads, among the candidates (None when it heads none)."""
+    start = _line_start(label.chunk.text, label.start)
+    return next((c for c in cands if c.kind == "list" and c.chunk.id == label.chunk.id and c.start == start
+                 and c.end > label.end and COUNTED_LABEL_RE.search(label.text)), None)
+
+
+def _rolls(text: str) -> list[tuple[int, int]]:
+    """A label line ending in a count and the lines of no prose after it, as one unit each. An attendance record
+    says how many on one line and who on the next (`三、因事因病请假：6 人` / `沈伯明 张国妹 …`): apart, the label
+    names nobody and the names say nothing of what they are a list of."""
+    lines = _line_spans(text)
+    out: list[tuple[int, int]] = []
+    for i, (start, end) in enumerate(lines):
+        if not COUNTED_LABEL_RE.search(text[start:end]):
+            continue
+        j = i + 1
+        while j < len(lines) and _is_roll_line(text[lines[j][0] : lines[j][1]]):
+            j += 1
+        start = _line_start(text, start)
+        if j > i + 1 and lines[j - 1][1] - start <= MAX_LIST_CHARS:
+            out.append((start, lines[j - 1][1]))
+    return out
+
+
+def _line_start(text: str, at: int) -> int:
+    """Where the first non-blank character at or after `at` is (a sentence span may start with whitespace)."""
+    while at < len(text) and text[at].isspace():
+        at += 1
+    return at
+
+
+def _is_roll_line(line: str) -> bool:
+    """A line of a roll: no prose punctuation, no list number, no bracketed note (`(会期两天, 2020年7月16日)`)."""
+    stripped = line.strip()
+    return not (PROSE_PUNCT_RE.search(stripped) or LIST_NUMBER_RE.match(stripped) or stripped[:1] in "(（[【")
 
 
 def clause_windows(cand: AnswerCandidate) -> list[AnswerCandidate]:

@@ -21,19 +21,18 @@ from ingest.zh.names import NAME_HINT_RE
 from ingest.zh.numbers import CN_COUNT_RE, DIGIT_RE, has_figure_with_unit
 from ingest.zh.places import strip_place_suffix
 from ingest.zh.question import QUESTION_END_MARKS
-from ingest.zh.text import LINE_BREAK_RE
 from ingest.zh.time import DATE_RE, YEAR_OR_DATE_RE, scope_clause_re
 
 from . import messages
 from .candidates import clause_spans
-from .claims import Claim, DraftAnswer
+from .claims import Claim, DraftAnswer, display_quote
 from .config import ExtractiveConfig
 from .question import QuestionAnalysis
 
 if TYPE_CHECKING:
     from .answerers import AnswerContext
 
-__all__ = ["Candidate", "ExtractiveAnswerer", "ExtractiveConfig", "abstain", "display_quote"]
+__all__ = ["Candidate", "ExtractiveAnswerer", "ExtractiveConfig", "abstain"]
 
 
 @dataclass
@@ -107,7 +106,7 @@ class ExtractiveAnswerer:
             head = match_key(definition_head(chunk.text))
             if any(w and w in head for w in wanted):
                 quote = chunk.text.strip()
-                return Claim(text=_display(quote), sources=[chunk], quotes=[quote])
+                return Claim(text=display_quote(quote), sources=[chunk], quotes=[quote])
         return None
 
     # -- candidates ------------------------------------------------------------------------------
@@ -134,7 +133,7 @@ class ExtractiveAnswerer:
         if end - start > self.config.max_answer_chars:
             start, end = _trim_to_clauses(q, cand.chunk.text, start, end)
         quote = cand.chunk.text[start:end].strip()
-        return Claim(text=_display(quote), sources=[cand.chunk], quotes=[quote])
+        return Claim(text=display_quote(quote), sources=[cand.chunk], quotes=[quote])
 
     def _disagreeing(self, q: QuestionAnalysis, best: Candidate, candidates: list[Candidate]) -> Candidate | None:
         """A close runner-up from another document that states a different figure for the same thing."""
@@ -305,10 +304,3 @@ def _documents_naming(places: list[str], place_docs: Callable[[str], set[str]]) 
     return allowed
 
 
-def _display(quote: str) -> str:
-    """Quotes shown in an answer: table tabs become spaces, line breaks are joined, and the Markdown
-    bold of the gazette's glossary (`**“四早”**：…`) is dropped; the citation keeps the exact quote."""
-    return LINE_BREAK_RE.sub("", quote.replace("\t", " ").replace("**", "")).strip()
-
-
-display_quote = _display  # the learned answerer (qa_service.ranked) shows its quotes the same way

@@ -27,10 +27,10 @@ from ingest.zh.comparison import (
     respective_figures,
     time_forms,
 )
-from ingest.zh.text import HAN_RE, LINE_BREAK_RE
+from ingest.zh.text import HAN_RE
 from ingest.zh.time import time_scope_re, whole_year_stated
 
-from .claims import Claim
+from .claims import Claim, display_quote
 
 PASSAGES = 8  # how deep in the ranking a figure is looked for
 _MIN_COVER = 0.5  # share of a phrase's term weight the figure's clauses must hold
@@ -149,7 +149,7 @@ def _sentence_figures(m: Mention, chunk: Chunk, s: int, e: int, heading: str, to
 
 def figure_claim(found: Found, prefix: str) -> Claim:
     quote = found.quote
-    return Claim(text=LINE_BREAK_RE.sub("", quote.replace("\t", " ")), sources=[found.chunk], quotes=[quote], prefix=prefix)
+    return Claim(text=display_quote(quote), sources=[found.chunk], quotes=[quote], prefix=prefix)
 
 
 

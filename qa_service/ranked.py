@@ -29,11 +29,11 @@ from .answer_features import (
 )
 from .answer_model import AnswerModel
 from .answerability import NO_PASSAGE_REASON, abstain_reason, question_features
-from .candidates import AnswerCandidate, clause_windows, units
+from .candidates import AnswerCandidate, clause_windows, roll_of, units
 from . import messages
-from .claims import Claim, DraftAnswer
+from .claims import Claim, DraftAnswer, display_quote
 from .config import RankedConfig
-from .extractive import abstain, display_quote, legacy_gates
+from .extractive import abstain, legacy_gates
 
 if TYPE_CHECKING:
     from .answerers import AnswerContext
@@ -41,6 +41,8 @@ if TYPE_CHECKING:
 _COV = UNIT_FEATURES.index("cov_ctx")
 _GROUP_MIN_COVERAGE = 0.5  # a document's candidate must cover this much of the question to answer for it
 _GROUP_COVERAGE_SLACK = 0.05  # ...and be within this of the document's best-covering candidate
+# Answer types a roll of names answers: a counted label (`因事因病请假：6 人`) is shown with the names after it.
+_ROLL_TYPES = frozenset({"person", "list"})
 # Answer types a definition does not answer: a figure, date, person or place is stated by the unit itself.
 _STATED_TYPES = frozenset({"number", "date", "person", "place"})
 PlaceDocs = Callable[[str], "set[str] | frozenset[str]"]
@@ -177,6 +179,8 @@ class RankedAnswerer:
     def shown(self, f: Featurized, unit: AnswerCandidate, trim_above: int | None = None) -> AnswerCandidate:
         """The unit, or its best clause window when it is a sentence longer than `trim_above` and the trimmer
         gives that window at least `trim_confidence` of holding the answer (else the sentence is shown whole)."""
+        if f.qv.atype in _ROLL_TYPES and (roll := roll_of(unit, f.units)) is not None:
+            return roll
         limit = self.config.trim_above if trim_above is None else trim_above
         if unit.kind != "sentence" or len(unit.text.strip()) <= limit:
             return unit

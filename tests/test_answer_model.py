@@ -14,7 +14,8 @@ from ingest.zh.answer_types import question_type
 from qa_service.answer_features import UNIT_FEATURES, Evidence, Featurized, best_sentence_pick, features, question_view, shared_bigrams
 from qa_service.answer_model import Abstainer, AnswerModelError, Logistic, Trees, load_answer_model, parse_model, read_model_json
 from qa_service.answerability import QUESTION_FEATURES, abstain_reason, question_features
-from qa_service.candidates import clause_windows, units
+from qa_service.candidates import clause_windows, roll_of, units
+from qa_service.claims import display_quote
 from qa_service.question import analyze
 
 from conftest import run_cli
@@ -54,6 +55,38 @@ def test_table_rows_definitions_and_enumerations_are_whole_units():
     listing = chunk("主要措施如下：\n1.稳就业；\n2.保民生；\n3.促发展。")
     kinds = {u.kind for u in units([listing, chunk("“六保”：保居民就业、保基本民生。", kind="definition")])}
     assert {"list", "definition", "sentence"} <= kinds
+
+
+ROLL = "二、全程出席: 3人\n\n丁峰雷\t尤佳秋\t印国荣\n\n三、因事因病请假：2 人\n\n沈伯明 陈 达\n\n(会期两天, 2020年7月16日)"
+
+
+def test_a_counted_label_and_the_names_after_it_are_one_roll_unit():
+    cands = units([chunk(ROLL)])
+    rolls = [c.text for c in cands if c.kind == "list"]
+    assert rolls == ["二、全程出席: 3人\n\n丁峰雷\t尤佳秋\t印国荣", "三、因事因病请假：2 人\n\n沈伯明 陈 达"]
+    # the label stays a sentence of its own (it answers how many); the roll it heads is found from it
+    label = next(c for c in cands if c.kind == "sentence" and c.text.strip() == "三、因事因病请假：2 人")
+    assert roll_of(label, cands).text.endswith("沈伯明 陈 达")
+    note = next(c for c in cands if c.kind == "sentence" and c.text.startswith("(会期"))
+    assert roll_of(note, cands) is None
+
+
+def test_a_who_question_tags_the_candidates_covering_it_most_not_the_first_ones(tokenize):
+    col = {n: i for i, n in enumerate(UNIT_FEATURES)}
+    filler = chunk("".join(f"第{i}项工作稳步推进。" for i in range(1, 15)))
+    cands = units([filler, chunk(ROLL, start=900)])
+    assert len(cands) > 14
+    ev = Evidence([1.0, 0.9], {}, {}, {})
+    x = features(question_view(analyze("因事因病请假的是谁？", tokenize)), cands, ev)
+    roll = next(i for i, c in enumerate(cands) if c.kind == "list" and "沈伯明" in c.text)
+    assert x[roll, col["type_match"]] == 1.0 and x[roll, col["type_missing"]] == 0.0
+
+
+def test_shown_quotes_join_wrapped_lines_and_keep_a_roll_apart():
+    assert display_quote("财政总收入12.42亿元，\n  同比下降13.2%。") == "财政总收入12.42亿元，同比下降13.2%。"
+    assert display_quote("三、因事因病请假：2 人\n\n沈伯明 陈 达") == "三、因事因病请假：2 人 沈伯明 陈 达"
+    assert display_quote("丁峰雷\t尤佳秋\n印国荣\t\t") == "丁峰雷 尤佳秋 印国荣"
+    assert display_quote("**“四早”**：早发现、早报告。") == "“四早”：早发现、早报告。"
 
 
 def test_year_and_period_clash_only_when_the_candidate_names_others(tokenize):

@@ -75,6 +75,14 @@ def test_a_figure_question_gets_no_footnote(api):
     assert not any(c["quote"].startswith("“同步工作法”：") for c in out["citations"]), out["citations"]
 
 
+def test_who_is_on_a_roll_gets_the_names_under_its_label(api):
+    out = ask(api, question="第三十六次会议第一天因事因病请假的是哪几位组成人员？")
+    assert not out["abstained"]
+    assert_citations_consistent(out)
+    assert "沈伯明 张国妹 蒋家敏" in out["answer"]
+    assert any(c["quote"].startswith("三、因事因病请假") and "蒋家敏" in c["quote"] for c in out["citations"])
+
+
 def test_unanswerable_question_abstains(api):
     # `青浦区2021年的地区生产总值是多少？` is not used: the 2020 plan table's GDP row is a near miss
     # the extractive answerer still cites. Nothing in the reports is about Shanghai's 2035 population.

@@ -229,7 +229,6 @@ ANSWER_REFERENCES = {
     "extractive figures": (r"\d|[一二三四五六七八九十两百千万]+[个项家件人户条次]", numbers.CN_COUNT_RE),
     "extractive percent figure": (r"\d(?:\.\d+)?\s*[%％]|百分点", numbers.PERCENT_FIGURE_RE),
     "extractive digit": (r"\d", numbers.DIGIT_RE),
-    "extractive _display": (r"\s*\n\s*", text.LINE_BREAK_RE),
     "retriever._TIME_RE": (r"上半年|下半年|全年|一季度|二季度|三季度|四季度|\d{1,2}-\d{1,2}月|\d{4}年度?|\d{1,2}月底?|年初|年底", time.time_scope_re("retrieval")),
     "retriever._DEFINITION_RE": (r"什么是|是什么|指什么|指的是|含义|意思|是指|包括哪些|包含哪些|有哪些内容|具体指|定义", question.RETRIEVAL_DEFINITION_RE),
     "retriever term split": (r"[“”\"、]+", question.DEFINITION_TERM_SPLIT_RE),

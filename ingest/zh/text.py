@@ -167,6 +167,8 @@ def defined_term(definition: str) -> str:
 SENTENCE_PUNCT_RE = re.compile(r"[，。；：！？、,;:!?“”]")
 # Prose punctuation: a line with it is a sentence, never a table cell or leaked page furniture (`单位：万元` aside).
 PROSE_PUNCT_RE = re.compile(r"[。，；：！？,;:]")
+# A label line that ends in a count, as an attendance record heads its roll of names: `三、因事因病请假：6 人`.
+COUNTED_LABEL_RE = re.compile(r"[:：]\s*\d+\s*[^\s\d:：]{1,2}\s*$")
 # Characters that end a line complete in itself; a line ending otherwise (`——2020年7月15日在…常务委员会`)
 # wraps onto the next.
 LINE_END_PUNCT = "。！？；：:;!?）)”』」】"
@@ -183,8 +185,6 @@ ANSWER_SENTENCE_RE = re.compile(r"[^。！？!?；;\n]+[。！？!?；;]?")
 PHRASE_SPLIT_RE = re.compile(r"[，,、：:；;。！!？?（）()\s“”\"《》]+")
 # The parts of a compound glossary term: `“六稳”“六保”` -> 六稳 / 六保; `深淘滩、低作堰` -> both halves.
 TERM_SPLIT_RE = re.compile(r"[“”\"‘’'「」『』《》、，,；;：:\s]+")
-# A line break with the indentation around it, joined away when a quote is displayed: `…亿元，\n  同比…`.
-LINE_BREAK_RE = re.compile(r"\s*\n\s*")
 # Three or more line breaks: collapsed to one blank line.
 BLANK_LINES_RE = re.compile(r"\n{3,}")
 # Where an over-long sentence (a 、-list of 40 projects) may be cut, best first: `…、…、…` / `…，…`.
