@@ -17,13 +17,14 @@ from ingest.models import Chunk
 from ingest.zh import SENTENCE_ENDS, match_key, sentence_spans
 from ingest.zh.answer import CONTINUATION_RE
 from ingest.zh.headings import LIST_NUMBER_RE
-from ingest.zh.text import CLAUSE_SPLIT_RE, COUNTED_LABEL_RE, PROSE_PUNCT_RE, bracket_open
-from ingest.zh.time import scope_clause_re
+from ingest.zh.text import CLAUSE_SPLIT_RE, COUNTED_LABEL_RE, PROSE_PUNCT_RE, bracket_open, opens_with_bracket
+from ingest.zh.time import YEAR_OR_DATE_RE, scope_clause_re
 
 MIN_UNIT_CHARS = 4
 MAX_WINDOW_CLAUSES = 3
 MAX_LIST_CHARS = 400
 _TITLE_LINE_MAX = 60  # a first line this short without a sentence mark reads as a title
+_SIGNER_MAX = 20  # a sign-off's signer line (a name, a body) is at most this long
 _MAX_WRAPPED_LINES = 3  # a bracket left open carries a unit over this many lines at most
 
 
@@ -57,7 +58,8 @@ def _chunk_units(chunk: Chunk, rank: int) -> list[AnswerCandidate]:
         return [AnswerCandidate(chunk, rank, s, e, "row") for s, e in _line_spans(chunk.text) if not _is_title(chunk, s, e)]
     spans = _join_wrapped(chunk.text, sentence_spans(chunk.text))
     spans = [(s, e) for s, e in spans if len(chunk.text[s:e].strip()) >= MIN_UNIT_CHARS]
-    out = [AnswerCandidate(chunk, rank, s, e, "sentence") for s, e in spans if not _is_title(chunk, s, e)]
+    out = [AnswerCandidate(chunk, rank, s, e, "sentence") for s, e in [*spans, *_sign_offs(chunk.text)]
+           if not _is_title(chunk, s, e)]
     out.extend(AnswerCandidate(chunk, rank, s, e, "list") for s, e in [*_enumerations(chunk.text), *_rolls(chunk.text)])
     return out
 
@@ -147,6 +149,18 @@ def _rolls(text: str) -> list[tuple[int, int]]:
     return out
 
 
+def _sign_offs(text: str) -> list[tuple[int, int]]:
+    """A letter's sign-off, the signer's line and the date line under it, as one unit: `王金荣` / `2020年6月29日`.
+    Apart, the date says nothing of whose it is and the name is too short to be a unit."""
+    lines = _line_spans(text)
+    out: list[tuple[int, int]] = []
+    for (a, b), (c, d) in zip(lines, lines[1:]):
+        signer, date = text[a:b].strip(), text[c:d].strip()
+        if 2 <= len(signer) <= _SIGNER_MAX and not PROSE_PUNCT_RE.search(signer) and YEAR_OR_DATE_RE.fullmatch(date):
+            out.append((_line_start(text, a), d))
+    return out
+
+
 def _line_start(text: str, at: int) -> int:
     """Where the first non-blank character at or after `at` is (a sentence span may start with whitespace)."""
     while at < len(text) and text[at].isspace():
@@ -157,7 +171,7 @@ def _line_start(text: str, at: int) -> int:
 def _is_roll_line(line: str) -> bool:
     """A line of a roll: no prose punctuation, no list number, no bracketed note (`(会期两天, 2020年7月16日)`)."""
     stripped = line.strip()
-    return not (PROSE_PUNCT_RE.search(stripped) or LIST_NUMBER_RE.match(stripped) or stripped[:1] in "(（[【")
+    return not (PROSE_PUNCT_RE.search(stripped) or LIST_NUMBER_RE.match(stripped) or opens_with_bracket(stripped))
 
 
 def clause_windows(cand: AnswerCandidate) -> list[AnswerCandidate]:

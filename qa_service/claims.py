@@ -9,6 +9,7 @@ from ingest.models import Chunk
 from ingest.zh.answer import CLAIM_END_PUNCT
 from ingest.zh.comparison import Asked
 from ingest.zh.text import COUNTED_LABEL_RE
+from ingest.zh.time import YEAR_OR_DATE_RE
 
 from .messages import ANSWER_END, CLAIM_SEPARATOR, UNSUPPORTED_MARK, agreement, computed_clause, computed_winner
 
@@ -16,15 +17,17 @@ from .messages import ANSWER_END, CLAIM_SEPARATOR, UNSUPPORTED_MARK, agreement, 
 def display_quote(quote: str) -> str:
     """Quotes shown in an answer: table tabs become spaces, line breaks are joined, and the Markdown
     bold of the gazette's glossary (`**“四早”**：…`) is dropped; the citation keeps the exact quote.
-    A wrapped line joins the next with nothing; a line of a roll (a counted label, names split by tabs) keeps a
-    space, so `请假：6 人` and `沈伯明 …`, or `华琼` ending one line and `庄惠元` starting the next, stay apart."""
+    A wrapped line joins the next with nothing; a line of a roll (a counted label, names split by tabs) and a
+    date line of its own keep a space, so `请假：6 人` and `沈伯明 …`, `华琼` ending one line and `庄惠元` starting
+    the next, or a signer and the date under it (`王金荣` / `2020年6月29日`) stay apart."""
     lines = [line.strip() for line in quote.replace("**", "").split("\n")]
     lines = [line for line in lines if line]
     shown = ""
     for i, line in enumerate(lines):
         if i:
             before = lines[i - 1]
-            shown += " " if "\t" in before or "\t" in line or COUNTED_LABEL_RE.search(before) else ""
+            apart = "\t" in before or "\t" in line or COUNTED_LABEL_RE.search(before) or YEAR_OR_DATE_RE.fullmatch(line)
+            shown += " " if apart else ""
         shown += line
     return re.sub(r"\t+", " ", shown).strip()
 

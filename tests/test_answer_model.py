@@ -82,11 +82,20 @@ def test_a_who_question_tags_the_candidates_covering_it_most_not_the_first_ones(
     assert x[roll, col["type_match"]] == 1.0 and x[roll, col["type_missing"]] == 0.0
 
 
+def test_a_sign_off_is_the_signer_and_the_date_under_it():
+    letter = "区人大常委会：\n\n因工作需要，本人现提请辞去代表职务。\n\n王金荣\n\n2020年6月29日"
+    texts = [u.text for u in units([chunk(letter)])]
+    assert "王金荣\n\n2020年6月29日" in texts and "2020年6月29日" in texts
+    # a line of prose above a date is no signer
+    assert not any(t.startswith("因工作") and t.endswith("日") for t in texts)
+
+
 def test_shown_quotes_join_wrapped_lines_and_keep_a_roll_apart():
     assert display_quote("财政总收入12.42亿元，\n  同比下降13.2%。") == "财政总收入12.42亿元，同比下降13.2%。"
     assert display_quote("三、因事因病请假：2 人\n\n沈伯明 陈 达") == "三、因事因病请假：2 人 沈伯明 陈 达"
     assert display_quote("丁峰雷\t尤佳秋\n印国荣\t\t") == "丁峰雷 尤佳秋 印国荣"
     assert display_quote("**“四早”**：早发现、早报告。") == "“四早”：早发现、早报告。"
+    assert display_quote("王金荣\n\n2020年6月29日") == "王金荣 2020年6月29日"
 
 
 def test_year_and_period_clash_only_when_the_candidate_names_others(tokenize):

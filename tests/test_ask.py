@@ -83,6 +83,13 @@ def test_who_is_on_a_roll_gets_the_names_under_its_label(api):
     assert any(c["quote"].startswith("三、因事因病请假") and "蒋家敏" in c["quote"] for c in out["citations"])
 
 
+def test_when_a_letter_was_signed_is_its_sign_off_date(api):
+    out = ask(api, question="王金荣的辞职报告写于哪一天？")
+    assert not out["abstained"]
+    assert_citations_consistent(out)
+    assert "王金荣 2020年6月29日" in out["answer"]
+
+
 def test_unanswerable_question_abstains(api):
     # `青浦区2021年的地区生产总值是多少？` is not used: the 2020 plan table's GDP row is a near miss
     # the extractive answerer still cites. Nothing in the reports is about Shanghai's 2035 population.

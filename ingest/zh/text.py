@@ -149,6 +149,11 @@ def bracket_open(text: str) -> bool:
     return text.count("（") + text.count("(") > text.count("）") + text.count(")")
 
 
+def opens_with_bracket(text: str) -> bool:
+    """Whether the text starts with an opening bracket, as a bracketed note does: `(会期两天, 2020年7月16日)`."""
+    return text.lstrip()[:1] in "(（[【"
+
+
 def without_quotes(text: str) -> str:
     """The text with every quote and title mark removed: `“三定”巡检制度` -> 三定巡检制度."""
     return text.translate(_QUOTE_TABLE)
