@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ingest.models import Chunk
-
 from ingest.zh import match_key
 from ingest.zh.text import without_quotes
 
@@ -178,7 +177,8 @@ class RankedAnswerer:
 
     def shown(self, f: Featurized, unit: AnswerCandidate, trim_above: int | None = None) -> AnswerCandidate:
         """The unit, or its best clause window when it is a sentence longer than `trim_above` and the trimmer
-        gives that window at least `trim_confidence` of holding the answer (else the sentence is shown whole)."""
+        gives that window at least `trim_confidence` of holding the answer (else the sentence is shown whole);
+        a counted label, for a who or which question, is shown as the roll it heads."""
         if f.qv.atype in _ROLL_TYPES and (roll := roll_of(unit, f.units)) is not None:
             return roll
         limit = self.config.trim_above if trim_above is None else trim_above
