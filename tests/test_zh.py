@@ -38,6 +38,14 @@ def test_text_helpers_still_reexported() -> None:
 
 def test_question_places_examples() -> None:
     assert places.question_places(zh.match_key("川沙新镇的收入，嘉定区上半年区财政")) == ["川沙新镇", "嘉定区"]
+    assert places.question_places(zh.match_key("嘉定区和青浦区相比，哪个的增幅更高？")) == ["嘉定区", "青浦区"]
+    # a place starts where a word starts: not `底青浦区`, `核定青浦区` or `后川沙镇`
+    assert places.question_places(zh.match_key("2019年底青浦区本级一共有多少辆公车？")) == ["青浦区"]
+    assert places.question_places(zh.match_key("市财政局核定青浦区的债务限额是多少？")) == ["青浦区"]
+    assert places.question_places(zh.match_key("疫情后川沙镇有多少家工厂复工？")) == ["川沙镇"]
+    # a pronoun, verb or adverb before a suffix makes a phrase, not a place
+    assert places.question_places(zh.match_key("王金荣为什么不当区人大代表了？")) == []
+    assert places.question_places(zh.match_key("尤金袋鼠分布在哪些地区？")) == []
     assert places.strip_place_suffix("夏阳街道") == "夏阳"
     assert places.strip_place_suffix("上海市") == "上海市"
 

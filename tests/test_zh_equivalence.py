@@ -130,16 +130,6 @@ def test_stopwords_are_the_old_list() -> None:
     assert question.STOPWORDS == old
 
 
-def _old_places(norm: str) -> list[str]:
-    out = []
-    for m in re.finditer(r"(?<![全我本该各城市郊园社小片辖两老新])([\u4e00-\u9fff]{2,3}?(?:新镇|新区|镇|区|县|街道))", norm):
-        place = m.group(1)
-        name = re.sub(r"(?:新镇|新区|镇|区|县|街道)$", "", place)
-        if not re.search(r"[全年半上下的和与及在中本我该各为是了个们]", name) and place not in out:
-            out.append(place)
-    return out
-
-
 def _old_asked_unit(norm: str) -> str | None:
     if re.search(r"百分之几|百分比|比例|比重|占比|[增降]幅|增长率|下降率|[^\d]率", norm):
         return "%"
@@ -149,8 +139,9 @@ def _old_asked_unit(norm: str) -> str | None:
 
 @pytest.mark.parametrize("s", EXAMPLES)
 def test_question_functions_as_before(s: str) -> None:
+    # question_places left this pin on 2026-12-03: it reads jieba's words now and finds places the old
+    # character scan lost (`嘉定区和青浦区` gave only 嘉定区); tests/test_zh.py checks it.
     norm = zh.match_key(s)
-    assert places.question_places(norm) == _old_places(norm)
     assert question.asked_unit(norm) == _old_asked_unit(norm)
 
 

@@ -9,13 +9,12 @@ numbers and dates, and with the POS tagger (cached per text) for persons (nr) an
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 
 from .headings import LIST_NUMBER_RE
 from .lexicon import longest_first, rows
 from .names import NAME_HINT_RE
 from .numbers import UNITS
-from .pos import use_hmm
+from .pos import posseg, use_hmm
 
 ANSWER_TYPES = ("number", "person", "date", "place", "list")
 
@@ -33,16 +32,9 @@ _LIST_SEP_RE = re.compile(r"[、；;]")
 _POS_OF_TYPE = {"person": ("nr",), "place": ("ns",)}
 
 
-@lru_cache(maxsize=4096)
-def _posseg(text: str, hmm: bool = True) -> tuple[tuple[str, str], ...]:
-    import jieba.posseg as pseg  # loaded on first use: the tagger's dictionary costs about a second
-
-    return tuple((p.word, p.flag) for p in pseg.cut(text, HMM=hmm))
-
-
 def question_type(question: str) -> str | None:
     """The answer type a question asks for, or None (`什么是六保？`, a yes/no question)."""
-    for word, flag in _posseg(question, use_hmm(question)):
+    for word, flag in posseg(question, use_hmm(question)):
         if word in _TYPE_OF and (flag.startswith("r") or flag.startswith("m") or flag in ("q", "d", "n")):
             return _TYPE_OF[word]
     m = _CUE_RE.search(question)
@@ -59,7 +51,7 @@ def typed_spans(text: str, atype: str) -> list[tuple[int, int]]:
         return [m.span() for m in _LIST_SEP_RE.finditer(text)] + ([(0, 1)] if LIST_NUMBER_RE.match(text) else [])
     if atype in _POS_OF_TYPE:
         spans, pos = [], 0
-        for word, flag in _posseg(text):
+        for word, flag in posseg(text):
             if flag in _POS_OF_TYPE[atype]:
                 spans.append((pos, pos + len(word)))
             pos += len(word)

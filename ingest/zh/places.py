@@ -11,12 +11,17 @@ from functools import cache
 from typing import Literal
 
 from .lexicon import alternation, tagged, tagged_char_class, words
+from .pos import posseg, use_hmm
 from .text import HAN
 
 # Places whose bodies' names (`青浦区经济委员会`) the tokenizer learns even when no `…人民政府` line names them.
 HOME_PLACES: tuple[str, ...] = words("home_places")
 
 Capture = Literal["place", "name", "suffix"]
+# jieba POS tags the words of a question's place name may carry: place names, nouns, names, abbreviations and
+# place words (`青浦`, `川沙`, `路口`). A place starts where a word starts, and a verb, pronoun, numeral or time
+# word before a suffix makes a phrase: `核定青浦区` names 青浦区, `为什么不当区人大代表` and `分布在哪些地区` none.
+PLACE_NAME_TAGS = frozenset({"ns", "n", "nr", "nz", "nt", "j", "nrt", "nrfg", "ng", "s"})
 
 
 @cache
@@ -81,13 +86,35 @@ def strip_place_suffix(place: str) -> str:
 
 
 def question_places(norm: str) -> list[str]:
-    """Places named in a normalised question, in order, without false ones (`上半年区`, `青浦全区`)."""
+    """Places named in a normalised question, in order, without false ones (`上半年区`, `青浦全区`, `什么地区`).
+
+    A place starts at a word of jieba's segmentation, and its name's words are nouns or names
+    (PLACE_NAME_TAGS): scanning character by character found `底青浦区` in `2019年底青浦区`, and the noise
+    character 年 then hid `青浦区` itself."""
+    words = posseg(norm, use_hmm(norm))
+    starts, spans, at = set(), [], 0
+    for word, flag in words:
+        starts.add(at)
+        spans.append((at, at + len(word), flag))
+        at += len(word)
     out: list[str] = []
-    for m in question_place_re().finditer(norm):
-        place = m.group(1)
-        if not place_name_noise_re().search(strip_place_suffix(place)) and place not in out:
-            out.append(place)
+    i = 0
+    while i < len(norm):
+        m = question_place_re().match(norm, i) if i in starts else None
+        if m and _names_a_place(m.group(1), i, spans):
+            if m.group(1) not in out:
+                out.append(m.group(1))
+            i = m.end()
+        else:
+            i += 1
     return out
+
+
+def _names_a_place(place: str, start: int, spans: list[tuple[int, int, str]]) -> bool:
+    name = strip_place_suffix(place)
+    end = start + len(name)
+    tags = [flag for a, b, flag in spans if a < end and b > start]
+    return not place_name_noise_re().search(name) and all(flag in PLACE_NAME_TAGS for flag in tags)
 
 
 @cache

@@ -8,8 +8,18 @@ few ms. Passages (indexed text, not user input) keep the HMM.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 HMM_MAX_CHARS = 200
 
 
 def use_hmm(user_text: str) -> bool:
     return len(user_text) <= HMM_MAX_CHARS
+
+
+@lru_cache(maxsize=4096)
+def posseg(text: str, hmm: bool = True) -> tuple[tuple[str, str], ...]:
+    """jieba's (word, POS flag) pairs of a text, cached: a question is tagged by several readers."""
+    import jieba.posseg as pseg  # loaded on first use: the tagger's dictionary costs about a second
+
+    return tuple((p.word, p.flag) for p in pseg.cut(text, HMM=hmm))
