@@ -58,9 +58,11 @@ def _chunk_units(chunk: Chunk, rank: int) -> list[AnswerCandidate]:
         return [AnswerCandidate(chunk, rank, s, e, "row") for s, e in _line_spans(chunk.text) if not _is_title(chunk, s, e)]
     spans = _join_wrapped(chunk.text, sentence_spans(chunk.text))
     spans = [(s, e) for s, e in spans if len(chunk.text[s:e].strip()) >= MIN_UNIT_CHARS]
-    out = [AnswerCandidate(chunk, rank, s, e, "sentence") for s, e in [*spans, *_sign_offs(chunk.text)]
+    lines = _line_spans(chunk.text)  # read by the three finders of multi-line units below
+    out = [AnswerCandidate(chunk, rank, s, e, "sentence") for s, e in [*spans, *_sign_offs(chunk.text, lines)]
            if not _is_title(chunk, s, e)]
-    out.extend(AnswerCandidate(chunk, rank, s, e, "list") for s, e in [*_enumerations(chunk.text), *_rolls(chunk.text)])
+    out.extend(AnswerCandidate(chunk, rank, s, e, "list")
+               for s, e in [*_enumerations(chunk.text, lines), *_rolls(chunk.text, lines)])
     return out
 
 
@@ -104,9 +106,8 @@ def _is_title(chunk: Chunk, start: int, end: int) -> bool:
     return first_line and len(key) <= _TITLE_LINE_MAX and not any(ch in key for ch in SENTENCE_ENDS)
 
 
-def _enumerations(text: str) -> list[tuple[int, int]]:
+def _enumerations(text: str, lines: list[tuple[int, int]]) -> list[tuple[int, int]]:
     """Runs of 2+ consecutive numbered lines (`1.…` `（2）…`), with the lead line before them, as one unit each."""
-    lines = _line_spans(text)
     out: list[tuple[int, int]] = []
     i = 0
     while i < len(lines):
@@ -131,11 +132,10 @@ def roll_of(label: AnswerCandidate, cands: Sequence[AnswerCandidate]) -> AnswerC
                  and c.end > label.end and COUNTED_LABEL_RE.search(label.text)), None)
 
 
-def _rolls(text: str) -> list[tuple[int, int]]:
+def _rolls(text: str, lines: list[tuple[int, int]]) -> list[tuple[int, int]]:
     """A label line ending in a count and the lines of no prose after it, as one unit each. An attendance record
     says how many on one line and who on the next (`三、因事因病请假：6 人` / `沈伯明 张国妹 …`): apart, the label
     names nobody and the names say nothing of what they are a list of."""
-    lines = _line_spans(text)
     out: list[tuple[int, int]] = []
     for i, (start, end) in enumerate(lines):
         if not COUNTED_LABEL_RE.search(text[start:end]):
@@ -149,10 +149,9 @@ def _rolls(text: str) -> list[tuple[int, int]]:
     return out
 
 
-def _sign_offs(text: str) -> list[tuple[int, int]]:
+def _sign_offs(text: str, lines: list[tuple[int, int]]) -> list[tuple[int, int]]:
     """A letter's sign-off, the signer's line and the date line under it, as one unit: `王金荣` / `2020年6月29日`.
     Apart, the date says nothing of whose it is and the name is too short to be a unit."""
-    lines = _line_spans(text)
     out: list[tuple[int, int]] = []
     for (a, b), (c, d) in zip(lines, lines[1:]):
         signer, date = text[a:b].strip(), text[c:d].strip()
