@@ -17,7 +17,14 @@ from ingest.models import Chunk
 from ingest.zh import SENTENCE_ENDS, match_key, sentence_spans
 from ingest.zh.answer import CONTINUATION_RE
 from ingest.zh.headings import LIST_NUMBER_RE
-from ingest.zh.text import CLAUSE_SPLIT_RE, COUNTED_LABEL_RE, PROSE_PUNCT_RE, bracket_open, opens_with_bracket
+from ingest.zh.text import (
+    CLAUSE_SPLIT_RE,
+    COUNTED_LABEL_RE,
+    PROSE_PUNCT_RE,
+    bracket_open,
+    opens_with_bracket,
+    wraps_mid_sentence,
+)
 from ingest.zh.time import YEAR_OR_DATE_RE, scope_clause_re
 
 MIN_UNIT_CHARS = 4
@@ -69,20 +76,29 @@ def _chunk_units(chunk: Chunk, rank: int) -> list[AnswerCandidate]:
 def _join_wrapped(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     """A line break inside brackets does not end a sentence: a document's date line wraps as
     `（2020 年 7 月 16 日青浦区第五届人民代表大会常务委员会` / `第三十六次会议通过）`, and split there neither half
-    says what was passed when. A span ending at a line break with a bracket still open takes the next span
+    says what was passed when. Nor does a sentence wrapped mid-clause (`…庭长，免去其上海市青浦区` /
+    `人民法院执行裁判庭副庭长的职务。`). A span ending at a line break that `_wraps` takes the next span
     (up to `_MAX_WRAPPED_LINES` lines)."""
     out: list[tuple[int, int]] = []
     i = 0
     while i < len(spans):
         start, end = spans[i]
         lines = 1
-        while i + 1 < len(spans) and lines < _MAX_WRAPPED_LINES and text[end - 1] == "\n" and bracket_open(text[start:end]):
+        while i + 1 < len(spans) and lines < _MAX_WRAPPED_LINES and text[end - 1] == "\n" and _wraps(text, start, end, spans[i + 1]):
             i += 1
             end = spans[i][1]
             lines += 1
         out.append((start, end))
         i += 1
     return out
+
+
+def _wraps(text: str, start: int, end: int, following: tuple[int, int]) -> bool:
+    """Whether the span text[start:end], ending at a line break, goes on in the span `following`: a bracket is
+    still open, or the line is a sentence wrapped onto the very next line (ingest.zh.text.wraps_mid_sentence)."""
+    if bracket_open(text[start:end]):
+        return True
+    return following[0] == end and wraps_mid_sentence(text[text.rfind("\n", 0, start) + 1 : end], text[following[0] : following[1]])
 
 
 def _line_spans(text: str) -> list[tuple[int, int]]:

@@ -13,7 +13,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ingest.zh import match_key
-from ingest.zh.follow_up import FollowUp, added_to, names_frame, question_parts, read_follow_up, wants_figure
+from ingest.zh.follow_up import (
+    FollowUp,
+    added_to,
+    head_phrase,
+    names_frame,
+    question_parts,
+    read_follow_up,
+    wants_figure,
+)
 from ingest.zh.names import FOLLOW_UP_BODY_RE, formal_body
 from ingest.zh.places import follow_up_place_re
 from ingest.zh.question import (
@@ -92,7 +100,8 @@ def _resolve(question: str, previous: str) -> str:
     swapped = _swap_entity(fragment, previous)
     if swapped:
         return swapped
-    return _replace_part(read_follow_up(question), previous)
+    follow = read_follow_up(question)
+    return head_phrase(follow, previous) or _replace_part(follow, previous)
 
 
 def _replace_part(follow: FollowUp, previous: str) -> str:

@@ -143,6 +143,17 @@ def test_a_line_wrapped_inside_brackets_is_one_unit():
     assert "会议听取了报告（草案）。" in texts
 
 
+def test_a_sentence_wrapped_mid_clause_is_one_unit_and_a_heading_is_not_joined():
+    text = ("任命钱燕为副院长。\n\n任命杨晶晶为执行裁判庭庭长，免去其上海市青浦区\n人民法院执行裁判庭副庭长的职务。\n\n"
+            "二、加强队伍建设\n全面推进法院队伍革命化、正规化建设。\n"
+            "一是完善机制，推进改革\n二是强化监督。")
+    texts = [u.text.strip() for u in units([chunk(text, start=0)]) if u.kind == "sentence"]
+    assert "任命杨晶晶为执行裁判庭庭长，免去其上海市青浦区\n人民法院执行裁判庭副庭长的职务。" in texts
+    assert "全面推进法院队伍革命化、正规化建设。" in texts  # a heading (no clause mark) stays apart
+    assert "二是强化监督。" in texts  # an item under a line with a clause mark starts a unit of its own
+    assert not any(t.startswith("二、") and "\n" in t for t in texts)
+
+
 def test_question_types_from_question_words():
     assert question_type("川沙新镇1-7月财政总收入是多少？") == "number"
     assert question_type("任命谁为区法院副院长？") == "person"

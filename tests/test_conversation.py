@@ -81,6 +81,7 @@ def test_time_swap_over_http(api):
 
 
 COURT_Q = "青浦区法院上半年受理各类案件多少件？"
+APPOINT_Q = "第三十六次会议任命谁为青浦区发展和改革委员会主任？"
 
 
 @pytest.mark.parametrize(
@@ -101,6 +102,12 @@ COURT_Q = "青浦区法院上半年受理各类案件多少件？"
         (COURT_Q, "其同比增幅是多少？", "青浦区法院上半年受理各类案件的同比增幅是多少？"),
         # A changed time scope.
         (COURT_Q, "那下半年呢？", "青浦区法院下半年受理各类案件多少件？"),
+        # A post named by its head noun alone takes the previous question's phrase for it, even after the ask word.
+        (APPOINT_Q, "那原来的主任是谁？", "原来的青浦区发展和改革委员会主任是谁？"),
+        # Without an ask of its own, it asks what the previous question asked after the phrase.
+        ("青浦区市场监管局局长是谁？", "那原来的局长呢？", "原来的青浦区市场监管局局长是谁？"),
+        # A head modified by a noun of its own names another measure: the measured run is replaced instead.
+        ("川沙新镇1-7月财政收入是多少？", "其中一般公共预算收入是多少？", "川沙新镇1-7月一般公共预算收入是多少？"),
     ],
 )
 def test_condense_replaces_the_part_the_follow_up_names(previous, follow_up, standalone):
@@ -141,3 +148,11 @@ def test_follow_up_in_process_gets_all_cases_concluded(shipped_index, follow_up)
     out = _ask_in_process(shipped_index, body)
     assert "19567件" in out["answer"] and not out["abstained"]
     assert any("19567" in c["quote"] and c["quote"] in c["text"] for c in out["citations"])
+
+
+def test_follow_up_in_process_about_the_former_holder_of_a_post(shipped_index):
+    """`那原来的主任呢？` after asking who was appointed director: the answer names whom the meeting removed."""
+    body = {"question": "那原来的主任呢？", "history": [{"role": "user", "content": APPOINT_Q}, {"role": "assistant", "content": "卫星。"}]}
+    out = _ask_in_process(shipped_index, body)
+    assert "发展和改革委员会主任" in out["standalone_question"]
+    assert "朱正伟" in out["answer"] and not out["abstained"]

@@ -22,12 +22,18 @@ from .time import time_scope_re
 
 _ASK_RE = re.compile("^(?:" + alternation(tagged("ask_words", "ask")) + ")")
 _COPULAS = frozenset(tagged("ask_words", "copula"))
+_COPULA = "是"  # joins an ask word moved after the phrase it asks about: `…主任是谁？`
 _REFERRING = frozenset(tagged("follow_up_pronouns", "refer"))
 # POS tags (jieba, ICTCLAS set) of words that name a thing: nouns, proper names, verbal nouns, abbreviations
 # (六保), time words, foreign words. A question without one of its own has no subject of its own.
 _NOUN_FLAGS = ("n", "vn", "an", "j", "t", "s", "eng")
 # POS tags of a predicate: verbs (not verbal nouns), adverbial verbs.
 _VERB_FLAGS = frozenset({"v", "vd", "vi", "vq"})
+# POS tags of the words of a noun phrase naming a post or body (`青浦区发展和改革委员会主任`: ns vn c vn n b):
+# nouns, names, verbal nouns, distinguishing words (主任 is b), abbreviations, foreign words, and a conjunction
+# between two of them (发展和改革).
+_PHRASE_FLAGS = ("n", "vn", "b", "j", "eng")
+_PHRASE_JOINERS = frozenset({"c"})
 # Particles a follow-up's content may end with before its ask (`审结的有多少件`, `审结了`).
 _LINKING_FLAGS = frozenset({"uj", "ul", "uz", "ug", "uv", "y", "x"})
 
@@ -145,6 +151,55 @@ def read_follow_up(question: str) -> FollowUp:
     )
     starts_with_predicate = bool(toks) and toks[0].flag in _VERB_FLAGS | {"d"}
     return FollowUp(text, content, refers, ask_i < len(toks), verb_only, bool(nouns), starts_with_predicate)
+
+
+def head_phrase(follow: FollowUp, previous: str) -> str | None:
+    """The follow-up with its head noun replaced by the previous question's noun phrase ending in that noun:
+    `原来的主任是谁？` after `第三十六次会议任命谁为青浦区发展和改革委员会主任？` ->
+    `原来的青浦区发展和改革委员会主任是谁？`. Alone, `原来的主任` names no office, and the question's parts
+    (`question_parts`) end at its ask word, so the office after `谁为` would be lost.
+
+    None when the follow-up's head is modified by a noun of its own (`副主任`, `一般公共预算收入`: another post or
+    measure, which the measured-run replacement handles) or the previous question has no longer phrase for it."""
+    own = tokens(follow.content)
+    if not own or not own[-1].flag.startswith(_PHRASE_FLAGS):
+        return None
+    head = own[-1]
+    if len(own) > 1 and own[-2].flag.startswith(_PHRASE_FLAGS):
+        return None
+    text = previous.strip()
+    before = tokens(text)
+    for i in range(len(before) - 1, -1, -1):
+        if not before[i].word.endswith(head.word):  # jieba may join the head to its body: 局局长
+            continue
+        first = i
+        while first > 0 and _in_phrase(before, first - 1):
+            first -= 1
+        phrase = text[before[first].start : before[i].end]
+        if len(phrase) == len(head.word):
+            return None
+        return follow.text[: head.start] + phrase + _rest(follow, head, before, i)
+    return None
+
+
+def _rest(follow: FollowUp, head: Token, before: tuple[Token, ...], phrase_end: int) -> str:
+    """What follows the phrase in the standalone question: the follow-up's own ask, else the previous question's
+    (`那原来的局长呢？` after `…局长是谁？` -> `是谁？`; after `…任命谁为…主任？` -> `是谁？` too)."""
+    if follow.asks:
+        return follow.text[head.end :] + "？"
+    ask_i = _ask_index(before)
+    if ask_i > phrase_end:
+        return "".join(t.word for t in before[phrase_end + 1 :])
+    if ask_i < len(before):
+        return _COPULA + before[ask_i].word + "？"
+    return "？"
+
+
+def _in_phrase(toks: tuple[Token, ...], i: int) -> bool:
+    """Whether toks[i] continues leftwards the noun phrase that starts at toks[i + 1]."""
+    if toks[i].flag.startswith(_PHRASE_FLAGS):
+        return True
+    return toks[i].flag in _PHRASE_JOINERS and i > 0 and toks[i - 1].flag.startswith(_PHRASE_FLAGS)
 
 
 def names_frame(question: str) -> bool:

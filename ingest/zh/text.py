@@ -149,6 +149,23 @@ def bracket_open(text: str) -> bool:
     return text.count("（") + text.count("(") > text.count("）") + text.count(")")
 
 
+_CJK_RE = re.compile(r"[\u4e00-\u9fff]")
+# `二、`, `二是`, `第二，` start an item of their own, not the rest of a wrapped line.
+_CHINESE_ITEM_RE = re.compile(r"^(?:[一二三四五六七八九十]+[、.．是]|第[一二三四五六七八九十]+[，,、])")
+
+
+def wraps_mid_sentence(line: str, following: str) -> bool:
+    """Whether `line` is a sentence wrapped onto `following`, the line right under it: the line has a clause
+    mark and stops on a character, not a mark, and the next line ends the sentence
+    (`任命杨晶晶为…庭长，免去其上海市青浦区` / `人民法院执行裁判庭副庭长的职务。`). A heading stops on a character
+    too, but has no clause mark, and a list item under it starts with its number."""
+    line, following = line.strip(), following.strip()
+    if not line or not following or not _CJK_RE.match(line[-1]) or not any(m in line for m in CLAUSE_MARKS):
+        return False
+    starts_text = _CJK_RE.match(following[0]) is not None and not _CHINESE_ITEM_RE.match(following)
+    return following[-1] in SENTENCE_ENDS and starts_text
+
+
 def opens_with_bracket(text: str) -> bool:
     """Whether the text starts with an opening bracket, as a bracketed note does: `(会期两天, 2020年7月16日)`."""
     return text.lstrip()[:1] in "(（[【"
