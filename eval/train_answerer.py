@@ -49,12 +49,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from qa_service.answer_features import SECOND_FEATURES, UNIT_FEATURES, runner_up, second_features
-from qa_service.answer_model import Abstainer, AnswerModel, Logistic, Trees
+from qa_service.answer_model import Abstainer, AnswerModel, Logistic, Stack, Trees
 from qa_service.answerability import QUESTION_FEATURES, question_features
 from qa_service.answerers import AnswerContext
 from qa_service.llm import LLMSession
@@ -175,6 +175,44 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, w: np.ndarray, names: tuple[str, 
 TREE_PARAMS = {"max_iter": 100, "learning_rate": 0.05, "max_leaf_nodes": 8, "min_samples_leaf": 30, "random_state": 0}
 
 
+# Rare yes/no features whose terms are added to the trees' log-odds (qa_service.answer_model.Stack).
+STACKED_FEATURES = ("year_clash_best", "period_clash_best")
+
+
+def fit_stack(tree_logit: np.ndarray, x: np.ndarray, y: np.ndarray, w: np.ndarray) -> Stack | None:
+    """The terms added to the trees' log-odds, fitted with those log-odds (out of fold: the trees did not see the
+    question) as a fixed offset, by weighted logistic loss with sklearn's default L2 (C=1). Written here with
+    scipy: sklearn's LogisticRegression has no offset, and a free coefficient on the trees' log-odds would
+    recalibrate every question, moving the threshold's meaning. None when one class is missing."""
+    from scipy.optimize import minimize
+
+    if len(set(y.tolist())) < 2:
+        return None
+    index = np.array([QUESTION_FEATURES.index(f) for f in STACKED_FEATURES], dtype=np.int64)
+    z = x[:, index]
+
+    def loss(coef: np.ndarray) -> tuple[float, np.ndarray]:
+        logit = tree_logit + z @ coef
+        p = 1.0 / (1.0 + np.exp(-logit))
+        value = np.sum(w * (np.logaddexp(0.0, logit) - y * logit)) + 0.5 * coef @ coef
+        return float(value), z.T @ (w * (p - y)) + coef
+
+    coef = minimize(loss, np.zeros(len(index)), jac=True, method="L-BFGS-B").x
+    return Stack(STACKED_FEATURES, index, coef.astype(np.float64))
+
+
+def _stacked_out_of_fold(tree_logit: np.ndarray, x: np.ndarray, y: np.ndarray, w: np.ndarray,
+                         folds: list[np.ndarray], fold_of: np.ndarray) -> np.ndarray:
+    """Out-of-fold probabilities of trees and added terms: each fold's terms are fitted on the other folds."""
+    p = np.zeros(len(y))
+    for k, idx in enumerate(folds):
+        train = np.flatnonzero(fold_of != k) if len(folds) > 1 else idx
+        stack = fit_stack(tree_logit[train], x[train], y[train], w[train])
+        logit = stack.logit(tree_logit[idx], x[idx]) if stack is not None else tree_logit[idx]
+        p[idx] = 1.0 / (1.0 + np.exp(-logit))
+    return p
+
+
 def fit_abstainer(x: np.ndarray, y: np.ndarray, w: np.ndarray, trees: bool) -> Abstainer:
     """The logistic abstainer, with boosted trees beside it when `trees` (and both classes are present)."""
     linear = fit_logistic(x, y, w, QUESTION_FEATURES)
@@ -258,7 +296,7 @@ def fit_ranker(examples: Sequence[QuestionExample], weights: dict[str, float], r
 
 def fit(examples: Sequence[QuestionExample], target_false_abstention: float = 0.05, trees: bool = False,
         near_miss_weight: float = NEAR_MISS_WEIGHT, cut_weight: float = CUT_WEIGHT, ranker: str = RANKERS[0],
-        l2: float = DEFAULT_L2) -> AnswerModel:
+        l2: float = DEFAULT_L2, stack: bool = True) -> AnswerModel:
     """The three models and the abstention threshold (see the module docstring)."""
     if not examples:
         raise ValueError("no training examples: every question retrieved nothing")
@@ -275,10 +313,15 @@ def fit(examples: Sequence[QuestionExample], target_false_abstention: float = 0.
         fold_rankers.append(fit_ranker(train, rank_weights, ranker, l2))
     qx, qy = _question_rows(examples, lambda i: fold_rankers[fold_of[i]])
     qw = np.array([weights[e.source] for e in examples])
-    oof = np.zeros(len(examples))
+    oof_logit = np.zeros(len(examples))
     for k, idx in enumerate(folds):
         train = np.flatnonzero(fold_of != k) if len(folds) > 1 else idx
-        oof[idx] = fit_abstainer(qx[train], qy[train], qw[train], trees).probability(qx[idx])
+        oof_logit[idx] = fit_abstainer(qx[train], qy[train], qw[train], trees).base_logit(qx[idx])
+    stacked = trees and stack
+    if stacked:
+        oof = _stacked_out_of_fold(oof_logit, qx, qy, qw, folds, fold_of)
+    else:
+        oof = 1.0 / (1.0 + np.exp(-oof_logit))
     threshold = choose_threshold(examples, oof, target_false_abstention)
     ranked = [e for e, b in zip(examples, base) if b]
     unit_ranker = fit_ranker(ranked, rank_weights, ranker, l2)
@@ -287,11 +330,14 @@ def fit(examples: Sequence[QuestionExample], target_false_abstention: float = 0.
     win_w = np.concatenate([np.full(len(e.win_y), rank_weights[e.source]) for e in ranked])
     trimmer = fit_logistic(win_x, win_y, win_w, UNIT_FEATURES)
     abstainer = fit_abstainer(qx, qy, qw, trees)
+    if stacked:
+        abstainer = replace(abstainer, stack=fit_stack(oof_logit, qx, qy, qw))
     second, runner_report = fit_second(examples, weights, lambda i: fold_rankers[fold_of[i]], fold_of)
     points = {f"{t:.2f}": choose_threshold(examples, oof, t) for t in OPERATING_POINTS}
     report = {
         "target_false_abstention": target_false_abstention, "folds": len(folds), "reproducible": f"lbfgs, fixed folds, threshold bootstrap seed {THRESHOLD_SEED}",
-        "abstainer": {"trees": TREE_PARAMS} if trees else "logistic",
+        "abstainer": ({"trees": TREE_PARAMS, **({"stack": list(STACKED_FEATURES)} if stacked else {})} if trees
+                      else "logistic"),
         "out_of_fold": out_of_fold_report(examples, qx, oof, threshold, fold_rankers, fold_of),
         # other operating points of the same abstainer (REPORTQA_ANSWER_ABSTAIN_AT): threshold and out-of-fold figures
         "operating_points": {t: {"threshold": round(th, 6), "out_of_fold": out_of_fold_report(examples, qx, oof, th, fold_rankers, fold_of)}

@@ -9,7 +9,9 @@ as its feature names, the feature means and scales of the fit, coefficients and 
   abstainer  P(the answer is wrong or unanswerable)    over qa_service.answerability.QUESTION_FEATURES,
              with `threshold`: the probability from which the answerer abstains. When it holds `trees` (gradient-
              boosted trees fitted by sklearn's HistGradientBoostingClassifier, exported as arrays), they give the
-             probability and its logistic coefficients only name the reason of an abstention.
+             probability and its logistic coefficients only name the reason of an abstention. With `stack` as
+             well, terms for a few rare yes/no features that the trees' leaves are too large to isolate are added
+             to the trees' log-odds (eval.train_answerer.STACKED_FEATURES).
 No sklearn is imported here: scoring is a dot product, or a walk down every tree at once with numpy.
 """
 
@@ -117,27 +119,64 @@ class Trees:
 
 
 @dataclass(frozen=True)
+class Stack:
+    """Terms added to the trees' log-odds: log-odds = trees + coef . x[features], for a few rare yes/no features.
+
+    Why: a tree leaf holds at least TREE_PARAMS' min_samples_leaf questions, and a question whose best answer
+    states another year than the one asked (`year_clash_best`) is rare in the fitting data (31 of 3,300) though
+    five in six of them are unanswerable; no leaf can hold them alone, so the trees ignore the signal. The terms
+    leave every other question's probability as the trees give it, so the threshold keeps its meaning."""
+
+    features: tuple[str, ...]
+    index: np.ndarray  # the features' columns in the abstainer's feature order
+    coef: np.ndarray
+
+    def logit(self, tree_logit: np.ndarray, x: np.ndarray) -> np.ndarray:
+        return tree_logit + np.atleast_2d(x)[:, self.index] @ self.coef
+
+    def to_dict(self) -> dict:
+        return {"features": list(self.features), "coef": self.coef.round(6).tolist()}
+
+    @classmethod
+    def from_dict(cls, d: dict, question_features: tuple[str, ...]) -> Stack:
+        features = tuple(d["features"])
+        if any(f not in question_features for f in features) or len(d["coef"]) != len(features):
+            raise AnswerModelError(f"stacked features {list(features)} do not match the abstainer's")
+        index = np.array([question_features.index(f) for f in features], dtype=np.int64)
+        return cls(features, index, np.asarray(d["coef"], dtype=np.float64))
+
+
+@dataclass(frozen=True)
 class Abstainer:
     """P(wrong or unanswerable): from the trees when there are any, else from the logistic model, whose
     per-feature contributions name the reason either way."""
 
     linear: Logistic
     trees: Trees | None = None
+    stack: Stack | None = None  # only with trees
 
     @property
     def features(self) -> tuple[str, ...]:
         return self.linear.features
 
+    def base_logit(self, x: np.ndarray) -> np.ndarray:
+        """Log-odds of the trees when there are any, else of the logistic model (no second stage)."""
+        return self.linear.logit(x) if self.trees is None else self.trees.logit(x)
+
     def probability(self, x: np.ndarray) -> np.ndarray:
         if self.trees is None:
             return self.linear.probability(x)
-        return 1.0 / (1.0 + np.exp(-self.trees.logit(x)))
+        logit = self.trees.logit(x)
+        if self.stack is not None:
+            logit = self.stack.logit(logit, x)
+        return 1.0 / (1.0 + np.exp(-logit))
 
     def contributions(self, x: np.ndarray) -> np.ndarray:
         return self.linear.contributions(x)
 
     def to_dict(self) -> dict:
-        return {**self.linear.to_dict(), **({"trees": self.trees.to_dict()} if self.trees is not None else {})}
+        return {**self.linear.to_dict(), **({"trees": self.trees.to_dict()} if self.trees is not None else {}),
+                **({"stack": self.stack.to_dict()} if self.stack is not None else {})}
 
 
 @dataclass(frozen=True)
@@ -172,6 +211,8 @@ def parse_model(data: dict, unit_features: tuple[str, ...], question_features: t
         second_features = SECOND_FEATURES
     if data.get("version") != MODEL_VERSION:
         raise AnswerModelError(f"model version {data.get('version')!r}, expected {MODEL_VERSION}")
+    if "stack" in data.get("abstainer", {}) and "trees" not in data["abstainer"]:
+        raise AnswerModelError("the abstainer's second stage reads trees the model does not have")
     try:
         return AnswerModel(
             ranker=Logistic.from_dict(data["ranker"], unit_features),
@@ -179,6 +220,7 @@ def parse_model(data: dict, unit_features: tuple[str, ...], question_features: t
             abstainer=Abstainer(
                 Logistic.from_dict(data["abstainer"], question_features),
                 Trees.from_dict(data["abstainer"]["trees"], len(question_features)) if "trees" in data["abstainer"] else None,
+                Stack.from_dict(data["abstainer"]["stack"], question_features) if "stack" in data["abstainer"] else None,
             ),
             threshold=float(data["abstainer"]["threshold"]),
             fit=dict(data.get("fit") or {}),

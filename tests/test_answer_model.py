@@ -271,6 +271,41 @@ def test_boosted_trees_exported_to_json_score_as_sklearn_does():
         Trees.from_dict(export_trees(fitted).to_dict(), n_features=2)
 
 
+def test_an_added_term_learns_a_rare_clash_the_trees_cannot_isolate():
+    """20 of 600 questions clash (a leaf needs 30): the trees cannot split them off, an added term can."""
+    from eval.train_answerer import STACKED_FEATURES, TREE_PARAMS, export_trees, fit_stack
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    rng = np.random.default_rng(0)
+    n = 600
+    x = np.zeros((n, len(QUESTION_FEATURES)))
+    x[:, 0] = rng.normal(size=n)
+    clash = QUESTION_FEATURES.index(STACKED_FEATURES[0])
+    x[:20, clash] = 1.0
+    y = ((x[:, 0] > 1.0) | (x[:, clash] > 0)).astype(float)
+    w = np.ones(n)
+    fitted = HistGradientBoostingClassifier(**TREE_PARAMS).fit(x, y)
+    trees = export_trees(fitted)
+    stack = fit_stack(trees.logit(x), x, y, w)
+    linear = Logistic(QUESTION_FEATURES, np.zeros(len(QUESTION_FEATURES)), np.ones(len(QUESTION_FEATURES)),
+                      np.zeros(len(QUESTION_FEATURES)), 0.0)
+    plain, stacked = Abstainer(linear, trees), Abstainer(linear, trees, stack)
+    calm = np.flatnonzero((x[:, 0] < 0) & (x[:, clash] == 0))
+    assert stacked.probability(x[:20]).mean() > 0.5 > plain.probability(x[:20]).mean()
+    rest = np.arange(20, n)
+    assert np.allclose(stacked.probability(x[rest]), plain.probability(x[rest]))  # the others as the trees give them
+    assert plain.probability(x[calm]).mean() < 0.2
+    # the stage travels through the model file, and a stage without trees is refused
+    data = read_model_json(None)
+    data["abstainer"]["trees"] = trees.to_dict()
+    data["abstainer"]["stack"] = stack.to_dict()
+    model = parse_model(json.loads(json.dumps(data)), UNIT_FEATURES, QUESTION_FEATURES)
+    assert np.allclose(model.abstainer.probability(x), stacked.probability(x), atol=1e-5)
+    del data["abstainer"]["trees"]
+    with pytest.raises(AnswerModelError):
+        parse_model(data, UNIT_FEATURES, QUESTION_FEATURES)
+
+
 def test_the_threshold_is_the_rules_bootstrap_mean_and_moves_little_with_one_question():
     from eval.train_answerer import QuestionExample, _lowest_threshold, choose_threshold
 

@@ -109,6 +109,17 @@ def test_a_year_restating_the_reports_period_does_not_abstain(server):
     assert not without["abstained"] and "304条" in without["answer"]
 
 
+def test_a_year_the_passage_contradicts_is_declined_and_named(server):
+    # The budget report gives 2019's 三公 spending only: asked for 2017, the one close sentence states another year.
+    other = ask(server, question="2017年青浦区本级“三公”经费财政拨款支出合计多少？")
+    assert other["abstained"] and "year" in other["abstain_reason"]
+    same = ask(server, question="2019年青浦区本级“三公”经费财政拨款支出合计多少？")
+    assert not same["abstained"] and "4752万元" in same["answer"]
+    # a year inside the range a sentence states is not contradicted (`2017-2019 年…合同外资 8.1 亿美元、9 亿美元…`)
+    inside = ask(server, question="2018年青浦全区合同外资是多少？")
+    assert not inside["abstained"] and "9 亿美元" in inside["answer"]
+
+
 @pytest.mark.parametrize("top_k,depth", [(1, 10), (5, 10), (15, 15), (20, 20)])
 def test_retrieved_depth(api, top_k, depth):
     out = ask(api, question="青浦区人民法院2020年上半年共受理各类案件多少件？", top_k=top_k)
