@@ -31,6 +31,10 @@ Fit (sklearn LogisticRegression, lbfgs, C=1, on standardised features; fixed fol
   as arrays (`export_trees`); the logistic model is still fitted, to name the reason of an abstention. Out of
   fold on DRCD dev, at false abstention <= 0.10 on every source, the trees declined 0.74 of the unanswerable
   questions at precision 0.79 against the logistic model's 0.69 at 0.67 (on an intermediate feature set).
+  With `stack` as well (`--stack`, the default with trees) a term for each of STACKED_FEATURES (rare yes/no
+  evidence no leaf of TREE_PARAMS' size can hold alone) is added to the trees' log-odds (`fit_stack`), fitted
+  with the trees' out-of-fold log-odds as offset; the threshold is then chosen on out-of-fold probabilities of
+  both (each fold's terms fitted on the other folds).
 With `reportqa train-answerer --near-miss` (off by default) each fitting source's answerable questions also
 give near-miss questions (eval.near_miss: another year, period, place or indicator, unanswerable; the report's own
 year restated, answerable), fitted by the abstainer only, as a source `<source>:near-miss` weighing
