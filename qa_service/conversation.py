@@ -30,7 +30,7 @@ from ingest.zh.question import (
     TRAILING_PARTICLES_RE,
     asked_unit,
 )
-from ingest.zh.time import time_scope_re
+from ingest.zh.time import YEAR_RE, time_scope_re
 
 from .schemas import MAX_QUERY_CHARS, Turn
 
@@ -91,12 +91,10 @@ def _resolve(question: str, previous: str) -> str:
     if not fragment:
         return previous
     new_times = _TIME_SCOPE_RE.findall(fragment)
-    if new_times and fragment in new_times:
-        # `那下半年呢？` after `川沙新镇上半年财政收入是多少？` -> swap the time scope.
-        old_times = _TIME_SCOPE_RE.findall(previous)
-        if old_times:
-            return previous.replace(old_times[0], new_times[0], 1)
-        return _insert_time(previous, new_times[0])
+    if new_times and "".join(new_times) == "".join(fragment.split()):
+        # `那下半年呢？` after `川沙新镇上半年财政收入是多少？` -> swap the time scope; `那2020年上半年呢？` after
+        # `青浦区2019年…` swaps the year and adds the period.
+        return _swap_times(previous, new_times)
     swapped = _swap_entity(fragment, previous)
     if swapped:
         return swapped
@@ -108,11 +106,14 @@ def _replace_part(follow: FollowUp, previous: str) -> str:
     """The previous question with the part the follow-up stands for replaced, or with the follow-up added.
 
     `青浦区法院上半年受理各类案件多少件？` + `审结了多少件？` -> `青浦区法院上半年审结各类案件多少件？` (same
-    measure asked: a parallel predicate); + `同比增长了多少？` -> `…受理各类案件的同比增长了多少？` (another measure:
+    measure asked: a parallel predicate); + `同比增长了多少？` -> `…受理各类案件同比增长了多少？` (another measure:
     a property of what was counted); + `它的同比增幅是多少？` -> added (the pronoun points back)."""
     parts = question_parts(previous)
     same_measure = not follow.asks or asked_unit(match_key(follow.text)) == asked_unit(match_key(previous))
-    if follow.content and same_measure and not follow.refers:
+    # A follow-up naming no thing of its own and not a bare verb (`同比下降了多少？`) says something of what was
+    # measured: it is added to the previous subject, not put in place of what was measured.
+    names_part = follow.has_subject or follow.verb_only
+    if follow.content and same_measure and not follow.refers and names_part:
         if follow.verb_only and parts.verbs:
             s, e = parts.verbs
             return previous[:s] + follow.content + previous[e:]
@@ -122,6 +123,30 @@ def _replace_part(follow: FollowUp, previous: str) -> str:
             return previous[:s] + follow.content + rest
     # `它的同比增幅是多少？` -> previous subject + the new ask.
     return added_to(parts.subject, follow)
+
+
+def _swap_times(previous: str, new_times: list[str]) -> str:
+    """Each new time scope replaces the previous question's scope of its kind (a year a year, a period of the
+    year a period): `那上半年呢？` after `…2020年1-7月…` -> `…2020年上半年…`. One with no counterpart goes after
+    the scope it follows, or where `_insert_time` puts a scope."""
+    out = previous
+    anchor: int | None = None
+    for new in new_times:
+        old = next((m for m in _TIME_SCOPE_RE.finditer(out) if _is_year(m.group(0)) == _is_year(new)), None)
+        if old is not None:
+            out = out[: old.start()] + new + out[old.end() :]
+            anchor = old.start() + len(new)
+        elif anchor is not None:
+            out = out[:anchor] + new + out[anchor:]
+            anchor += len(new)
+        else:
+            out = _insert_time(out, new)
+            anchor = out.find(new) + len(new)
+    return out
+
+
+def _is_year(scope: str) -> bool:
+    return YEAR_RE.search(scope) is not None
 
 
 def _insert_time(previous: str, time_scope: str) -> str:

@@ -106,6 +106,11 @@ APPOINT_Q = "第三十六次会议任命谁为青浦区发展和改革委员会�
         (APPOINT_Q, "那原来的主任是谁？", "原来的青浦区发展和改革委员会主任是谁？"),
         # Without an ask of its own, it asks what the previous question asked after the phrase.
         ("青浦区市场监管局局长是谁？", "那原来的局长呢？", "原来的青浦区市场监管局局长是谁？"),
+        # A change of what was measured is said of it, not put in its place.
+        ("川沙新镇1-7月财政总收入是多少？", "同比下降了多少？", "川沙新镇1-7月财政总收入同比下降了多少？"),
+        # Each new time scope replaces the previous one of its kind; one without a counterpart joins it.
+        ("青浦区2019年一般公共预算收入是多少？", "那2020年上半年呢？", "青浦区2020年上半年一般公共预算收入是多少？"),
+        ("川沙新镇2020年1-7月财政总收入是多少？", "那上半年呢？", "川沙新镇2020年上半年财政总收入是多少？"),
         # A head modified by a noun of its own names another measure: the measured run is replaced instead.
         ("川沙新镇1-7月财政收入是多少？", "其中一般公共预算收入是多少？", "川沙新镇1-7月一般公共预算收入是多少？"),
     ],
@@ -156,3 +161,10 @@ def test_follow_up_in_process_about_the_former_holder_of_a_post(shipped_index):
     out = _ask_in_process(shipped_index, body)
     assert "发展和改革委员会主任" in out["standalone_question"]
     assert "朱正伟" in out["answer"] and not out["abstained"]
+
+
+def test_follow_up_in_process_about_a_change_of_what_was_measured(shipped_index):
+    body = {"question": "同比下降了多少？", "history": [{"role": "user", "content": FINANCE_Q}, {"role": "assistant", "content": FINANCE_A}]}
+    out = _ask_in_process(shipped_index, body)
+    assert out["standalone_question"] == "川沙新镇1-7月财政总收入同比下降了多少？"
+    assert "13.2%" in out["answer"] and not out["abstained"]

@@ -149,7 +149,9 @@ def read_follow_up(question: str) -> FollowUp:
     verb_only = bool(head) and not any(t.flag.startswith(_NOUN_FLAGS) for t in head) and any(
         t.flag in _VERB_FLAGS for t in head
     )
-    starts_with_predicate = bool(toks) and toks[0].flag in _VERB_FLAGS | {"d"}
+    # `同比下降了多少` starts with a predicate too: a figure word (同比) before a verb is its adverbial.
+    starts_with_predicate = bool(toks) and (toks[0].flag in _VERB_FLAGS | {"d"} or (
+        len(toks) > 1 and FIGURE_RE.fullmatch(toks[0].word) is not None and toks[1].flag in _VERB_FLAGS))
     return FollowUp(text, content, refers, ask_i < len(toks), verb_only, bool(nouns), starts_with_predicate)
 
 
