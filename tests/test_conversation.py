@@ -108,6 +108,8 @@ APPOINT_Q = "第三十六次会议任命谁为青浦区发展和改革委员会�
         ("青浦区市场监管局局长是谁？", "那原来的局长呢？", "原来的青浦区市场监管局局长是谁？"),
         # A change of what was measured is said of it, not put in its place.
         ("川沙新镇1-7月财政总收入是多少？", "同比下降了多少？", "川沙新镇1-7月财政总收入同比下降了多少？"),
+        # A time word names when, not what: a follow-up naming only the base of a change is one too.
+        (COURT_Q, "与去年相比增加了多少？", "青浦区法院上半年受理各类案件与去年相比增加了多少？"),
         # Each new time scope replaces the previous one of its kind; one without a counterpart joins it.
         ("青浦区2019年一般公共预算收入是多少？", "那2020年上半年呢？", "青浦区2020年上半年一般公共预算收入是多少？"),
         ("川沙新镇2020年1-7月财政总收入是多少？", "那上半年呢？", "川沙新镇2020年上半年财政总收入是多少？"),

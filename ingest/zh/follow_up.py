@@ -34,6 +34,8 @@ _VERB_FLAGS = frozenset({"v", "vd", "vi", "vq"})
 # between two of them (发展和改革).
 _PHRASE_FLAGS = ("n", "vn", "b", "j", "eng")
 _PHRASE_JOINERS = frozenset({"c"})
+# POS tags that open an adverbial before a predicate: adverbs, prepositions (`比去年同期增长…`).
+_ADVERBIAL_FLAGS = frozenset({"d", "p"})
 # Particles a follow-up's content may end with before its ask (`审结的有多少件`, `审结了`).
 _LINKING_FLAGS = frozenset({"uj", "ul", "uz", "ug", "uv", "y", "x"})
 
@@ -145,12 +147,13 @@ def read_follow_up(question: str) -> FollowUp:
     while head and head[-1].flag in _LINKING_FLAGS:
         head.pop()
     content = text[: head[-1].end] if head else ""
-    nouns = [t for t in toks if t.flag.startswith(_NOUN_FLAGS) and not FIGURE_RE.fullmatch(t.word)]
+    # A time word names when, not what: `比去年同期增长多少？` names nothing of its own.
+    nouns = [t for t in toks if t.flag.startswith(_NOUN_FLAGS) and t.flag != "t" and not FIGURE_RE.fullmatch(t.word)]
     verb_only = bool(head) and not any(t.flag.startswith(_NOUN_FLAGS) for t in head) and any(
         t.flag in _VERB_FLAGS for t in head
     )
     # `同比下降了多少` starts with a predicate too: a figure word (同比) before a verb is its adverbial.
-    starts_with_predicate = bool(toks) and (toks[0].flag in _VERB_FLAGS | {"d"} or (
+    starts_with_predicate = bool(toks) and (toks[0].flag in _VERB_FLAGS | _ADVERBIAL_FLAGS or (
         len(toks) > 1 and FIGURE_RE.fullmatch(toks[0].word) is not None and toks[1].flag in _VERB_FLAGS))
     return FollowUp(text, content, refers, ask_i < len(toks), verb_only, bool(nouns), starts_with_predicate)
 
