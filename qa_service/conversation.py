@@ -20,6 +20,7 @@ from ingest.zh.follow_up import (
     names_frame,
     question_parts,
     read_follow_up,
+    sibling_phrase,
     wants_figure,
 )
 from ingest.zh.names import FOLLOW_UP_BODY_RE, formal_body
@@ -99,7 +100,7 @@ def _resolve(question: str, previous: str) -> str:
     if swapped:
         return swapped
     follow = read_follow_up(question)
-    return head_phrase(follow, previous) or _replace_part(follow, previous)
+    return head_phrase(follow, previous) or sibling_phrase(follow, previous) or _replace_part(follow, previous)
 
 
 def _replace_part(follow: FollowUp, previous: str) -> str:

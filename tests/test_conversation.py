@@ -113,6 +113,8 @@ APPOINT_Q = "第三十六次会议任命谁为青浦区发展和改革委员会�
         # Each new time scope replaces the previous one of its kind; one without a counterpart joins it.
         ("青浦区2019年一般公共预算收入是多少？", "那2020年上半年呢？", "青浦区2020年上半年一般公共预算收入是多少？"),
         ("川沙新镇2020年1-7月财政总收入是多少？", "那上半年呢？", "川沙新镇2020年上半年财政总收入是多少？"),
+        # A sibling of the previous phrase (same head, another modifier) takes its place, after the ask too.
+        ("区人大常委会上半年举行了几次常委会会议？", "主任会议呢？", "区人大常委会上半年举行了几次主任会议？"),
         # A head modified by a noun of its own names another measure: the measured run is replaced instead.
         ("川沙新镇1-7月财政收入是多少？", "其中一般公共预算收入是多少？", "川沙新镇1-7月一般公共预算收入是多少？"),
     ],

@@ -165,7 +165,7 @@ def head_phrase(follow: FollowUp, previous: str) -> str | None:
     (`question_parts`) end at its ask word, so the office after `谁为` would be lost.
 
     None when the follow-up's head is modified by a noun of its own (`副主任`, `一般公共预算收入`: another post or
-    measure, which the measured-run replacement handles) or the previous question has no longer phrase for it."""
+    measure, `sibling_phrase`) or the previous question has no longer phrase for it."""
     own = tokens(follow.content)
     if not own or not own[-1].flag.startswith(_PHRASE_FLAGS):
         return None
@@ -174,16 +174,46 @@ def head_phrase(follow: FollowUp, previous: str) -> str | None:
         return None
     text = previous.strip()
     before = tokens(text)
-    for i in range(len(before) - 1, -1, -1):
-        if not before[i].word.endswith(head.word):  # jieba may join the head to its body: 局局长
+    found = _phrase_with_head(before, head.word)
+    if found is None:
+        return None
+    first, last = found
+    phrase = text[before[first].start : before[last].end]
+    return follow.text[: head.start] + phrase + _rest(follow, head, before, last)
+
+
+def sibling_phrase(follow: FollowUp, previous: str) -> str | None:
+    """The previous question with its noun phrase replaced by the follow-up's, when both are modified forms of
+    one head: `民事案件呢？` after `青浦法院上半年受理了多少件刑事案件？` -> `青浦法院上半年受理了多少件民事案件？`
+    (the asking part `多少件` sits before the phrase, where replacing what is measured before the ask cannot
+    reach it); `主任会议呢？` after `…举行了几次常委会会议？`. None unless the follow-up is a noun phrase of two or
+    more words asking nothing else, its head not ranked by a one-character distinguishing word (`副`), and the previous
+    question's phrase with that head has a modifier too."""
+    own = tokens(follow.content)
+    if len(own) < 2 or follow.text != follow.content or not all(_in_phrase(own, i) for i in range(len(own))):
+        return None
+    if own[-2].flag == "b" and len(own[-2].word) == 1:  # `副主任`: a rank of the same post, whose body the
+        return None  # previous phrase names (a one-character distinguishing word; 主任 of `主任会议` is b too)
+    text = previous.strip()
+    before = tokens(text)
+    found = _phrase_with_head(before, own[-1].word)
+    if found is None:
+        return None
+    first, last = found
+    return text[: before[first].start] + follow.content + text[before[last].end :]
+
+
+def _phrase_with_head(toks: tuple[Token, ...], head: str) -> tuple[int, int] | None:
+    """The last noun phrase of `toks` ending in `head` and longer than it: (first, last) token indices."""
+    for i in range(len(toks) - 1, -1, -1):
+        if not toks[i].word.endswith(head):  # jieba may join the head to its body: 局局长
             continue
         first = i
-        while first > 0 and _in_phrase(before, first - 1):
+        while first > 0 and _in_phrase(toks, first - 1):
             first -= 1
-        phrase = text[before[first].start : before[i].end]
-        if len(phrase) == len(head.word):
+        if toks[i].end - toks[first].start == len(head):
             return None
-        return follow.text[: head.start] + phrase + _rest(follow, head, before, i)
+        return first, i
     return None
 
 
