@@ -123,7 +123,7 @@ class Stack:
     """Terms added to the trees' log-odds: log-odds = trees + coef . x[features], for a few rare yes/no features.
 
     Why: a tree leaf holds at least TREE_PARAMS' min_samples_leaf questions, and a question whose best answer
-    states another year than the one asked (`year_clash_best`) is rare in the fitting data (31 of 3,300) though
+    states another year than the one asked (`year_clash_best`) is rare in the fitting data (31 of 3,265) though
     five in six of them are unanswerable; no leaf can hold them alone, so the trees ignore the signal. The terms
     leave every other question's probability as the trees give it, so the threshold keeps its meaning."""
 
@@ -160,7 +160,7 @@ class Abstainer:
         return self.linear.features
 
     def base_logit(self, x: np.ndarray) -> np.ndarray:
-        """Log-odds of the trees when there are any, else of the logistic model (no second stage)."""
+        """Log-odds of the trees when there are any, else of the logistic model (without added terms)."""
         return self.linear.logit(x) if self.trees is None else self.trees.logit(x)
 
     def probability(self, x: np.ndarray) -> np.ndarray:
@@ -212,7 +212,7 @@ def parse_model(data: dict, unit_features: tuple[str, ...], question_features: t
     if data.get("version") != MODEL_VERSION:
         raise AnswerModelError(f"model version {data.get('version')!r}, expected {MODEL_VERSION}")
     if "stack" in data.get("abstainer", {}) and "trees" not in data["abstainer"]:
-        raise AnswerModelError("the abstainer's second stage reads trees the model does not have")
+        raise AnswerModelError("the abstainer's added terms need trees the model does not have")
     try:
         return AnswerModel(
             ranker=Logistic.from_dict(data["ranker"], unit_features),

@@ -184,11 +184,11 @@ def head_phrase(follow: FollowUp, previous: str) -> str | None:
 
 def sibling_phrase(follow: FollowUp, previous: str) -> str | None:
     """The previous question with its noun phrase replaced by the follow-up's, when both are modified forms of
-    one head: `民事案件呢？` after `青浦法院上半年受理了多少件刑事案件？` -> `青浦法院上半年受理了多少件民事案件？`
-    (the asking part `多少件` sits before the phrase, where replacing what is measured before the ask cannot
-    reach it); `主任会议呢？` after `…举行了几次常委会会议？`. None unless the follow-up is a noun phrase of two or
-    more words asking nothing else, its head not ranked by a one-character distinguishing word (`副`), and the previous
-    question's phrase with that head has a modifier too."""
+    one head: `主任会议呢？` after `区人大常委会上半年举行了几次常委会会议？` -> `…举行了几次主任会议？` (the asking
+    part `几次` sits before the phrase, where replacing what is measured before the ask cannot reach it). None
+    unless the follow-up is a noun phrase of two or more words asking nothing else, its head not ranked by a
+    one-character distinguishing word (`副`), and the previous question's phrase with that head has a modifier
+    too. Heads are jieba's words: `民事案件` and `刑事案件` are one word each, so no shared head is seen."""
     own = tokens(follow.content)
     if len(own) < 2 or follow.text != follow.content or not all(_in_phrase(own, i) for i in range(len(own))):
         return None
