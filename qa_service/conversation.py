@@ -17,6 +17,7 @@ from ingest.zh.follow_up import (
     FollowUp,
     added_to,
     head_phrase,
+    named_person,
     names_frame,
     question_parts,
     read_follow_up,
@@ -49,6 +50,15 @@ def last_user_question(history: Sequence[Turn]) -> str | None:
     return None
 
 
+def last_answer(history: Sequence[Turn]) -> str | None:
+    """The last assistant turn, if it is not longer than a question may be (a long turn is not read)."""
+    for turn in reversed(history):
+        if turn.role == "assistant" and turn.content.strip():
+            text = turn.content.strip()
+            return text if len(text) <= MAX_QUERY_CHARS else None
+    return None
+
+
 def is_follow_up(question: str) -> bool:
     """A short question that leans on a pronoun or `呢`, or names nothing of its own (`审结了多少件？`)."""
     q = question.strip()
@@ -62,8 +72,13 @@ def is_follow_up(question: str) -> bool:
 
 
 def condense(question: str, history: Sequence[Turn] | None) -> str:
-    """The question as it would be asked alone, using the earlier user turns."""
-    if not history or not is_follow_up(question):
+    """The question as it would be asked alone, using the earlier user turns (and the last answer, for the
+    person a pronoun stands for)."""
+    if not history:
+        return question
+    answer = last_answer(history)
+    question = (named_person(question, answer) if answer else None) or question
+    if not is_follow_up(question):
         return question
     previous = _standalone_previous(history)
     if not previous:

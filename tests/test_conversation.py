@@ -172,3 +172,22 @@ def test_follow_up_in_process_about_a_change_of_what_was_measured(shipped_index)
     out = _ask_in_process(shipped_index, body)
     assert out["standalone_question"] == "川沙新镇1-7月财政总收入同比下降了多少？"
     assert "13.2%" in out["answer"] and not out["abstained"]
+
+
+def test_a_person_pronoun_takes_the_person_the_last_answer_named():
+    appointed = [user(APPOINT_Q), assistant("会议任命卫星同志为青浦区发展和改革委员会主任[1]。")]
+    assert condense("他之前担任什么职务？", appointed) == "卫星之前担任什么职务？"
+    # a name jieba splits (朱要 / 武) is read after its office
+    office = [user("区经委主任是谁？"), assistant("青浦区经济委员会主任 朱要武[1]。")]
+    assert condense("他第一次被任命为区经委主任是什么时候？", office) == "朱要武第一次被任命为区经委主任是什么时候？"
+    # an answer naming no one leaves the question as it was
+    figure = [user(FINANCE_Q), assistant(FINANCE_A)]
+    assert condense("他之前担任什么职务？", figure) == "他之前担任什么职务？"
+
+
+def test_follow_up_in_process_about_the_person_just_named(shipped_index):
+    history = [{"role": "user", "content": "第三十六次会议任命谁为青浦区人民法院副院长？"},
+               {"role": "assistant", "content": "任命钱燕同志为上海市青浦区人民法院副院长、审判委员会委员、审判员[1]。"}]
+    out = _ask_in_process(shipped_index, {"question": "她同时还被任命为什么职务？", "history": history})
+    assert out["standalone_question"] == "钱燕同时还被任命为什么职务？"
+    assert "审判委员会委员" in out["answer"] and not out["abstained"]

@@ -13,14 +13,17 @@ import re
 from dataclasses import dataclass
 from functools import cache
 
-from .lexicon import alternation, tagged
-from .names import FOLLOW_UP_BODY_RE
+from .lexicon import alternation, tagged, words
+from .names import FOLLOW_UP_BODY_RE, OFFICE_NAME_RE
 from .places import follow_up_place_re
 from .pos import use_hmm
 from .question import FIGURE_RE, FOLLOW_UP_PRONOUN_RE, TRAILING_PARTICLES_RE, follow_up_question
 from .time import time_scope_re
 
 _ASK_RE = re.compile("^(?:" + alternation(tagged("ask_words", "ask")) + ")")
+_PERSON_PRONOUN_RE = re.compile("^(?:" + alternation(words("person_pronouns")) + ")")
+_CITATION_MARK_RE = re.compile(r"\[\d+\]")
+_ANSWER_PARTS_RE = re.compile(r"[；;。\n]")
 _COPULAS = frozenset(tagged("ask_words", "copula"))
 _COPULA = "是"  # joins an ask word moved after the phrase it asks about: `…主任是谁？`
 _REFERRING = frozenset(tagged("follow_up_pronouns", "refer"))
@@ -235,6 +238,30 @@ def _in_phrase(toks: tuple[Token, ...], i: int) -> bool:
     if toks[i].flag.startswith(_PHRASE_FLAGS):
         return True
     return toks[i].flag in _PHRASE_JOINERS and i > 0 and toks[i - 1].flag.startswith(_PHRASE_FLAGS)
+
+
+def named_person(question: str, answer: str) -> str | None:
+    """The question with its leading person pronoun replaced by the first person the previous answer names
+    (jieba's POS tag nr): `他之前担任什么职务？` after `会议任命卫星同志为…主任。` -> `卫星之前担任什么职务？`.
+    None when it starts with no such pronoun or the answer names no one."""
+    q = question.strip()
+    lead = _PERSON_PRONOUN_RE.match(q)
+    if not lead:
+        return None
+    name = _first_person(answer)
+    return name + q[lead.end() :] if name else None
+
+
+def _first_person(answer: str) -> str | None:
+    """The first name jieba tags a person (nr), else a name after an office (`…局长 朱要武`, which jieba splits)."""
+    name = next((t.word for t in tokens(answer) if t.flag.startswith("nr") and len(t.word) >= 2), None)
+    if name:
+        return name
+    for part in _ANSWER_PARTS_RE.split(_CITATION_MARK_RE.sub("", answer)):
+        m = OFFICE_NAME_RE.match(part.strip())
+        if m:
+            return "".join(m.group("name").split())
+    return None
 
 
 def names_frame(question: str) -> bool:
