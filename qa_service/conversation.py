@@ -144,7 +144,7 @@ def _replace_part(follow: FollowUp, previous: str) -> str:
 def _swap_times(previous: str, new_times: list[str]) -> str:
     """Each new time scope replaces the previous question's scope of its kind (a year a year, a period of the
     year a period): `那上半年呢？` after `…2020年1-7月…` -> `…2020年上半年…`. One with no counterpart goes after
-    the scope it follows, or where `_insert_time` puts a scope."""
+    the new scope before it, a year before the period it dates, or where `_insert_time` puts a scope."""
     out = previous
     anchor: int | None = None
     for new in new_times:
@@ -155,6 +155,10 @@ def _swap_times(previous: str, new_times: list[str]) -> str:
         elif anchor is not None:
             out = out[:anchor] + new + out[anchor:]
             anchor += len(new)
+        elif (other := _TIME_SCOPE_RE.search(out)) is not None and _is_year(new):
+            # a year goes before the period it dates: `那2019年呢？` after `…上半年举行了…` -> `…2019年上半年…`
+            out = out[: other.start()] + new + out[other.start() :]
+            anchor = other.start() + len(new)
         else:
             out = _insert_time(out, new)
             anchor = out.find(new) + len(new)

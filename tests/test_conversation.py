@@ -113,6 +113,7 @@ APPOINT_Q = "第三十六次会议任命谁为青浦区发展和改革委员会�
         # Each new time scope replaces the previous one of its kind; one without a counterpart joins it.
         ("青浦区2019年一般公共预算收入是多少？", "那2020年上半年呢？", "青浦区2020年上半年一般公共预算收入是多少？"),
         ("川沙新镇2020年1-7月财政总收入是多少？", "那上半年呢？", "川沙新镇2020年上半年财政总收入是多少？"),
+        ("区人大常委会上半年举行了几次常委会会议？", "那2019年呢？", "区人大常委会2019年上半年举行了几次常委会会议？"),
         # A sibling of the previous phrase (same head, another modifier) takes its place, after the ask too.
         ("区人大常委会上半年举行了几次常委会会议？", "主任会议呢？", "区人大常委会上半年举行了几次主任会议？"),
         # A head modified by a noun of its own names another measure: the measured run is replaced instead.
@@ -180,6 +181,9 @@ def test_a_person_pronoun_takes_the_person_the_last_answer_named():
     # a name jieba splits (朱要 / 武) is read after its office
     office = [user("区经委主任是谁？"), assistant("青浦区经济委员会主任 朱要武[1]。")]
     assert condense("他第一次被任命为区经委主任是什么时候？", office) == "朱要武第一次被任命为区经委主任是什么时候？"
+    # a surname jieba tags alone takes the given name after it (杨 / 晶晶)
+    court = [user("第三十六次会议任命谁为执行裁判庭庭长？"), assistant("任命杨晶晶为上海市青浦区人民法院执行裁判庭庭长[1]。")]
+    assert condense("她之前担任什么职务？", court) == "杨晶晶之前担任什么职务？"
     # an answer naming no one leaves the question as it was
     figure = [user(FINANCE_Q), assistant(FINANCE_A)]
     assert condense("他之前担任什么职务？", figure) == "他之前担任什么职务？"

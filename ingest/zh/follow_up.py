@@ -23,6 +23,10 @@ from .time import time_scope_re
 _ASK_RE = re.compile("^(?:" + alternation(tagged("ask_words", "ask")) + ")")
 _PERSON_PRONOUN_RE = re.compile("^(?:" + alternation(words("person_pronouns")) + ")")
 _CITATION_MARK_RE = re.compile(r"\[\d+\]")
+# A given name after a surname jieba tags alone: one or two Han characters that jieba reads as a noun, a name
+# or an adjective (`晶晶` n).
+_GIVEN_NAME_FLAGS = ("n", "a")
+_HAN_RUN_RE = re.compile(r"[\u4e00-\u9fff]{1,2}")
 _ANSWER_PARTS_RE = re.compile(r"[；;。\n]")
 _COPULAS = frozenset(tagged("ask_words", "copula"))
 _COPULA = "是"  # joins an ask word moved after the phrase it asks about: `…主任是谁？`
@@ -253,10 +257,17 @@ def named_person(question: str, answer: str) -> str | None:
 
 
 def _first_person(answer: str) -> str | None:
-    """The first name jieba tags a person (nr), else a name after an office (`…局长 朱要武`, which jieba splits)."""
-    name = next((t.word for t in tokens(answer) if t.flag.startswith("nr") and len(t.word) >= 2), None)
-    if name:
-        return name
+    """The first name jieba tags a person (nr), else a name after an office (`…局长 朱要武`, which jieba splits).
+    A surname jieba tags alone (`杨` / `晶晶`) takes the one or two characters after it."""
+    toks = tokens(answer)
+    for i, t in enumerate(toks):
+        if not t.flag.startswith("nr"):
+            continue
+        if len(t.word) >= 2:
+            return t.word
+        given = toks[i + 1] if i + 1 < len(toks) else None
+        if given is not None and given.flag.startswith(_GIVEN_NAME_FLAGS) and _HAN_RUN_RE.fullmatch(given.word):
+            return t.word + given.word
     for part in _ANSWER_PARTS_RE.split(_CITATION_MARK_RE.sub("", answer)):
         m = OFFICE_NAME_RE.match(part.strip())
         if m:
