@@ -43,13 +43,6 @@ _PLACE_RE = follow_up_place_re()
 _TIME_SCOPE_RE = time_scope_re("question")
 
 
-def last_user_question(history: Sequence[Turn]) -> str | None:
-    for turn in reversed(history):
-        if turn.role == "user" and turn.content.strip():
-            return turn.content.strip()
-    return None
-
-
 def last_answer(history: Sequence[Turn]) -> str | None:
     """The last assistant turn, if it is not longer than a question may be (a long turn is not read)."""
     for turn in reversed(history):

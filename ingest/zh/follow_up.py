@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from functools import cache
 
+from .answer import MARKER_RE
 from .lexicon import alternation, tagged, words
 from .names import FOLLOW_UP_BODY_RE, OFFICE_NAME_RE
 from .places import follow_up_place_re
@@ -22,7 +23,6 @@ from .time import time_scope_re
 
 _ASK_RE = re.compile("^(?:" + alternation(tagged("ask_words", "ask")) + ")")
 _PERSON_PRONOUN_RE = re.compile("^(?:" + alternation(words("person_pronouns")) + ")")
-_CITATION_MARK_RE = re.compile(r"\[\d+\]")
 # A given name after a surname jieba tags alone: one or two Han characters that jieba reads as a noun, a name
 # or an adjective (`晶晶` n).
 _GIVEN_NAME_FLAGS = ("n", "a")
@@ -268,7 +268,7 @@ def _first_person(answer: str) -> str | None:
         given = toks[i + 1] if i + 1 < len(toks) else None
         if given is not None and given.flag.startswith(_GIVEN_NAME_FLAGS) and _HAN_RUN_RE.fullmatch(given.word):
             return t.word + given.word
-    for part in _ANSWER_PARTS_RE.split(_CITATION_MARK_RE.sub("", answer)):
+    for part in _ANSWER_PARTS_RE.split(MARKER_RE.sub("", answer)):
         m = OFFICE_NAME_RE.match(part.strip())
         if m:
             return "".join(m.group("name").split())
