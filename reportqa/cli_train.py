@@ -36,7 +36,7 @@ def train_answerer_cmd(
     near_miss: bool = typer.Option(False, "--near-miss/--no-near-miss", help="Also fit the abstainer on near-miss questions made from each fitting source's answerable ones (eval.near_miss; off by default: see README)."),
     cut_sentences: bool = typer.Option(False, "--cut-sentences/--no-cut-sentences", help="Also fit the abstainer on questions made unanswerable by cutting their answer sentence from the corpus (eval.cut_sentence; see README)."),
     ranker: str = typer.Option("pointwise", "--ranker", help="Unit ranker: pointwise (logistic per unit), listwise (conditional logit over a question's units, eval.listwise) or blend (their log-odds mixed); see README."),
-    stack: bool = typer.Option(True, "--stack/--no-stack", help="With trees, fit a logistic second stage over their log-odds and the rare year/period clash features (eval.train_answerer.STACKED_FEATURES; see README)."),
+    stack: bool = typer.Option(True, "--stack/--no-stack", help="With trees, add to their log-odds a fitted term for each rare year/period clash feature (eval.train_answerer.STACKED_FEATURES; see README)."),
     l2: Optional[float] = typer.Option(None, "--l2", min=0.0, help="L2 strength of the listwise ranker (default eval.listwise.DEFAULT_L2)."),
 ) -> None:
     """Fit answer ranking and the calibrated abstention on DRCD dev and the tune splits; write the model JSON."""
