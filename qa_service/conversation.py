@@ -14,11 +14,14 @@ from collections.abc import Sequence
 
 from ingest.zh import match_key
 from ingest.zh.follow_up import (
+    NEUTRAL_ASK,
     FollowUp,
     added_to,
+    counted_phrase,
     head_phrase,
     named_person,
     names_frame,
+    names_place_or_body,
     question_parts,
     read_follow_up,
     sibling_phrase,
@@ -59,9 +62,12 @@ def is_follow_up(question: str) -> bool:
         return False
     if FOLLOW_UP_PRONOUN_RE.match(q) or FOLLOW_UP_TAIL_RE.search(q):
         return True
+    follow = read_follow_up(q)
     # A figure is always of some place, body and period: asked without any (`同期结案率是多少？`), they are
-    # the previous question's.
-    return not read_follow_up(q).has_subject or (wants_figure(q) and not names_frame(q))
+    # the previous question's. A question opening with its predicate (`完成了全年目标的多少？`) says it of
+    # the previous subject unless it names a place or body of its own.
+    return (not follow.has_subject or (wants_figure(q) and not names_frame(q))
+            or (follow.starts_with_predicate and not names_place_or_body(q)))
 
 
 def condense(question: str, history: Sequence[Turn] | None) -> str:
@@ -76,7 +82,7 @@ def condense(question: str, history: Sequence[Turn] | None) -> str:
     previous = _standalone_previous(history)
     if not previous:
         return question
-    return _resolve(question, previous)
+    return _resolve(question, previous) or question
 
 
 def _standalone_previous(history: Sequence[Turn]) -> str | None:
@@ -91,11 +97,13 @@ def _standalone_previous(history: Sequence[Turn]) -> str | None:
         text = turn.content.strip()
         if turn.role != "user" or not text or len(text) > MAX_QUERY_CHARS:
             continue
-        resolved = _resolve(text, resolved) if resolved and is_follow_up(text) else text
+        resolved = (_resolve(text, resolved) or text) if resolved and is_follow_up(text) else text
     return resolved
 
 
-def _resolve(question: str, previous: str) -> str:
+def _resolve(question: str, previous: str) -> str | None:
+    """The follow-up made standalone from the previous question; None when the previous question gives it
+    nothing to lean on (it starts with its ask: `谁被任命为…？`)."""
     fragment = TRAILING_PARTICLES_RE.sub("", FOLLOW_UP_PRONOUN_RE.sub("", question.strip()))
     if not fragment:
         return previous
@@ -108,10 +116,11 @@ def _resolve(question: str, previous: str) -> str:
     if swapped:
         return swapped
     follow = read_follow_up(question)
-    return head_phrase(follow, previous) or sibling_phrase(follow, previous) or _replace_part(follow, previous)
+    return (head_phrase(follow, previous) or sibling_phrase(follow, previous) or counted_phrase(follow, previous)
+            or _replace_part(follow, previous))
 
 
-def _replace_part(follow: FollowUp, previous: str) -> str:
+def _replace_part(follow: FollowUp, previous: str) -> str | None:
     """The previous question with the part the follow-up stands for replaced, or with the follow-up added.
 
     `青浦区法院上半年受理各类案件多少件？` + `审结了多少件？` -> `青浦区法院上半年审结各类案件多少件？` (same
@@ -127,11 +136,25 @@ def _replace_part(follow: FollowUp, previous: str) -> str:
             s, e = parts.verbs
             return previous[:s] + follow.content + previous[e:]
         s, e = parts.measured
-        if e > s:
-            rest = follow.own_ask if follow.asks else previous[e:]
-            return previous[:s] + follow.content + rest
+        # A predicate alone replaces an action counted (`起诉呢？` after `…批准逮捕多少人？`) or a measure of its
+        # kind (jieba tags 收入 a verb); said of any other measure it is a property of it (`增速是多少？`).
+        if e > s and (not follow.verb_only or parts.predicate or follow.content[-1] == previous[e - 1]):
+            return previous[:s] + follow.content + _rest(follow, previous, previous[s:e])
+    if not parts.subject.strip():
+        return None
     # `它的同比增幅是多少？` -> previous subject + the new ask.
     return added_to(parts.subject, follow)
+
+
+def _rest(follow: FollowUp, previous: str, replaced: str) -> str:
+    """What follows a replaced measure: the follow-up's own ask, else the previous question's, unless that counts
+    in a unit (`多少件`) and the new measure is a thing of another kind (`结案率呢？` after `…审结各类案件多少件？`)."""
+    if follow.asks:
+        return follow.own_ask
+    unit = asked_unit(match_key(previous))
+    if unit is not None and unit != "%" and not follow.verb_only and follow.content[-1] != replaced[-1]:
+        return NEUTRAL_ASK
+    return previous[question_parts(previous).measured[1]:]
 
 
 def _swap_times(previous: str, new_times: list[str]) -> str:

@@ -118,14 +118,35 @@ APPOINT_Q = "第三十六次会议任命谁为青浦区发展和改革委员会�
         ("区人大常委会上半年举行了几次常委会会议？", "主任会议呢？", "区人大常委会上半年举行了几次主任会议？"),
         # A head modified by a noun of its own names another measure: the measured run is replaced instead.
         ("川沙新镇1-7月财政收入是多少？", "其中一般公共预算收入是多少？", "川沙新镇1-7月一般公共预算收入是多少？"),
+        # A thing of the kind the ask counts after it (one word to jieba) takes its place, as does its modifier.
+        ("青浦法院上半年受理了多少件刑事案件？", "民事案件呢？", "青浦法院上半年受理了多少件民事案件？"),
+        ("青浦法院上半年受理了多少件刑事案件？", "那民事的呢？", "青浦法院上半年受理了多少件民事案件？"),
+        # A thing of another kind is a measure of the things counted.
+        ("川沙新镇1-7月引进了多少家企业？", "注册资金呢？", "川沙新镇1-7月引进企业的注册资金是多少？"),
+        # A measure of another kind drops the unit the previous ask counted in; an action keeps it.
+        ("青浦法院上半年审结各类案件多少件？", "结案率呢？", "青浦法院上半年结案率是多少？"),
+        ("青浦检察院上半年批准逮捕多少人？", "起诉呢？", "青浦检察院上半年起诉多少人？"),
+        # A change against a time (jieba tags 去年同期 a noun) and a rate said of a measure are added to it.
+        (FINANCE_Q, "比去年同期增长多少？", "川沙新镇1-7月财政总收入比去年同期增长多少？"),
+        (FINANCE_Q, "增速是多少？", "川沙新镇1-7月财政总收入增速是多少？"),
+        # A question opening with its predicate says it of the previous subject, though it names a period.
+        ("青浦区上半年新增就业岗位多少个？", "完成了全年目标的多少？", "青浦区上半年新增就业岗位完成了全年目标的多少？"),
     ],
 )
 def test_condense_replaces_the_part_the_follow_up_names(previous, follow_up, standalone):
     assert condense(follow_up, [user(previous), assistant("……")]) == standalone
 
 
+def test_a_previous_question_opening_with_its_ask_leaves_the_follow_up_as_asked():
+    # Nothing comes before `谁`: there is no subject to add the follow-up to (it used to become `的他之前…`).
+    history = [user("谁被任命为青浦区发展和改革委员会主任？"), assistant("……")]
+    assert condense("他之前是做什么的？", history) == "他之前是做什么的？"
+
+
 def test_subjectless_questions_are_follow_ups_and_named_ones_are_not():
     assert is_follow_up("审结了多少件？") and is_follow_up("同比增长了多少？")
+    assert is_follow_up("完成了全年目标的多少？") and is_follow_up("比去年同期增长多少？")
+    assert not is_follow_up("在青浦区完成了多少投资？")
     assert not is_follow_up("什么是六保？")
     assert not is_follow_up("青浦区法院上半年审结了多少件？")
 

@@ -30,6 +30,8 @@ _HAN_RUN_RE = re.compile(r"[\u4e00-\u9fff]{1,2}")
 _ANSWER_PARTS_RE = re.compile(r"[；;。\n]")
 _COPULAS = frozenset(tagged("ask_words", "copula"))
 _COPULA = "是"  # joins an ask word moved after the phrase it asks about: `…主任是谁？`
+# What a question about a measure of another kind asks: `…企业的注册资金是多少？`, `…结案率是多少？`.
+NEUTRAL_ASK = _COPULA + "多少？"
 _REFERRING = frozenset(tagged("follow_up_pronouns", "refer"))
 # POS tags (jieba, ICTCLAS set) of words that name a thing: nouns, proper names, verbal nouns, abbreviations
 # (六保), time words, foreign words. A question without one of its own has no subject of its own.
@@ -45,6 +47,9 @@ _PHRASE_JOINERS = frozenset({"c"})
 _ADVERBIAL_FLAGS = frozenset({"d", "p"})
 # Particles a follow-up's content may end with before its ask (`审结的有多少件`, `审结了`).
 _LINKING_FLAGS = frozenset({"uj", "ul", "uz", "ug", "uv", "y", "x"})
+# POS tags of the words between an ask word and the thing it counts: numerals and classifiers (`多少件`, `几家`).
+_COUNT_FLAGS = ("m", "q", "zg")
+_MODIFIER_MARK = "的"  # `那民事的呢？`: the kind of the thing counted
 
 
 @dataclass(frozen=True)
@@ -93,6 +98,8 @@ class QuestionParts:
     measured: tuple[int, int]  # offsets of what is measured (predicate and object), right before the ask
     verbs: tuple[int, int] | None  # the first verb run inside `measured`
     ask: int  # offset where the asking part starts (len(text) when there is none)
+    counted: tuple[int, int] | None = None  # the noun phrase the ask counts after it: 刑事案件 in `多少件刑事案件`
+    predicate: bool = False  # what is measured ends in a verb or verbal noun (`批准逮捕`): it counts an action
 
     @property
     def subject(self) -> str:
@@ -122,7 +129,21 @@ def question_parts(question: str) -> QuestionParts:
         while last + 1 < len(run) and run[last + 1].flag in _VERB_FLAGS:
             last += 1
         verbs = (run[verb_idx[0]].start, run[last].end)
-    return QuestionParts(text, measured, verbs, ask)
+    predicate = bool(run) and (run[-1].flag in _VERB_FLAGS or run[-1].flag == "vn")
+    return QuestionParts(text, measured, verbs, ask, _counted(toks, ask_i), predicate)
+
+
+def _counted(toks: tuple[Token, ...], ask_i: int) -> tuple[int, int] | None:
+    """The noun phrase right after the ask word and its classifier (`多少件刑事案件`, `几家企业`), if any."""
+    i = ask_i + 1
+    if ask_i < len(toks) and toks[ask_i].word in _COPULAS:
+        i += 1  # `是多少…`: the copula opens the asking part
+    while i < len(toks) and toks[i].flag.startswith(_COUNT_FLAGS):
+        i += 1
+    first = i
+    while i < len(toks) and toks[i].flag.startswith(_PHRASE_FLAGS):
+        i += 1
+    return (toks[first].start, toks[i - 1].end) if i > first else None
 
 
 @dataclass(frozen=True)
@@ -154,8 +175,10 @@ def read_follow_up(question: str) -> FollowUp:
     while head and head[-1].flag in _LINKING_FLAGS:
         head.pop()
     content = text[: head[-1].end] if head else ""
-    # A time word names when, not what: `比去年同期增长多少？` names nothing of its own.
-    nouns = [t for t in toks if t.flag.startswith(_NOUN_FLAGS) and t.flag != "t" and not FIGURE_RE.fullmatch(t.word)]
+    # A time word names when, not what: `比去年同期增长多少？` names nothing of its own (jieba tags 去年同期 n).
+    times = [m.span() for m in time_scope_re("question").finditer(text)]
+    nouns = [t for t in toks if t.flag.startswith(_NOUN_FLAGS) and t.flag != "t" and not FIGURE_RE.fullmatch(t.word)
+             and not any(s < t.end and t.start < e for s, e in times)]
     verb_only = bool(head) and not any(t.flag.startswith(_NOUN_FLAGS) for t in head) and any(
         t.flag in _VERB_FLAGS for t in head
     )
@@ -208,6 +231,38 @@ def sibling_phrase(follow: FollowUp, previous: str) -> str | None:
         return None
     first, last = found
     return text[: before[first].start] + follow.content + text[before[last].end :]
+
+
+def counted_phrase(follow: FollowUp, previous: str) -> str | None:
+    """The previous question with the thing its ask counts (`…受理了多少件刑事案件？`) replaced by the follow-up's
+    noun phrase when both name one kind of thing (same last character: `民事案件呢？` -> `…多少件民事案件？`), or with
+    its modifier replaced (`那民事的呢？`). A noun phrase of another kind is a measure of the things counted:
+    `注册资金呢？` after `…引进了多少家企业？` -> `…引进企业的注册资金是多少？`. None when the follow-up is no bare noun
+    phrase or the previous question counts nothing after its ask."""
+    content = follow.content
+    own = tokens(content)
+    if follow.refers or follow.asks or not own or not all(_in_phrase(own, i) for i in range(len(own))):
+        return None
+    text = previous.strip()
+    before = tokens(text)
+    parts = question_parts(text)
+    if parts.counted is None:
+        return None
+    s, e = parts.counted
+    counted = text[s:e]
+    if follow.text == content + _MODIFIER_MARK:
+        if len(counted) <= len(content):
+            return None
+        return text[:s] + content + counted[len(content):] + text[e:]
+    if follow.text != content:
+        return None
+    if content[-1] == counted[-1]:
+        return text[:s] + content + text[e:]
+    predicate = [t for t in before if t.end <= parts.ask]
+    while predicate and predicate[-1].flag in _LINKING_FLAGS:  # `引进了` -> `引进`
+        predicate.pop()
+    head = text[: predicate[-1].end] if predicate else ""
+    return f"{head}{counted}{_MODIFIER_MARK}{content}{NEUTRAL_ASK}"
 
 
 def _phrase_with_head(toks: tuple[Token, ...], head: str) -> tuple[int, int] | None:
@@ -273,6 +328,13 @@ def _first_person(answer: str) -> str | None:
         if m:
             return "".join(m.group("name").split())
     return None
+
+
+def names_place_or_body(question: str) -> bool:
+    """Whether a question names a place or a body of its own (a time scope alone does not count)."""
+    text = question.strip()
+    return any(p.search(text) for p in (follow_up_place_re(), FOLLOW_UP_BODY_RE)) or any(
+        t.flag in ("ns", "nt") for t in tokens(text))
 
 
 def names_frame(question: str) -> bool:
