@@ -196,6 +196,14 @@ def test_follow_up_in_process_about_a_change_of_what_was_measured(shipped_index)
     assert "13.2%" in out["answer"] and not out["abstained"]
 
 
+def test_follow_up_in_process_about_the_growth_of_what_was_measured(shipped_index):
+    """`增速是多少？` is said of the previous measure: before, it replaced it (`川沙新镇1-7月增速是多少？`)."""
+    body = {"question": "增速是多少？", "history": [{"role": "user", "content": FINANCE_Q}, {"role": "assistant", "content": FINANCE_A}]}
+    out = _ask_in_process(shipped_index, body)
+    assert out["standalone_question"] == "川沙新镇1-7月财政总收入增速是多少？"
+    assert "13.2%" in out["answer"] and not out["abstained"]
+
+
 def test_a_person_pronoun_takes_the_person_the_last_answer_named():
     appointed = [user(APPOINT_Q), assistant("会议任命卫星同志为青浦区发展和改革委员会主任[1]。")]
     assert condense("他之前担任什么职务？", appointed) == "卫星之前担任什么职务？"
