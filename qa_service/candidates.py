@@ -10,6 +10,7 @@ the answer shown is the best window of the best unit when that unit is long.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -120,6 +121,26 @@ def _is_title(chunk: Chunk, start: int, end: int) -> bool:
     text = chunk.text
     first_line = chunk.start == 0 and not text[:start].strip() and "\n" in text[end:end + 2] + text[start:end]
     return first_line and len(key) <= _TITLE_LINE_MAX and not any(ch in key for ch in SENTENCE_ENDS)
+
+
+_LINE_START_RE = re.compile(r"(?:^|\n)[^\S\n]*$")  # only spaces since the last line break
+_LINE_END_RE = re.compile(r"[^\S\n]*(?:\n|$)")  # only spaces up to the next line break
+
+
+def names_its_heading(cand: AnswerCandidate) -> bool:
+    """A line of its own, no sentence, that ends a heading of its passage: a letter's title under its appendix
+    heading (`附：王金荣同志的辞职报告` / `辞职报告`). It stays a candidate, since the abstainer's best-of-any features
+    were fitted with it there, but it is never shown as an answer."""
+    chunk = cand.chunk
+    key = match_key(cand.text)
+    return bool(key) and _whole_line(chunk.text, cand.start, cand.end) and not any(ch in key for ch in SENTENCE_ENDS) and any(
+        match_key(h).endswith(key) for h in chunk.heading_path)
+
+
+def _whole_line(text: str, start: int, end: int) -> bool:
+    """Whether text[start:end] is a line of its own (surrounding spaces aside)."""
+    return (_LINE_START_RE.search(text[:start]) is not None
+            and (_LINE_END_RE.match(text[end:]) is not None or text[start:end].endswith("\n")))
 
 
 def _enumerations(text: str, lines: list[tuple[int, int]]) -> list[tuple[int, int]]:

@@ -28,7 +28,7 @@ from .answer_features import (
 )
 from .answer_model import AnswerModel
 from .answerability import NO_PASSAGE_REASON, abstain_reason, question_features
-from .candidates import AnswerCandidate, clause_windows, roll_of, units
+from .candidates import AnswerCandidate, clause_windows, names_its_heading, roll_of, units
 from . import messages
 from .claims import Claim, DraftAnswer, display_quote
 from .config import RankedConfig
@@ -129,11 +129,19 @@ class RankedAnswerer:
         return draft
 
     def _shown_units(self, f: Featurized, best: int) -> list[AnswerCandidate]:
-        """The best unit, and the runner-up when the ranker is unsure; two units of one passage in text order."""
+        """The best unit, and the runner-up when the ranker is unsure; two units of one passage in text order.
+        A line naming its passage's heading is no answer: the other is shown alone, or, when it was the only one,
+        the ranker's best unit that is not such a line."""
         other = self.second(f, best)
-        if other is None:
-            return [f.units[best]]
-        a, b = f.units[best], f.units[other]
+        picked = [best] if other is None else [best, other]
+        kept = [i for i in picked if not names_its_heading(f.units[i])]
+        if not kept:
+            logits = self.model.ranker.logit(f.x)
+            rest = [i for i in range(len(f.units)) if not names_its_heading(f.units[i])]
+            kept = [max(rest, key=lambda i: logits[i])] if rest else picked
+        if len(kept) == 1:
+            return [f.units[kept[0]]]
+        a, b = f.units[kept[0]], f.units[kept[1]]
         return [b, a] if a.chunk.id == b.chunk.id and b.start < a.start else [a, b]
 
     def _notes(self, f: Featurized, shown: list[AnswerCandidate]) -> list[AnswerCandidate]:

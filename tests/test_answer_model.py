@@ -14,7 +14,7 @@ from ingest.zh.answer_types import question_type
 from qa_service.answer_features import UNIT_FEATURES, Evidence, Featurized, best_sentence_pick, features, question_view, shared_bigrams
 from qa_service.answer_model import Abstainer, AnswerModelError, Logistic, Trees, load_answer_model, parse_model, read_model_json
 from qa_service.answerability import QUESTION_FEATURES, abstain_reason, question_features
-from qa_service.candidates import clause_windows, roll_of, units
+from qa_service.candidates import clause_windows, names_its_heading, roll_of, units
 from qa_service.claims import display_quote
 from qa_service.question import analyze
 
@@ -325,3 +325,10 @@ def test_the_threshold_is_the_rules_bootstrap_mean_and_moves_little_with_one_que
     rule_move = rule - _lowest_threshold([moved], 0.10)
     mean_move = mean - choose_threshold(examples(130), moved, 0.10)
     assert rule_move > 0.2 and 0 < mean_move < rule_move
+
+
+def test_a_line_naming_its_heading_is_told_from_sentences_and_rows():
+    letter = chunk("辞职报告\n区人大常委会：\n因工作原因，本人申请辞去区人大代表职务。\n王金荣\n2020年6月29日", path=["附：王金荣同志的辞职报告"])
+    found = {u.text.strip(): names_its_heading(u) for u in units([letter])}
+    assert found["辞职报告"]
+    assert not any(v for k, v in found.items() if k != "辞职报告")

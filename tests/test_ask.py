@@ -88,6 +88,7 @@ def test_when_a_letter_was_signed_is_its_sign_off_date(api):
     assert not out["abstained"]
     assert_citations_consistent(out)
     assert "王金荣 2020年6月29日" in out["answer"]
+    assert "辞职报告" not in out["answer"]  # the letter's bare title line, under its appendix heading, is no answer
 
 
 def test_unanswerable_question_abstains(api):
