@@ -57,7 +57,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from qa_service.answer_features import SECOND_FEATURES, UNIT_FEATURES, runner_up, second_features
+from qa_service.answer_features import SECOND_FEATURES, UNIT_FEATURES, features, runner_up, second_features
+from qa_service.candidates import clause_windows
 from qa_service.answer_model import Abstainer, AnswerModel, Logistic, Stack, Trees
 from qa_service.answerability import QUESTION_FEATURES, question_features
 from qa_service.answerers import AnswerContext
@@ -125,9 +126,31 @@ def collect(
     return out
 
 
+def refeaturize(examples: Sequence[QuestionExample]) -> list[QuestionExample]:
+    """The examples with their candidates' features, and their gold sentences' clause windows' features, computed
+    again by this code from what was collected (question view, candidates, evidence with its similarities): a
+    change to `qa_service.answer_features` is refitted without retrieving again (retrieval and candidates stay as
+    collected). With unchanged code it reproduces the collected features exactly."""
+    out = []
+    for e in examples:
+        f = replace(e.f, x=features(e.f.qv, e.f.units, e.f.ev))
+        xs = [np.zeros((0, len(UNIT_FEATURES)))]
+        for i in _trimmed(f, e.y):
+            wins = clause_windows(f.units[i])
+            if wins:
+                xs.append(features(f.qv, wins, f.ev))
+        out.append(replace(e, f=f, win_x=np.vstack(xs)))
+    return out
+
+
+def _trimmed(f: Featurized, y: np.ndarray) -> list[int]:
+    """The gold-holding sentences whose clause windows the trimmer is fitted on."""
+    return [i for i in np.flatnonzero(y) if f.units[i].kind == "sentence"][:MAX_TRIM_UNITS]
+
+
 def _windows(answerer: RankedAnswerer, f: Featurized, y: np.ndarray, golds: list[str]) -> tuple[np.ndarray, np.ndarray]:
     xs, ys = [np.zeros((0, len(UNIT_FEATURES)))], [np.zeros(0)]
-    for i in [i for i in np.flatnonzero(y) if f.units[i].kind == "sentence"][:MAX_TRIM_UNITS]:
+    for i in _trimmed(f, y):
         wins, x = answerer.windows(f, f.units[i])
         if wins:
             xs.append(x)

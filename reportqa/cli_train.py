@@ -38,6 +38,7 @@ def train_answerer_cmd(
     ranker: str = typer.Option("pointwise", "--ranker", help="Unit ranker: pointwise (logistic per unit), listwise (conditional logit over a question's units, eval.listwise) or blend (their log-odds mixed); see README."),
     stack: bool = typer.Option(True, "--stack/--no-stack", help="With trees, add to their log-odds a fitted term for each rare year/period clash feature (eval.train_answerer.STACKED_FEATURES; see README)."),
     l2: Optional[float] = typer.Option(None, "--l2", min=0.0, help="L2 strength of the listwise ranker (default eval.listwise.DEFAULT_L2)."),
+    refeaturize: bool = typer.Option(False, "--refeaturize", help="Compute the --examples pickle's candidate features again with this code (a feature change refitted without retrieving; retrieval and candidates stay as collected)."),
 ) -> None:
     """Fit answer ranking and the calibrated abstention on DRCD dev and the tune splits; write the model JSON."""
     from eval.listwise import DEFAULT_L2
@@ -57,6 +58,10 @@ def train_answerer_cmd(
                                 near_miss, cut_sentences)
         if examples_file is not None:
             examples_file.write_bytes(pickle.dumps(examples))
+    if refeaturize:
+        from eval.train_answerer import refeaturize as featurize_again
+
+        examples = featurize_again(examples)
     if not near_miss:  # a pickle collected with near misses refits without them
         from eval.train_answerer import NEAR_MISS
 
@@ -72,7 +77,7 @@ def train_answerer_cmd(
     model.fit["sources"] = sorted({e.source for e in examples})
     model.fit["command"] = {"squad": [str(p) for p in squads], "withhold": withhold, "seed": seed,
                             "datasets": [str(p) for p in datasets], "split": "tune", "limit": limit, "near_miss": near_miss,
-                            "cut_sentences": cut_sentences}
+                            "cut_sentences": cut_sentences, **({"refeaturized": True} if refeaturize else {})}
     model.save(out)
     err.print(json.dumps(model.fit["out_of_fold"], ensure_ascii=False, indent=1), highlight=False, soft_wrap=True)
     err.print(f"threshold {model.threshold:.4f}; wrote {out}", highlight=False, soft_wrap=True)

@@ -222,6 +222,15 @@ def test_train_answerer_end_to_end_on_a_tiny_set(tmp_path: Path):
     assert refit.returncode == 0, refit.stderr
     blended = parse_model(json.loads(blend.read_text(encoding="utf-8")), UNIT_FEATURES, QUESTION_FEATURES)
     assert "blend" in blended.fit["ranker"] and "ranker" not in json.loads(out.read_text(encoding="utf-8"))["fit"]
+    # the same examples with their candidate features computed again by unchanged code: the same model
+    again = tmp_path / "again.json"
+    refeat = run_cli("train-answerer", "--out", str(again), "--squad", str(squad), "--no-reports", "--near-miss",
+                     "--cut-sentences", "--examples", str(tmp_path / "ex.pkl"), "--refeaturize", env=env)
+    assert refeat.returncode == 0, refeat.stderr
+    first, second = (json.loads(p.read_text(encoding="utf-8")) for p in (out, again))
+    assert second["fit"].pop("command")["refeaturized"] is True
+    first["fit"].pop("command")
+    assert first == second
     model = parse_model(json.loads(out.read_text(encoding="utf-8")), UNIT_FEATURES, QUESTION_FEATURES)
     assert model.fit["out_of_fold"]["tiny"]["questions"] >= 4
     assert model.second is not None and "runner_up" in model.fit  # the runner-up's model and its out-of-fold figures
