@@ -19,7 +19,7 @@ from ingest.zh.question import (
 )
 from ingest.zh.question import asked_unit as unit_asked
 from ingest.zh.text import QUOTED_TERM_RE
-from ingest.zh.time import time_scope_re
+from ingest.zh.time import figure_scopes, time_scope_re
 
 # Time scopes as query analysis reads them (with 今年/去年; the retriever's boost has its own variant).
 _TIME_SCOPE_RE = time_scope_re("question")
@@ -63,7 +63,7 @@ def analyze(question: str, tokenize: Callable[[str], list[str]], idf: Callable[[
         norm=norm,
         terms=terms,
         numbers=[n for n in bare_numbers(question)],
-        time_scopes=_TIME_SCOPE_RE.findall(norm),
+        time_scopes=figure_scopes(norm),  # not a comparison's base: `比去年同期…`
         wants_figure=bool(FIGURE_RE.search(norm)),
         wants_person=bool(WHO_RE.search(norm)),
         wants_definition=bool(DEFINITION_RE.search(norm)),

@@ -192,3 +192,21 @@ def test_a_year_named_without_a_period_states_the_whole_year() -> None:
     assert not whole_year_stated("全年", "2019年1-6月执行收案5000件")  # a period of the year, not all of it
     assert not whole_year_stated("全年", "执行收案11937件")  # no year named
     assert not whole_year_stated("上半年", "2019年执行收案11937件")
+
+
+@pytest.mark.parametrize(
+    "question,scopes",
+    [
+        # The base a figure is compared with is no time it is of (the reports say 同比).
+        ("川沙新镇1-7月财政总收入比去年同期增长多少？", ["1-7月"]),
+        ("青浦区法院上半年受理各类案件与去年相比增加了多少？", ["上半年"]),
+        ("较上年下降多少？", []),
+        # Two scopes joined without a comparison both date the figures.
+        ("2019年和2020年上半年的收入分别是多少？", ["2019年", "2020年", "上半年"]),
+        ("今年上半年比去年上半年增长多少？", ["今年", "上半年"]),
+    ],
+)
+def test_figure_scopes_leave_out_a_comparisons_base(question: str, scopes: list[str]) -> None:
+    from ingest.zh.time import figure_scopes
+
+    assert figure_scopes(zh.match_key(question)) == scopes

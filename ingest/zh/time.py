@@ -47,6 +47,24 @@ def time_scope_re(variant: str = "question") -> re.Pattern[str]:
 
 
 @cache
+def _comparison_base_re() -> re.Pattern[str]:
+    """A time scope (the `question` variant) that a comparison is made against (data/comparison_bases.txt)."""
+    scope = time_scope_re("question").pattern
+    before = alternation(tagged("comparison_bases", "before"))
+    around = alternation(tagged("comparison_bases", "around"))
+    after = alternation(tagged("comparison_bases", "after"))
+    return re.compile(f"(?:{before})((?:{scope})+)|(?:{around})((?:{scope})+)(?={after})")
+
+
+def figure_scopes(norm: str) -> list[str]:
+    """The time scopes of a normalised question that date the figure it asks, in order: those a comparison is made
+    against are left out (`1-7月财政总收入比去年同期增长多少` -> 1-7月; `与去年相比` names a base, not a time)."""
+    bases = [m.span(1) if m.group(1) else m.span(2) for m in _comparison_base_re().finditer(norm)]
+    return [m.group(0) for m in time_scope_re("question").finditer(norm)
+            if not any(s <= m.start() and m.end() <= e for s, e in bases)]
+
+
+@cache
 def scope_clause_re() -> re.Pattern[str]:
     """A clause that is only a time scope (match the whole normalised clause): `1-7月`, `2020年上半年`,
     `截至7月底`, `今年以来`; the answerer keeps it in front of the figure clause it scopes."""
