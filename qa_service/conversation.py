@@ -139,22 +139,23 @@ def _replace_part(follow: FollowUp, previous: str) -> str | None:
         # A predicate alone replaces an action counted (`起诉呢？` after `…批准逮捕多少人？`) or a measure of its
         # kind (jieba tags 收入 a verb); said of any other measure it is a property of it (`增速是多少？`).
         if e > s and (not follow.verb_only or parts.predicate or follow.content[-1] == previous[e - 1]):
-            return previous[:s] + follow.content + _rest(follow, previous, previous[s:e])
+            return previous[:s] + follow.content + _rest(follow, previous, e)
     if not parts.subject.strip():
         return None
     # `它的同比增幅是多少？` -> previous subject + the new ask.
     return added_to(parts.subject, follow)
 
 
-def _rest(follow: FollowUp, previous: str, replaced: str) -> str:
-    """What follows a replaced measure: the follow-up's own ask, else the previous question's, unless that counts
-    in a unit (`多少件`) and the new measure is a thing of another kind (`结案率呢？` after `…审结各类案件多少件？`)."""
+def _rest(follow: FollowUp, previous: str, end: int) -> str:
+    """What follows a replaced measure ending at previous[end]: the follow-up's own ask, else the previous
+    question's, unless that counts in a unit (`多少件`) and the new measure is a thing of another kind
+    (`结案率呢？` after `…审结各类案件多少件？`)."""
     if follow.asks:
         return follow.own_ask
     unit = asked_unit(match_key(previous))
-    if unit is not None and unit != "%" and not follow.verb_only and follow.content[-1] != replaced[-1]:
+    if unit is not None and unit != "%" and not follow.verb_only and follow.content[-1] != previous[end - 1]:
         return NEUTRAL_ASK
-    return previous[question_parts(previous).measured[1]:]
+    return previous[end:]
 
 
 def _swap_times(previous: str, new_times: list[str]) -> str:

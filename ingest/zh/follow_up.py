@@ -244,7 +244,6 @@ def counted_phrase(follow: FollowUp, previous: str) -> str | None:
     if follow.refers or follow.asks or not own or not all(_in_phrase(own, i) for i in range(len(own))):
         return None
     text = previous.strip()
-    before = tokens(text)
     parts = question_parts(text)
     if parts.counted is None:
         return None
@@ -258,7 +257,7 @@ def counted_phrase(follow: FollowUp, previous: str) -> str | None:
         return None
     if content[-1] == counted[-1]:
         return text[:s] + content + text[e:]
-    predicate = [t for t in before if t.end <= parts.ask]
+    predicate = [t for t in tokens(text) if t.end <= parts.ask]
     while predicate and predicate[-1].flag in _LINKING_FLAGS:  # `引进了` -> `引进`
         predicate.pop()
     head = text[: predicate[-1].end] if predicate else ""
