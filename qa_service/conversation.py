@@ -25,6 +25,7 @@ from ingest.zh.follow_up import (
     question_parts,
     read_follow_up,
     sibling_phrase,
+    states_change,
     wants_figure,
 )
 from ingest.zh.names import FOLLOW_UP_BODY_RE, formal_body
@@ -131,7 +132,8 @@ def _replace_part(follow: FollowUp, previous: str) -> str | None:
     # A follow-up naming no thing of its own and not a bare verb (`同比下降了多少？`) says something of what was
     # measured: it is added to the previous subject, not put in place of what was measured.
     names_part = follow.has_subject or follow.verb_only
-    if follow.content and same_measure and not follow.refers and names_part:
+    # A change (`增长了多少？`) is said of what was measured, even where jieba tags that a predicate (转移支付).
+    if follow.content and same_measure and not follow.refers and names_part and not states_change(follow):
         if follow.verb_only and parts.verbs:
             s, e = parts.verbs
             return previous[:s] + follow.content + previous[e:]
@@ -142,6 +144,11 @@ def _replace_part(follow: FollowUp, previous: str) -> str | None:
             return previous[:s] + follow.content + _rest(follow, previous, e)
     if not parts.subject.strip():
         return None
+    frame = previous[: parts.measured[0]]
+    if follow.starts_with_predicate and follow.has_subject and not wants_figure(follow.text) and frame.strip():
+        # A predicate with a thing of its own, asking no figure, is said of the previous frame (place, body,
+        # period), not of what it measured: `审议了哪些议题？` after `…上半年召开了几次常委会会议？`.
+        return added_to(frame, follow)
     # `它的同比增幅是多少？` -> previous subject + the new ask.
     return added_to(parts.subject, follow)
 

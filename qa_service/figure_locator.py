@@ -27,6 +27,7 @@ from ingest.zh.comparison import (
     respective_figures,
     time_forms,
 )
+from ingest.zh.follow_up import change_re
 from ingest.zh.text import HAN_RE
 from ingest.zh.time import time_scope_re, whole_year_stated
 
@@ -56,6 +57,9 @@ class Mention:
     # The place it names when doc_ids are the documents naming it: the town report states 川沙新镇 in its opening
     # lines, not by its figures, so the place is read as a heading of every passage of those documents.
     place: str = ""
+    # It asks how the measure changed (`…转移支付增长了多少？`): the figure is the one a change predicate states
+    # (`…136096万元，完成预算的96.6%，增长4.3%`), its measure named anywhere before it in the sentence.
+    change: bool = False
 
 
 @dataclass(frozen=True)
@@ -130,7 +134,16 @@ def _sentence_figures(m: Mention, chunk: Chunk, s: int, e: int, heading: str, to
             before = match_key(text[start:cs])
             clause = match_key(text[cs:end])
             own = clause + "\x00" + counts([fig.unit] + ([pair.unit] if pair is not None else []))
-            if not any(k in clause or k in before for k in key):
+            if m.change:
+                # A change's measure is named in an earlier clause (`财政总收入12.42亿元，同比下降13.2%`): the nearest
+                # naming it starts the figure's window.
+                named = _naming_clause(text, clauses[: i + 1], key)
+                if named is None or not change_re().search(clause):
+                    continue
+                start = named
+                before = match_key(text[start:cs])
+                own += "\x00" + before
+            elif not any(k in clause or k in before for k in key):
                 continue
             cover = sum(w * (1.0 if t in own else _CONTEXT_SHARE if t in earlier or t in heading else 0.0)
                         for t, w in (m.terms | m.shared).items()) / total
@@ -138,13 +151,18 @@ def _sentence_figures(m: Mention, chunk: Chunk, s: int, e: int, heading: str, to
                 continue
             placed = Figure(fold_width(fig.value), fig.unit, cs + fig.start, end)
             # Likeness and head are read up to the figure: the object may be named before (`受理各类案件…；审结19567件`).
-            upto = match_key(text[s:end])
+            upto = match_key(text[start if m.change else s : end])
             likeness = len(wanted & char_bigrams(upto)) / len(wanted) if wanted else 0.0
             score = cover + _LIKENESS_WEIGHT * likeness
             score += _HEAD_WEIGHT if head and head in upto else 0.0
             score += _ASKED_WEIGHT * _asked_share(clause, m.asked)
             out.append(Found(chunk, placed, cs if any(k in clause for k in key) else start, score))
     return out
+
+
+def _naming_clause(text: str, clauses: Sequence[tuple[int, int]], key: frozenset[str]) -> int | None:
+    """Where the last of `clauses` holding one of the key terms starts."""
+    return next((cs for cs, ce in reversed(clauses) if any(k in match_key(text[cs:ce]) for k in key)), None)
 
 
 def figure_claim(found: Found, prefix: str) -> Claim:

@@ -300,7 +300,7 @@ def build_pipeline(
     answerers: list[Answerer] = [LLMAnswerer()]
     if documents is not None:
         answerers += [ReporterAnswerer(documents), DocumentDateAnswerer(documents)]
-    answerers += [ComparisonAnswerer(place_docs), FollowUpFigureAnswerer()]
+    answerers += [ComparisonAnswerer(place_docs), FollowUpFigureAnswerer(place_docs)]
     answerers.append(extractive_answerer(settings, place_docs, similarity))
     config = settings.pipeline_config()
     return AnswerPipeline(

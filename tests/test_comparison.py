@@ -131,6 +131,48 @@ def test_a_follow_up_about_another_place_is_not_answered_from_this_one(tokenize)
         assert (draft is not None) == answered
 
 
+def _follow_up(question: str, passages: list[Chunk], tokenize, place_docs=None) -> DraftAnswer | None:
+    from qa_service.follow_up_answer import FollowUpFigureAnswerer
+
+    analysis = QueryAnalyzer(tokenize, None, None).analyze(question)
+    ranked = RetrievalResult(passages=[RetrievedPassage(chunk=c, score=1.0) for c in passages])
+    ctx = SimpleNamespace(analysis=analysis, passages=passages, retrieved=ranked, follow_up=True)
+    return FollowUpFigureAnswerer(place_docs).answer(ctx)
+
+
+TRANSFER = chunk("transfer", "关于青浦区2019年财政决算的报告",
+                 "2019年，区对镇转移支付136096万元，完成预算的96.6%，增长4.3%；其中：生态补偿转移支付68520万元，增长7.7%。")
+TOWN = chunk("town", "政府上半年工作情况报告", "1-7月，财政总收入12.42亿元，同比下降13.2%，一般公共预算收入3.23亿元，同比下降17.7%。")
+
+
+def test_a_follow_up_about_a_change_takes_the_figure_its_predicate_states(tokenize):
+    # The measure is named two clauses before its change; the later `生态补偿转移支付` is another measure.
+    draft = _follow_up("青浦区2019年区对镇转移支付增长了多少？", [TRANSFER], tokenize)
+    assert draft is not None and draft.claims[0].text.endswith("增长4.3%")
+    assert draft.claims[0].text.startswith("区对镇转移支付136096万元")
+    # A change against last year is any change the clause states (`同比下降`); `去年` dates no figure here.
+    draft = _follow_up("川沙新镇1-7月财政总收入比去年同期增长多少？", [TOWN], tokenize, lambda place: {"town"})
+    assert draft is not None and draft.claims[0].text == "财政总收入12.42亿元，同比下降13.2%"
+    # Asked for the amount, the amount is still the figure.
+    draft = _follow_up("川沙新镇1-7月财政总收入是多少？", [TOWN], tokenize, lambda place: {"town"})
+    assert draft is not None and draft.claims[0].text == "财政总收入12.42亿元"
+
+
+def test_a_follow_up_reads_a_document_naming_its_place_in_the_opening_lines(tokenize):
+    # The town report names 川沙新镇 only in its opening lines: the index's place lookup says it is the town's.
+    assert _follow_up("川沙新镇1-7月一般公共预算收入是多少？", [TOWN], tokenize) is None
+    draft = _follow_up("川沙新镇1-7月一般公共预算收入是多少？", [TOWN], tokenize, lambda place: {"town"})
+    assert draft is not None and draft.claims[0].text == "一般公共预算收入3.23亿元"
+    assert _follow_up("高桥镇1-7月一般公共预算收入是多少？", [TOWN], tokenize, lambda place: set()) is None
+
+
+def test_a_follow_up_about_another_body_is_not_answered_from_this_ones_report(tokenize):
+    # `那检察院呢？` after a court question: the court's report says 我院 too.
+    assert _follow_up("青浦检察院上半年受理各类案件多少件？", [COURT], tokenize) is None
+    draft = _follow_up("青浦法院上半年受理各类案件多少件？", [COURT], tokenize)
+    assert draft is not None and draft.claims[0].text == "我院共受理各类案件20813件"
+
+
 def test_readings_of_a_part_against_its_whole():
     share = compared("2019年区本级“三公”经费中，公务接待费占多大比例？")
     assert share is not None and (share.first, share.second, share.op) == ("公务接待费", "2019年区本级“三公”经费", "ratio")

@@ -129,6 +129,19 @@ APPOINT_Q = "第三十六次会议任命谁为青浦区发展和改革委员会�
         # A change against a time (jieba tags 去年同期 a noun) and a rate said of a measure are added to it.
         (FINANCE_Q, "比去年同期增长多少？", "川沙新镇1-7月财政总收入比去年同期增长多少？"),
         (FINANCE_Q, "增速是多少？", "川沙新镇1-7月财政总收入增速是多少？"),
+        # A run of verbs ending what is measured names a measure (jieba 预算/v 收入/v): a bare predicate replaces
+        # its head, not its first word (it gave `一般公共支出`).
+        ("青浦区2019年一般公共预算收入是多少？", "支出呢？", "青浦区2019年一般公共预算支出是多少？"),
+        # The level a figure is counted at (本级) is frame: another measure keeps it (it was dropped).
+        ("2019年青浦区本级“三公”经费支出多少？", "公务用车呢？", "2019年青浦区本级公务用车多少？"),
+        ("2019年青浦区本级“三公”经费支出多少？", "其中公务接待费呢？", "2019年青浦区本级公务接待费多少？"),
+        # A change (`增长`) is said of what was measured, though jieba tags 转移/v 支付/v a predicate.
+        ("青浦区2019年区对镇转移支付多少？", "增长了多少？", "青浦区2019年区对镇转移支付增长了多少？"),
+        # `百分之多少` asks a rate: a measure of another kind, said of the previous one.
+        ("青浦区2019年一般公共预算收入是多少？", "完成预算的百分之多少？", "青浦区2019年一般公共预算收入完成预算的百分之多少？"),
+        # A predicate with a thing of its own, asking no figure, is said of the previous frame (`召开了` dropped);
+        # the body pattern's reach over `了几次` (`了几次常委`) is no frame.
+        ("青浦区人大常委会上半年召开了几次常委会会议？", "审议了哪些议题？", "青浦区人大常委会上半年审议了哪些议题？"),
         # A question opening with its predicate says it of the previous subject, though it names a period.
         ("青浦区上半年新增就业岗位多少个？", "完成了全年目标的多少？", "青浦区上半年新增就业岗位完成了全年目标的多少？"),
     ],
@@ -202,6 +215,23 @@ def test_follow_up_in_process_about_the_growth_of_what_was_measured(shipped_inde
     out = _ask_in_process(shipped_index, body)
     assert out["standalone_question"] == "川沙新镇1-7月财政总收入增速是多少？"
     assert "13.2%" in out["answer"] and not out["abstained"]
+
+
+def test_follow_up_in_process_about_the_other_side_of_a_budget(shipped_index):
+    """`支出呢？` after a revenue question asks the same budget's expenditure (it asked `一般公共支出`)."""
+    body = {"question": "支出呢？", "history": [
+        {"role": "user", "content": "青浦区2019年一般公共预算收入是多少？"}, {"role": "assistant", "content": "……[1]"}]}
+    out = _ask_in_process(shipped_index, body)
+    assert out["standalone_question"] == "青浦区2019年一般公共预算支出是多少？"
+    assert "一般公共预算支出" in out["answer"] and "339.91" in out["answer"] and not out["abstained"]
+
+
+def test_follow_up_in_process_about_a_change_against_last_year(shipped_index):
+    """`比去年同期增长多少？` was declined (P 0.45): the figure is the change the sentence states."""
+    body = {"question": "比去年同期增长多少？", "history": [{"role": "user", "content": FINANCE_Q}, {"role": "assistant", "content": FINANCE_A}]}
+    out = _ask_in_process(shipped_index, body)
+    assert out["standalone_question"] == "川沙新镇1-7月财政总收入比去年同期增长多少？"
+    assert "同比下降13.2%" in out["answer"] and not out["abstained"]
 
 
 def test_a_person_pronoun_takes_the_person_the_last_answer_named():

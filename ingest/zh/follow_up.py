@@ -19,7 +19,7 @@ from .names import FOLLOW_UP_BODY_RE, OFFICE_NAME_RE
 from .places import follow_up_place_re
 from .pos import use_hmm
 from .question import FIGURE_RE, FOLLOW_UP_PRONOUN_RE, TRAILING_PARTICLES_RE, follow_up_question
-from .time import time_scope_re
+from .time import comparison_bases, time_scope_re
 
 _ASK_RE = re.compile("^(?:" + alternation(tagged("ask_words", "ask")) + ")")
 _PERSON_PRONOUN_RE = re.compile("^(?:" + alternation(words("person_pronouns")) + ")")
@@ -47,6 +47,8 @@ _PHRASE_JOINERS = frozenset({"c"})
 _ADVERBIAL_FLAGS = frozenset({"d", "p"})
 # Particles a follow-up's content may end with before its ask (`审结的有多少件`, `审结了`).
 _LINKING_FLAGS = frozenset({"uj", "ul", "uz", "ug", "uv", "y", "x"})
+# POS tags of words that are never part of the name of a place or body: particles, numerals, verbs.
+_NOT_NAME_FLAGS = _LINKING_FLAGS | _VERB_FLAGS | {"m", "q"}
 # POS tags of the words between an ask word and the thing it counts: numerals and classifiers (`多少件`, `几家`).
 _COUNT_FLAGS = ("m", "q", "zg")
 _MODIFIER_MARK = "的"  # `那民事的呢？`: the kind of the thing counted
@@ -84,19 +86,25 @@ def _ask_index(toks: tuple[Token, ...]) -> int:
     return len(toks)
 
 
-def _frame_spans(text: str) -> list[tuple[int, int]]:
-    """Where the question names a place, a body or a time scope."""
-    spans = []
-    for pattern in (follow_up_place_re(), FOLLOW_UP_BODY_RE, time_scope_re("question")):
-        spans.extend(m.span() for m in pattern.finditer(text))
-    return spans
+@cache
+def _scope_level_re() -> re.Pattern[str]:
+    return re.compile(alternation(words("scope_levels")))
+
+
+def _frame_spans(text: str) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    """Where the question names a place or a body, and where a time scope or the level its figure is counted at
+    (本级). A name's pattern may reach back over a particle or numeral (`了几次常委` of `召开了几次常委会会议`, read
+    as a body before 委), a time scope is made of numerals (`1-7月`)."""
+    names = [m.span() for pattern in (follow_up_place_re(), FOLLOW_UP_BODY_RE) for m in pattern.finditer(text)]
+    scopes = [m.span() for pattern in (time_scope_re("question"), _scope_level_re()) for m in pattern.finditer(text)]
+    return names, scopes
 
 
 @dataclass(frozen=True)
 class QuestionParts:
     text: str
     measured: tuple[int, int]  # offsets of what is measured (predicate and object), right before the ask
-    verbs: tuple[int, int] | None  # the first verb run inside `measured`
+    verbs: tuple[int, int] | None  # what a bare predicate replaces: the first verb run inside `measured` (its head)
     ask: int  # offset where the asking part starts (len(text) when there is none)
     counted: tuple[int, int] | None = None  # the noun phrase the ask counts after it: 刑事案件 in `多少件刑事案件`
     predicate: bool = False  # what is measured ends in a verb or verbal noun (`批准逮捕`): it counts an action
@@ -111,10 +119,16 @@ def question_parts(question: str) -> QuestionParts:
     text = question.strip()
     toks = tokens(text)
     ask_i = _ask_index(toks)
-    frame = _frame_spans(text)
+    names, scopes = _frame_spans(text)
+    bases = comparison_bases(text)
 
     def in_frame(t: Token) -> bool:
-        return t.flag in ("ns", "nt", "t") or any(s < t.end and t.start < e for s, e in frame)
+        def overlaps(spans: list[tuple[int, int]]) -> bool:
+            return any(s < t.end and t.start < e for s, e in spans)
+
+        if overlaps(bases):  # `比去年同期增长`: the base of a change is part of what is measured, not its time
+            return False
+        return t.flag in ("ns", "nt", "t") or overlaps(scopes) or (t.flag not in _NOT_NAME_FLAGS and overlaps(names))
 
     first = ask_i
     while first > 0 and not in_frame(toks[first - 1]):
@@ -128,7 +142,10 @@ def question_parts(question: str) -> QuestionParts:
         last = verb_idx[0]
         while last + 1 < len(run) and run[last + 1].flag in _VERB_FLAGS:
             last += 1
-        verbs = (run[verb_idx[0]].start, run[last].end)
+        # A run of verbs ending what is measured names a measure (`一般公共预算收入`: jieba 预算/v 收入/v), whose
+        # head is its last word: `支出呢？` asks 预算支出. A run before an object is the predicate (`受理各类案件`).
+        first = last if last == len(run) - 1 and last > verb_idx[0] else verb_idx[0]
+        verbs = (run[first].start, run[last].end)
     predicate = bool(run) and (run[-1].flag in _VERB_FLAGS or run[-1].flag == "vn")
     return QuestionParts(text, measured, verbs, ask, _counted(toks, ask_i), predicate)
 
@@ -338,7 +355,26 @@ def names_place_or_body(question: str) -> bool:
 
 def names_frame(question: str) -> bool:
     """Whether a question names a place, a body or a time scope of its own."""
-    return bool(_frame_spans(question.strip())) or any(t.flag in ("ns", "nt") for t in tokens(question.strip()))
+    return any(_frame_spans(question.strip())) or any(t.flag in ("ns", "nt") for t in tokens(question.strip()))
+
+
+def states_change(follow: FollowUp) -> bool:
+    """Whether a follow-up's words end in a predicate stating a change (`增长了多少？`, `同比下降呢？`)."""
+    return ends_in_change(follow.content)
+
+
+def ends_in_change(phrase: str) -> bool:
+    """Whether a phrase ends in a predicate stating a change, particles aside: `区对镇转移支付增长了`."""
+    own = list(tokens(phrase))
+    while own and own[-1].flag in _LINKING_FLAGS:
+        own.pop()
+    return bool(own) and own[-1].word in words("change_verbs")
+
+
+@cache
+def change_re() -> re.Pattern[str]:
+    """A predicate stating a change, in a passage's clause: `增长4.3%`, `同比下降13.2%`."""
+    return re.compile(alternation(words("change_verbs")))
 
 
 def wants_figure(question: str) -> bool:

@@ -30,6 +30,15 @@ ORG_SUFFIX = rf"[{HAN}]{{2,10}}?(?:{alternation(tagged('institution_suffixes', '
 # A body a follow-up question swaps: `那检察院呢？` -> 人民检察院 replaces 人民法院; also `人大常委会`,
 # `经济委员会`, `审计局`, `发改委`.
 FOLLOW_UP_BODY_RE = re.compile(r"(?:人民)?(?:法院|检察院|政府)|人大常委会|[\u4e00-\u9fff]{0,4}?(?:委员会|局|委)")
+# The kind of body a FOLLOW_UP_BODY_RE match names, by its last word: `青浦检察院` -> 检察院, `区审计局` -> 局.
+_BODY_HEAD_RE = re.compile(r"(?:法院|检察院|政府|人大常委会|委员会|局|委)$")
+
+
+def body_heads(text: str) -> list[str]:
+    """The kinds of body a text names (`那检察院呢？` -> 检察院): a court's passage does not answer for them."""
+    return [h.group(0) for m in FOLLOW_UP_BODY_RE.finditer(text) if (h := _BODY_HEAD_RE.search(m.group(0)))]
+
+
 # Words near a person's name (`任命`, `院长`), or a sentence ending in a 2–3 character name.
 NAME_HINT_RE = re.compile(alternation(words("name_hints")) + rf"|[{HAN}]{{2,3}}$")
 # The prefix of a people's body's formal name: `人民法院`, `人民政府`.

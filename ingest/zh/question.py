@@ -39,8 +39,8 @@ DOCUMENT_DATE_RE = re.compile(
 WHEN_RE = re.compile(alternation(words("when_cues")))
 # The measure asked for (group 1): `多少家企业` -> 家, `多少户` -> 户, `几项` -> 项.
 ASKED_UNIT_RE = re.compile(r"(?:多少|几)(" + alternation(words("asked_units")) + ")")
-# A question asking for a rate or share, answered with `%`: `百分之几`, `占比`, `增长率`, `…率`.
-ASKED_PERCENT_RE = re.compile(r"百分之几|百分比|比例|比重|占比|[增降]幅|增长率|下降率|[^\d]率")
+# A question asking for a rate or share, answered with `%`: `百分之几`, `百分之多少`, `占比`, `增长率`, `…率`.
+ASKED_PERCENT_RE = re.compile(r"百分之(?:几|多少)|百分比|比例|比重|占比|[增降]幅|增长率|下降率|[^\d]率")
 
 
 def asked_unit(norm: str) -> str | None:

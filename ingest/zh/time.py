@@ -53,13 +53,23 @@ def _comparison_base_re() -> re.Pattern[str]:
     before = alternation(tagged("comparison_bases", "before"))
     around = alternation(tagged("comparison_bases", "around"))
     after = alternation(tagged("comparison_bases", "after"))
-    return re.compile(f"(?:{before})((?:{scope})+)|(?:{around})((?:{scope})+)(?={after})")
+    return re.compile(f"(?:{before})((?:{scope})+)|(?:{around})((?:{scope})+)(?:{after})")
+
+
+def comparison_bases(text: str) -> list[tuple[int, int]]:
+    """Where a text names the time a comparison is made against: `去年` of `比去年同期增长多少`."""
+    return [m.span(1) if m.group(1) else m.span(2) for m in _comparison_base_re().finditer(text)]
+
+
+def comparison_phrases(text: str) -> list[str]:
+    """The comparisons a text makes against a time, whole: `比去年` (of `比去年同期`), `与去年相比`."""
+    return [m.group(0) for m in _comparison_base_re().finditer(text)]
 
 
 def figure_scopes(norm: str) -> list[str]:
     """The time scopes of a normalised question that date the figure it asks, in order: those a comparison is made
     against are left out (`1-7月财政总收入比去年同期增长多少` -> 1-7月; `与去年相比` names a base, not a time)."""
-    bases = [m.span(1) if m.group(1) else m.span(2) for m in _comparison_base_re().finditer(norm)]
+    bases = comparison_bases(norm)
     return [m.group(0) for m in time_scope_re("question").finditer(norm)
             if not any(s <= m.start() and m.end() <= e for s, e in bases)]
 
