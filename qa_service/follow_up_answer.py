@@ -8,7 +8,8 @@ figure is the one whose clause, read with the rest of its sentence, states that 
 changed (`…转移支付增长了多少？`, `…比去年同期增长多少？`) takes the figure a change predicate states after the clause
 naming the measure (`区对镇转移支付136096万元，完成预算的96.6%，增长4.3%`). Passages are read only from documents
 naming the question's places (the index's place lookup) and kinds of body. The answerer passes on a first
-question, when no figure is asked, or when no figure in the asked unit is found.
+question, when no figure is asked, when a table row names what is measured (its columns, such as target and
+actual, are read with their headers by the ranked answerer), or when no figure in the asked unit is found.
 """
 
 from __future__ import annotations
@@ -48,8 +49,18 @@ class FollowUpFigureAnswerer:
         bodies = body_heads(ctx.analysis.text)
         passages = [p.chunk for p in ctx.retrieved.passages[:PASSAGES]
                     if _names_places(p.chunk, q.places, self.place_docs) and _names_bodies(p.chunk, bodies)]
+        if any(_row_states(c, mention) for c in passages):
+            return None  # a table row's figures are read with their column headers (target, actual) by the ranker
         found = locate(mention, passages, exclude=None)
         return DraftAnswer(claims=[figure_claim(found, "")]) if found is not None else None
+
+
+def _row_states(chunk: Chunk, mention: Mention) -> bool:
+    """Whether a table row names every term of what is measured (`指标名称：新增就业岗位；年初预期目标：…`)."""
+    if chunk.kind != "table_row":
+        return False
+    text = match_key(chunk.text)
+    return all(t in text for t in mention.terms)
 
 
 def _names_places(chunk: Chunk, places: list[str], place_docs: PlaceDocs | None) -> bool:

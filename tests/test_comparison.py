@@ -173,6 +173,19 @@ def test_a_follow_up_about_another_body_is_not_answered_from_this_ones_report(to
     assert draft is not None and draft.claims[0].text == "我院共受理各类案件20813件"
 
 
+def test_a_measure_a_table_row_names_is_left_to_the_ranked_answerer(tokenize):
+    # The row's figures are a target and an actual, told apart by their column headers: the clause reader would
+    # take the target's `确保完成 18000 个`, or a sentence's clause.
+    title = "关于青浦区2020年上半年国民经济和社会发展计划执行情况的报告"
+    row = Chunk(id="row", doc_id="plan", doc_title=title, heading_path=[title], kind="table_row", start=0, end=0,
+                text="序号：11；指标名称：新增就业岗位；年初预期目标：确保完成 18000 个；上半年完成·绝对数：8452")
+    text = Chunk(id="text", doc_id="plan", doc_title=title, heading_path=[title], kind="text", start=0, end=0,
+                 text="上半年，青浦区新增就业岗位8452个。")
+    assert _follow_up("青浦区上半年新增就业岗位多少个？", [text, row], tokenize) is None
+    draft = _follow_up("青浦区上半年新增就业岗位多少个？", [text], tokenize)
+    assert draft is not None and draft.claims[0].text == "青浦区新增就业岗位8452个"  # without the row, the clause is read
+
+
 def test_readings_of_a_part_against_its_whole():
     share = compared("2019年区本级“三公”经费中，公务接待费占多大比例？")
     assert share is not None and (share.first, share.second, share.op) == ("公务接待费", "2019年区本级“三公”经费", "ratio")
