@@ -67,7 +67,7 @@ def _names_places(chunk: Chunk, places: list[str], place_docs: PlaceDocs | None)
     """A passage answers about the places the question names only when it or its document names them
     (`那高桥镇呢？` is not answered from 川沙新镇's report; that report names 川沙新镇 in its opening lines, which the
     index's place lookup reads); when unsure the extractive answerer decides."""
-    where = match_key(" ".join([chunk.doc_title, *chunk.heading_path, chunk.text]))
+    where = _named_in(chunk)
     return all(match_key(p) in where or match_key(strip_place_suffix(p)) in where
                or (place_docs is not None and chunk.doc_id in place_docs(p)) for p in places)
 
@@ -75,8 +75,13 @@ def _names_places(chunk: Chunk, places: list[str], place_docs: PlaceDocs | None)
 def _names_bodies(chunk: Chunk, bodies: list[str]) -> bool:
     """A passage answers for the bodies the question names (`青浦检察院…`) only when it or its document names their
     kind: the court's report says `我院共受理各类案件20813件` too."""
-    where = match_key(" ".join([chunk.doc_title, *chunk.heading_path, chunk.text]))
+    where = _named_in(chunk)
     return all(b in where for b in bodies)
+
+
+def _named_in(chunk: Chunk) -> str:
+    """What a passage names, with its document title and headings (a match key)."""
+    return match_key(" ".join([chunk.doc_title, *chunk.heading_path, chunk.text]))
 
 
 def _measured(question: str, weights: dict[str, float], norm: str, unit: str | None) -> Mention | None:
