@@ -11,6 +11,7 @@ instead and this is the fallback.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from ingest.zh import match_key
 from ingest.zh.follow_up import (
@@ -24,9 +25,11 @@ from ingest.zh.follow_up import (
     names_place_or_body,
     question_parts,
     read_follow_up,
+    scope_level,
     sibling_phrase,
     states_change,
     wants_figure,
+    with_level,
 )
 from ingest.zh.names import FOLLOW_UP_BODY_RE, formal_body
 from ingest.zh.places import follow_up_place_re
@@ -113,6 +116,9 @@ def _resolve(question: str, previous: str) -> str | None:
         # `那下半年呢？` after `川沙新镇上半年财政收入是多少？` -> swap the time scope; `那2020年上半年呢？` after
         # `青浦区2019年…` swaps the year and adds the period.
         return _swap_times(previous, new_times)
+    level = scope_level(fragment)
+    if level is not None:  # `区本级呢？`: the same measure, counted at another level
+        return with_level(previous, level)
     swapped = _swap_entity(fragment, previous)
     if swapped:
         return swapped
@@ -127,13 +133,18 @@ def _replace_part(follow: FollowUp, previous: str) -> str | None:
     `青浦区法院上半年受理各类案件多少件？` + `审结了多少件？` -> `青浦区法院上半年审结各类案件多少件？` (same
     measure asked: a parallel predicate); + `同比增长了多少？` -> `…受理各类案件同比增长了多少？` (another measure:
     a property of what was counted); + `它的同比增幅是多少？` -> added (the pronoun points back)."""
+    if follow.verb_only and asked_unit(match_key(follow.content)) == "%":
+        follow = replace(follow, verb_only=False, has_subject=True)  # `那审结率呢？` (jieba 审结/v 率/v): a rate, a thing
     parts = question_parts(previous)
     same_measure = not follow.asks or asked_unit(match_key(follow.text)) == asked_unit(match_key(previous))
     # A follow-up naming no thing of its own and not a bare verb (`同比下降了多少？`) says something of what was
     # measured: it is added to the previous subject, not put in place of what was measured.
     names_part = follow.has_subject or follow.verb_only
     # A change (`增长了多少？`) is said of what was measured, even where jieba tags that a predicate (转移支付).
-    if follow.content and same_measure and not follow.refers and names_part and not states_change(follow):
+    # So is a predicate with a thing of its own that asks on its own (`完成调整预算的多少？`); bare (`邮寄立案呢？`), it
+    # names a sibling of what was measured.
+    if (follow.content and same_measure and not follow.refers and names_part and not states_change(follow)
+            and not (follow.has_object and follow.asks)):
         if follow.verb_only and parts.verbs:
             s, e = parts.verbs
             return previous[:s] + follow.content + previous[e:]

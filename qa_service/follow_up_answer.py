@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from ingest.models import Chunk
 from ingest.zh import char_bigrams, match_key
-from ingest.zh.follow_up import change_re, ends_in_change, question_parts
+from ingest.zh.follow_up import change_re, ends_in_change, question_parts, scope_levels
 from ingest.zh.names import body_heads
 from ingest.zh.numbers import FIGURE_TOKEN_RE
 from ingest.zh.places import strip_place_suffix
@@ -26,7 +26,7 @@ from ingest.zh.time import comparison_bases, comparison_phrases, figure_scopes
 
 from .claims import DraftAnswer
 from .comparison import PlaceDocs
-from .figure_locator import PASSAGES, Mention, figure_claim, locate
+from .figure_locator import PASSAGES, Found, Mention, figure_claim, locate
 
 if TYPE_CHECKING:
     from .answerers import AnswerContext
@@ -52,7 +52,16 @@ class FollowUpFigureAnswerer:
         if any(_row_states(c, mention) for c in passages):
             return None  # a table row's figures are read with their column headers (target, actual) by the ranker
         found = locate(mention, passages, exclude=None)
-        return DraftAnswer(claims=[figure_claim(found, "")]) if found is not None else None
+        if found is None or not _states_levels(found, scope_levels(ctx.analysis.text)):
+            return None
+        return DraftAnswer(claims=[figure_claim(found, "")])
+
+
+def _states_levels(found: Found, levels: list[str]) -> bool:
+    """Whether the figure's quote names the levels the question counts at (`区本级…`, not `全区…`): a level is frame
+    to the rewriting, so the locator does not require it."""
+    quote = match_key(found.quote)
+    return all(match_key(level) in quote for level in levels)
 
 
 def _row_states(chunk: Chunk, mention: Mention) -> bool:

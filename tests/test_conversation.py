@@ -142,6 +142,14 @@ APPOINT_Q = "第三十六次会议任命谁为青浦区发展和改革委员会�
         # A predicate with a thing of its own, asking no figure, is said of the previous frame (`召开了` dropped);
         # the body pattern's reach over `了几次` (`了几次常委`) is no frame.
         ("青浦区人大常委会上半年召开了几次常委会会议？", "审议了哪些议题？", "青浦区人大常委会上半年审议了哪些议题？"),
+        # A rate jieba reads as verbs (审结/v 率/v) is a measure of another kind, not a predicate.
+        (COURT_Q, "那审结率呢？", "青浦区法院上半年审结率是多少？"),
+        # A level alone is the same measure counted at that level.
+        ("青浦区2019年一般公共预算收入是多少？", "区本级呢？", "青浦区2019年区本级一般公共预算收入是多少？"),
+        # Bare, a predicate with its own object names a sibling of what was measured.
+        ("疫情期间青浦法院上半年网上立案多少件？", "邮寄立案呢？", "疫情期间青浦法院上半年邮寄立案多少件？"),
+        # Asking on its own, it is said of the measure; `政府性` is an attribute, no body.
+        ("青浦区2019年政府性基金收入是多少？", "完成调整预算的多少？", "青浦区2019年政府性基金收入完成调整预算的多少？"),
         # A question opening with its predicate says it of the previous subject, though it names a period.
         ("青浦区上半年新增就业岗位多少个？", "完成了全年目标的多少？", "青浦区上半年新增就业岗位完成了全年目标的多少？"),
     ],

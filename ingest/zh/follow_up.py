@@ -174,6 +174,7 @@ class FollowUp:
     verb_only: bool  # its content is a predicate without a noun of its own
     has_subject: bool  # names a thing of its own (a noun that is not a figure word)
     starts_with_predicate: bool  # `完成了…`, `同比增长了多少` (a verb or adverb first)
+    has_object: bool = False  # a verb followed by a thing in its words: `完成调整预算` (not `不批准逮捕`, `审结`)
 
     @property
     def own_ask(self) -> str:
@@ -202,7 +203,9 @@ def read_follow_up(question: str) -> FollowUp:
     # `同比下降了多少` starts with a predicate too: a figure word (同比) before a verb is its adverbial.
     starts_with_predicate = bool(toks) and (toks[0].flag in _VERB_FLAGS | _ADVERBIAL_FLAGS or (
         len(toks) > 1 and FIGURE_RE.fullmatch(toks[0].word) is not None and toks[1].flag in _VERB_FLAGS))
-    return FollowUp(text, content, refers, ask_i < len(toks), verb_only, bool(nouns), starts_with_predicate)
+    verb_at = next((i for i, t in enumerate(head) if t.flag in _VERB_FLAGS), None)
+    has_object = verb_at is not None and any(t.flag.startswith(_NOUN_FLAGS) for t in head[verb_at + 1 :])
+    return FollowUp(text, content, refers, ask_i < len(toks), verb_only, bool(nouns), starts_with_predicate, has_object)
 
 
 def head_phrase(follow: FollowUp, previous: str) -> str | None:
@@ -356,6 +359,28 @@ def names_place_or_body(question: str) -> bool:
 def names_frame(question: str) -> bool:
     """Whether a question names a place, a body or a time scope of its own."""
     return any(_frame_spans(question.strip())) or any(t.flag in ("ns", "nt") for t in tokens(question.strip()))
+
+
+def scope_levels(text: str) -> list[str]:
+    """The levels a text counts its figures at: `2019年青浦区本级“三公”经费` -> 本级."""
+    return _scope_level_re().findall(text)
+
+
+def scope_level(fragment: str) -> str | None:
+    """The level a follow-up names when that is all it names: `区本级呢？` -> 区本级."""
+    m = _scope_level_re().fullmatch(fragment.strip())
+    return m.group(0) if m else None
+
+
+def with_level(previous: str, level: str) -> str:
+    """The previous question counted at another level: its own level replaced, else the level put before what it
+    measured (`青浦区2019年一般公共预算收入是多少？` + 区本级 -> `青浦区2019年区本级一般公共预算收入是多少？`)."""
+    text = previous.strip()
+    m = _scope_level_re().search(text)
+    if m is not None:
+        return text[: m.start()] + level + text[m.end() :]
+    at = question_parts(text).measured[0]
+    return text[:at] + level + text[at:]
 
 
 def states_change(follow: FollowUp) -> bool:

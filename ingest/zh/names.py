@@ -29,7 +29,8 @@ ANY_GAZETTE_RE = re.compile(r"^\S{2,40}公报$")
 ORG_SUFFIX = rf"[{HAN}]{{2,10}}?(?:{alternation(tagged('institution_suffixes', 'org'))})"
 # A body a follow-up question swaps: `那检察院呢？` -> 人民检察院 replaces 人民法院; also `人大常委会`,
 # `经济委员会`, `审计局`, `发改委`.
-FOLLOW_UP_BODY_RE = re.compile(r"(?:人民)?(?:法院|检察院|政府)|人大常委会|[\u4e00-\u9fff]{0,4}?(?:委员会|局|委)")
+# A body word before 性 is an attribute, no body: `政府性基金收入`.
+FOLLOW_UP_BODY_RE = re.compile(r"(?:(?:人民)?(?:法院|检察院|政府)|人大常委会|[\u4e00-\u9fff]{0,4}?(?:委员会|局|委))(?!性)")
 # The kind of body a FOLLOW_UP_BODY_RE match names, by its last word: `青浦检察院` -> 检察院, `区审计局` -> 局.
 _BODY_HEAD_RE = re.compile(r"(?:法院|检察院|政府|人大常委会|委员会|局|委)$")
 
