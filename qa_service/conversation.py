@@ -19,6 +19,7 @@ from ingest.zh.follow_up import (
     FollowUp,
     added_to,
     counted_phrase,
+    ends_in_change,
     head_phrase,
     named_person,
     names_frame,
@@ -27,7 +28,6 @@ from ingest.zh.follow_up import (
     read_follow_up,
     scope_level,
     sibling_phrase,
-    states_change,
     wants_figure,
     with_level,
 )
@@ -143,7 +143,7 @@ def _replace_part(follow: FollowUp, previous: str) -> str | None:
     # A change (`增长了多少？`) is said of what was measured, even where jieba tags that a predicate (转移支付).
     # So is a predicate with a thing of its own that asks on its own (`完成调整预算的多少？`); bare (`邮寄立案呢？`), it
     # names a sibling of what was measured.
-    if (follow.content and same_measure and not follow.refers and names_part and not states_change(follow)
+    if (follow.content and same_measure and not follow.refers and names_part and not ends_in_change(follow.content)
             and not (follow.has_object and follow.asks)):
         if follow.verb_only and parts.verbs:
             s, e = parts.verbs

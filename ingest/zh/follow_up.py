@@ -383,11 +383,6 @@ def with_level(previous: str, level: str) -> str:
     return text[:at] + level + text[at:]
 
 
-def states_change(follow: FollowUp) -> bool:
-    """Whether a follow-up's words end in a predicate stating a change (`增长了多少？`, `同比下降呢？`)."""
-    return ends_in_change(follow.content)
-
-
 def ends_in_change(phrase: str) -> bool:
     """Whether a phrase ends in a predicate stating a change, particles aside: `区对镇转移支付增长了`."""
     own = list(tokens(phrase))
